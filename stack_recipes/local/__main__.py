@@ -1,0 +1,47 @@
+"""The `local` stack: everything on this machine, under $ZENPROVISION_HOME/local/<stack>."""
+
+import pulumi
+
+from zenprovision.blocks.local import LocalFolder, LocalOrchestrator, MLServerModelServer
+from zenprovision.home import stack_data_dir
+
+config = pulumi.Config()
+root = stack_data_dir(pulumi.get_stack())
+
+# Everything lives in one folder per stack; it is removed last, and only once empty.
+stack_home = LocalFolder("stack-home", path=str(root), force_destroy=False)
+inside_home = pulumi.ResourceOptions(depends_on=[stack_home])
+
+artifacts = LocalFolder(
+    "artifact-store",
+    path=str(root / "artifacts"),
+    force_destroy=config.require_bool("force_destroy"),
+    opts=inside_home,
+)
+orchestrator = LocalOrchestrator(
+    "orchestrator",
+    work_dir=str(root / "orchestrator"),
+    workers=config.require_int("workers"),
+    opts=inside_home,
+)
+model_server = MLServerModelServer(
+    "model-server",
+    root=str(root / "mlserver"),
+    port=config.require_int("model_server_port"),
+    opts=inside_home,
+)
+
+pulumi.export(
+    "stack",
+    {
+        "artifact_store": {"flavor": "local", "config": {"path": artifacts.uri}},
+        "orchestrator": {"flavor": "local", "config": {"workers": orchestrator.workers}},
+        "model_server": {
+            "flavor": "mlserver",
+            "config": {
+                "endpoint": model_server.endpoint,
+                "model_repository": model_server.model_repository,
+            },
+        },
+    },
+)

@@ -1,0 +1,175 @@
+"""Dynamic resources of the ``local`` stack: folders and an MLServer process on 127.0.0.1.
+
+Every provider is idempotent and can find what it made from its inputs alone, so the engine
+can finish or undo an operation that a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from zenprovision.blocks import processes
+
+READY_TIMEOUT = 60.0
+
+
+class FolderProvider(ResourceProvider):
+    """A folder; deleting it removes its data only when ``force_destroy`` allows."""
+
+    serialize_as_secret_always = False
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        path = Path(props["path"])
+        path.mkdir(parents=True, exist_ok=True)
+        return CreateResult(str(path), {**props, "uri": path.as_uri()})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = ["path"] if olds.get("path") != news.get("path") else []
+        changed = replaces or olds.get("force_destroy") != news.get("force_destroy")
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult({**olds, **news})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_ if Path(props["path"]).is_dir() else "", props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        path = Path(props["path"])
+        if not path.exists():
+            return
+        if any(path.iterdir()) and not props.get("force_destroy", False):
+            raise RuntimeError(
+                f"{path} still holds data and force_destroy is false; empty it by hand or "
+                "redeploy with -c force_destroy=true, then destroy again"
+            )
+        shutil.rmtree(path)
+
+
+class LocalFolder(Resource, module="local", name="Folder"):
+    """A folder under the stack's home, e.g. the artifact store."""
+
+    path: pulumi.Output[str]
+    uri: pulumi.Output[str]
+
+    def __init__(self, name: str, path: str, force_destroy: bool, opts: pulumi.ResourceOptions | None = None):
+        props = {"path": path, "force_destroy": force_destroy, "uri": None}
+        super().__init__(FolderProvider(), name, props, opts)
+
+
+class OrchestratorProvider(ResourceProvider):
+    """The local orchestrator: a work folder and the number of parallel workers."""
+
+    serialize_as_secret_always = False
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        Path(props["work_dir"]).mkdir(parents=True, exist_ok=True)
+        return CreateResult(props["work_dir"], _with_int(props, "workers"))
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]):
+        from pulumi.dynamic import CheckFailure, CheckResult
+
+        workers = int(news.get("workers", 0))
+        failures = [] if 1 <= workers <= 256 else [CheckFailure("workers", "must be between 1 and 256")]
+        return CheckResult(news, failures)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        Path(news["work_dir"]).mkdir(parents=True, exist_ok=True)
+        return UpdateResult(_with_int(news, "workers"))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_ if Path(props["work_dir"]).is_dir() else "", props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        shutil.rmtree(props["work_dir"], ignore_errors=True)
+
+
+class LocalOrchestrator(Resource, module="local", name="Orchestrator"):
+    work_dir: pulumi.Output[str]
+    workers: pulumi.Output[int]
+
+    def __init__(self, name: str, work_dir: str, workers: int, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(OrchestratorProvider(), name, {"work_dir": work_dir, "workers": workers}, opts)
+
+
+class MLServerProvider(ResourceProvider):
+    """An MLServer process (Open Inference Protocol v2) with its model repository."""
+
+    serialize_as_secret_always = False
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        root = Path(props["root"])
+        processes.stop(_pid_file(root))  # adopt-by-replacing whatever an interrupted create left
+        port = int(props.get("port") or 0) or processes.free_port()
+        settings = _write_settings(root, port)
+        command = [sys.executable, "-c", "from mlserver.cli.main import main; main()", "start", str(root)]
+        log_path = root / "mlserver.log"
+        proc = processes.spawn(command, log_path, _pid_file(root), cwd=root)
+        endpoint = f"http://127.0.0.1:{port}"
+        try:
+            processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT)
+        except Exception:
+            processes.stop(_pid_file(root))
+            raise
+        outs = {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
+                "model_repository": settings["model_repository_root"], "log_file": str(log_path)}
+        return CreateResult(str(root), outs)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in ("root", "port") if olds.get(k) != news.get(k)]
+        if not replaces and _pid_file(Path(olds["root"])).running_pid() is None:
+            replaces = ["process"]  # the server died (reboot, kill): start it again
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        healthy = processes.http_ok(f"{props.get('endpoint', '')}/v2/health/ready")
+        alive = _pid_file(Path(props["root"])).running_pid() is not None
+        return ReadResult(id_ if alive and healthy else "", props)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        root = Path(props["root"])
+        processes.stop(_pid_file(root))
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class MLServerModelServer(Resource, module="local", name="MLServer"):
+    endpoint: pulumi.Output[str]
+    model_repository: pulumi.Output[str]
+
+    def __init__(self, name: str, root: str, port: int = 0, opts: pulumi.ResourceOptions | None = None):
+        props = {"root": root, "port": port, "endpoint": None, "model_repository": None}
+        super().__init__(MLServerProvider(), name, props, opts)
+
+
+def _pid_file(root: Path) -> processes.PidFile:
+    return processes.PidFile(root / "mlserver.pid")
+
+
+def _with_int(props: dict[str, Any], key: str) -> dict[str, Any]:
+    return {**props, key: int(props[key])}
+
+
+def _write_settings(root: Path, port: int) -> dict[str, Any]:
+    models = root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": port,
+        "grpc_port": processes.free_port(),
+        "metrics_port": processes.free_port(),
+        "parallel_workers": 0,  # MLServer 1.7.1 workers crash with uvloop >= 0.22
+        "model_repository_root": str(models),
+        "load_models_at_startup": True,
+        "metrics_dir": str(root / ".metrics"),
+        "environments_dir": str(root / ".envs"),
+        "debug": False,
+    }
+    (root / "settings.json").write_text(json.dumps(settings, indent=1))
+    return settings

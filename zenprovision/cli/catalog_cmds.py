@@ -1,0 +1,60 @@
+"""``provision recipes`` and ``provision describe``: what can be deployed."""
+
+from __future__ import annotations
+
+import click
+
+from zenprovision.cli.output import console, print_json, warn
+
+
+def load_catalog():
+    from zenprovision.recipes.catalog import Catalog
+
+    catalog = Catalog()
+    for message in catalog.warnings:
+        warn(message)
+    return catalog
+
+
+@click.command("recipes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def recipes_command(as_json: bool) -> None:
+    """List the recipes: name, cloud, components, engine, description."""
+    catalog = load_catalog()
+    if as_json:
+        print_json([recipe.summary() for recipe in catalog.all()])
+        return
+    from rich.table import Table
+
+    table = Table("name", "cloud", "engine", "components", "description", box=None)
+    for recipe in catalog.all():
+        components = ", ".join(f"{k}={v}" for k, v in recipe.components.items())
+        table.add_row(recipe.name, recipe.cloud, recipe.engine, components, recipe.description)
+    console().print(table)
+
+
+@click.command("describe")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def describe_command(name: str, as_json: bool) -> None:
+    """Show a recipe's config keys, components and prerequisites."""
+    recipe = load_catalog().get(name)
+    if as_json:
+        print_json(recipe.details())
+        return
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{recipe.name}[/] ({recipe.cloud}, engine {recipe.engine})")
+    out.print(recipe.description)
+    out.print(f"source: {recipe.path}")
+    table = Table("config key", "type", "default", "description", box=None)
+    for key in recipe.config.values():
+        default = "(required)" if key.required else repr(key.default)
+        table.add_row(key.name, key.type, default, key.description)
+    out.print(table)
+    out.print("components: " + ", ".join(f"{k}={v}" for k, v in recipe.components.items()))
+    out.print("prerequisites: " + ("; ".join(recipe.prerequisites) or "none"))
+
+
+COMMANDS = [recipes_command, describe_command]

@@ -1,0 +1,110 @@
+"""``provision plan``, ``recipe`` (apply), ``refresh`` and ``destroy``."""
+
+from __future__ import annotations
+
+import click
+
+from zenprovision.cli.catalog_cmds import load_catalog
+from zenprovision.cli.output import info, print_json
+
+config_option = click.option(
+    "-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE",
+    help="A recipe config value; repeatable. See `provision describe NAME`.",
+)
+stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.")
+
+
+@click.command("plan")
+@click.argument("name")
+@stack_option
+@config_option
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcode: bool, as_json: bool) -> None:
+    """Show what deploying recipe NAME as stack S would create, update, replace or delete."""
+    from zenprovision import lifecycle
+    from zenprovision.cli.plan_view import show_plan
+
+    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs)
+    planned = lifecycle.plan(deployment)
+    changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
+    if as_json:
+        print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
+                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed})
+    else:
+        show_plan(planned, stack)
+        if not planned.applyable:
+            info(f"[yellow]note:[/] this plan cannot be applied by the embedded engine: {planned.reason}")
+    if detailed_exitcode and changed:
+        raise click.exceptions.Exit(2)
+
+
+@click.command("recipe")
+@click.argument("name")
+@stack_option
+@config_option
+@click.option("--env", default="dev", show_default=True, help="Environment label of the stack.")
+@click.option("--owner", default=None, help="Owner label (default: the current user).")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
+def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, yes: bool) -> None:
+    """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
+    from zenprovision import lifecycle
+    from zenprovision.cli.plan_view import Progress, show_plan
+    from zenprovision.errors import UnsupportedError
+    from zenprovision.stacks import store
+
+    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner)
+    planned = lifecycle.plan(deployment)
+    if not planned.applyable:
+        raise UnsupportedError(
+            f"recipe {name!r} cannot be applied without the Pulumi CLI: {planned.reason}",
+            hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack}`",
+        )
+    if not planned.has_changes and not lifecycle.config_changes(deployment, planned):
+        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.config_path(stack)}).")
+        return
+    show_plan(planned, stack)
+    if not yes and not click.confirm(f"Apply these changes to stack {stack!r}?", default=False, err=True):
+        raise click.exceptions.Abort()
+    result, config = lifecycle.apply(deployment, Progress())
+    counts = ", ".join(f"{n} {op}d" if op != "same" else f"{n} unchanged"
+                       for op, n in sorted(result.counts.items()) if n)
+    info(f"Stack [bold]{stack}[/] is ready ({counts or 'no changes'}) in {result.seconds:.1f}s.")
+    info(f"Stack config: {store.config_path(stack)}")
+
+
+@click.command("destroy")
+@click.argument("stack")
+@click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
+def destroy_command(stack: str, yes: bool) -> None:
+    """Destroy everything stack STACK created, and unregister it."""
+    from zenprovision import lifecycle
+    from zenprovision.cli.plan_view import Progress
+    from zenprovision.stacks.names import validate_stack_name
+
+    validate_stack_name(stack)
+    if not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
+        raise click.exceptions.Abort()
+    result = lifecycle.destroy(stack, Progress())
+    info(f"Stack [bold]{stack}[/] destroyed ({result.counts.get('delete', 0)} resources deleted) in {result.seconds:.1f}s.")
+
+
+@click.command("refresh")
+@click.argument("stack")
+def refresh_command(stack: str) -> None:
+    """Ask every resource of STACK whether it still exists as recorded; report drift."""
+    from zenprovision import lifecycle
+    from zenprovision.cli.plan_view import Progress
+
+    report = lifecycle.refresh(stack, Progress())
+    if not report.missing and not report.changed:
+        info(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
+        return
+    for name in report.missing:
+        info(f"  [red]-[/] {name}: gone (the next `provision recipe` re-creates it)")
+    for name in report.changed:
+        info(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
+    info(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")
+
+
+COMMANDS = [plan_command, recipe_command, destroy_command, refresh_command]

@@ -1,0 +1,69 @@
+"""Console output and error handling shared by all commands.
+
+Data (tables, JSON, YAML) goes to stdout; progress, warnings and errors to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from zenprovision.errors import ZenProvisionError
+
+_consoles: dict[str, Any] = {}
+
+
+def console(stderr: bool = False):
+    """A rich console, created on first use (rich costs start-up time)."""
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        _consoles[key] = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return _consoles[key]
+
+
+def info(message: str) -> None:
+    console(stderr=True).print(message)
+
+
+def warn(message: str) -> None:
+    console(stderr=True).print(f"[yellow]warning:[/] {message}", markup=True)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def run_guarded(group: click.Group) -> int:
+    """Run the CLI; every error becomes one line with a hint and the right exit code."""
+    verbose = "--verbose" in sys.argv or "-v" in sys.argv[1:2]
+    try:
+        code = group.main(standalone_mode=False)  # click returns Exit's code here
+        return code if isinstance(code, int) else 0
+    except click.exceptions.Abort:
+        click.echo("Aborted; nothing was changed.", err=True)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except ZenProvisionError as exc:
+        if verbose:
+            traceback.print_exc()
+        hint = f" ({exc.hint})" if exc.hint else ""
+        click.echo(f"Error: {exc.message}{hint}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # a bug or an unexpected environment: one line, traceback on request
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+        return 1

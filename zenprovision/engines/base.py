@@ -1,0 +1,123 @@
+"""The engine interface: plan, up, destroy, refresh and outputs, with progress events."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from zenprovision.recipes.recipe import Recipe
+
+OPS = ("create", "update", "replace", "delete", "same")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One resource in a plan or an apply: what happens to it and why."""
+
+    urn: str
+    type: str
+    name: str
+    op: str
+    custom: bool = True
+    parent: str = ""
+    diffs: tuple[str, ...] = ()
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "op": self.op,
+            "custom": self.custom,
+            "parent": self.parent,
+            "diffs": list(self.diffs),
+            "inputs": self.inputs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceChange:
+        return cls(**{**data, "diffs": tuple(data.get("diffs", ()))})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an up would do; ``applyable`` is False when this engine cannot apply it."""
+
+    changes: list[ResourceChange]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    applyable: bool = True
+    reason: str = ""
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(OPS, 0)
+        for change in self.changes:
+            if change.custom:
+                counts[change.op] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.op != "same" for c in self.changes if c.custom)
+
+
+@dataclass(frozen=True)
+class UpResult:
+    counts: dict[str, int]
+    outputs: dict[str, Any]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """What refresh found: resources gone or changed outside zenprovision."""
+
+    missing: list[str]
+    changed: list[str]
+    checked: int
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Progress: ``kind`` is resource-pre, resource-done, resource-failed or diagnostic."""
+
+    kind: str
+    op: str = ""
+    urn: str = ""
+    type: str = ""
+    name: str = ""
+    message: str = ""
+    seconds: float = 0.0
+
+
+EventHandler = Callable[[EngineEvent], None]
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    recipe: Recipe
+    stack: str
+    config: dict[str, Any]
+
+
+class Engine(ABC):
+    """How a recipe's program is run. Implementations hold the stack's lock while working."""
+
+    name: str
+
+    @abstractmethod
+    def plan(self, request: DeployRequest) -> Plan: ...
+
+    @abstractmethod
+    def up(self, request: DeployRequest, on_event: EventHandler) -> UpResult: ...
+
+    @abstractmethod
+    def destroy(self, stack: str, on_event: EventHandler) -> UpResult: ...
+
+    @abstractmethod
+    def refresh(self, stack: str, on_event: EventHandler) -> DriftReport: ...
+
+    @abstractmethod
+    def outputs(self, stack: str) -> dict[str, Any]: ...

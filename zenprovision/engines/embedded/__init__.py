@@ -1,0 +1,1 @@
+"""The embedded engine: Pulumi programs in-process, dynamic providers executed for real."""

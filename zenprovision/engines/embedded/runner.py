@@ -1,0 +1,133 @@
+"""The embedded engine's worker process: one Pulumi program (or one destroy) per process.
+
+Reads a job as JSON on stdin, writes events as JSON lines on stdout (the program's own
+prints go to stderr). If the parent dies it keeps going until state is consistent, and the
+stack lock it inherited stays held until then.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from zenprovision.errors import ZenProvisionError
+
+
+class EventChannel:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.broken = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if self.broken:
+            return
+        try:
+            self.stream.write(json.dumps(event, default=str) + "\n")
+            self.stream.flush()
+        except (BrokenPipeError, OSError):
+            self.broken = True
+
+
+def _plan(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
+    from zenprovision.engines.embedded import state as state_store
+    from zenprovision.engines.embedded.ops import Planner
+    from zenprovision.engines.embedded.values import redact
+
+    planner = Planner(state_store.load(job["stack"]))
+    exports = _run(job, planner, preview=True)
+    planner.finish()
+    foreign = sorted(set(planner.foreign))
+    return {
+        "changes": [c.to_dict() for c in planner.changes],
+        "outputs": redact(exports),
+        "applyable": not foreign,
+        "reason": f"resources of types {', '.join(foreign[:3])} need the Pulumi CLI" if foreign else "",
+    }
+
+
+def _run(job: dict[str, Any], handler: Any, preview: bool) -> dict[str, Any]:
+    from zenprovision.engines.embedded.monitor import run_program
+
+    return run_program(
+        Path(job["recipe_path"]), job["project"], job["stack"], job["config"], handler, preview
+    )
+
+
+def _up(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
+    from zenprovision.engines.embedded import state as state_store
+    from zenprovision.engines.embedded.ops import Applier
+
+    state = state_store.load(job["stack"])
+    state.recipe, state.recipe_path, state.config = job["recipe"], job["recipe_path"], job["config"]
+    applier = Applier(state, emit)
+    started = time.monotonic()
+    try:
+        exports = _run(job, applier, preview=False)
+        applier.delete_unseen()
+    finally:
+        state_store.save(state)
+    state.outputs = exports
+    state_store.save(state)
+    return {"counts": applier.counts, "outputs": exports, "seconds": time.monotonic() - started}
+
+
+def _destroy(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
+    from zenprovision.engines.embedded import state as state_store
+    from zenprovision.engines.embedded.ops import destroy_all
+
+    state = state_store.load(job["stack"])
+    started = time.monotonic()
+    counts = destroy_all(state, emit)
+    if not state.resources and not state.pending:
+        state_store.remove(job["stack"])
+    return {"counts": counts, "outputs": {}, "seconds": time.monotonic() - started}
+
+
+def _refresh(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
+    from zenprovision.engines.embedded import state as state_store
+    from zenprovision.engines.embedded.ops import refresh_all
+
+    state = state_store.load(job["stack"])
+    checked = len(state.resources)
+    return {**refresh_all(state, emit), "checked": checked}
+
+
+MODES = {"plan": _plan, "up": _up, "destroy": _destroy, "refresh": _refresh}
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    from zenprovision.engines.embedded.ops import Interrupt
+
+    Interrupt.requested = True
+
+
+def main() -> int:
+    events = EventChannel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    job = json.loads(sys.stdin.read())
+    try:
+        result = MODES[job["mode"]](job, events)
+    except ZenProvisionError as exc:
+        traceback.print_exc()
+        events({"kind": "error", "error": type(exc).__name__, "message": exc.message, "hint": exc.hint})
+        return 1
+    except BaseException as exc:  # the program itself failed: report, with its traceback in the log
+        traceback.print_exc()
+        events({"kind": "error", "error": "OperationFailed", "message": f"{type(exc).__name__}: {exc}", "hint": None})
+        return 1
+    events({"kind": "result", "result": result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Per-stack state of the embedded engine, written atomically after every operation.
+
+It keeps, for every resource, what is needed to manage it without the program: the
+serialized provider, inputs, outputs, id and dependencies. ``pending`` records an
+operation that started and did not finish, so an interrupted apply is never forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zenprovision import home
+from zenprovision.atomic import atomic_write_text
+from zenprovision.errors import CorruptFileError
+
+STATE_VERSION = 1
+
+
+@dataclass
+class ResourceState:
+    urn: str
+    type: str
+    name: str
+    id: str
+    provider: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    parent: str = ""
+
+
+@dataclass
+class StackState:
+    stack: str
+    recipe: str = ""
+    recipe_path: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    resources: list[ResourceState] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    version: int = STATE_VERSION
+
+    def get(self, urn: str) -> ResourceState | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+    def put(self, resource: ResourceState) -> None:
+        for index, existing in enumerate(self.resources):
+            if existing.urn == resource.urn:
+                self.resources[index] = resource
+                return
+        self.resources.append(resource)
+
+    def drop(self, urn: str) -> None:
+        self.resources = [r for r in self.resources if r.urn != urn]
+
+    def begin(self, op: str, urn: str, **detail: Any) -> None:
+        self.pending = [p for p in self.pending if p["urn"] != urn]
+        self.pending.append({"op": op, "urn": urn, **detail})
+
+    def finish(self, urn: str) -> None:
+        self.pending = [p for p in self.pending if p["urn"] != urn]
+
+
+def state_path(stack: str) -> Path:
+    return home.state_dir() / f"{stack}.json"
+
+
+def exists(stack: str) -> bool:
+    return state_path(stack).exists()
+
+
+def load(stack: str) -> StackState:
+    """The stack's state, or an empty one when it has never been deployed."""
+    path = state_path(stack)
+    if not path.exists():
+        return StackState(stack=stack)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        resources = [ResourceState(**r) for r in data.pop("resources", [])]
+        return StackState(resources=resources, **data)
+    except (ValueError, TypeError) as exc:
+        raise CorruptFileError(
+            f"engine state {path} is damaged: {exc}",
+            hint="restore it from a backup; zenprovision will not overwrite it",
+        ) from exc
+
+
+def save(state: StackState) -> None:
+    text = json.dumps(asdict(state), indent=1, sort_keys=True, default=str)
+    atomic_write_text(state_path(state.stack), text, mode=0o600)
+
+
+def remove(stack: str) -> None:
+    state_path(stack).unlink(missing_ok=True)

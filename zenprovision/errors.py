@@ -1,0 +1,57 @@
+"""One exception hierarchy: every error a user can see carries a message and a hint.
+
+The CLI prints ``message`` (and ``hint``) on one line and exits with ``exit_code``:
+2 for bad usage or input, 1 for an operation that failed.
+"""
+
+from __future__ import annotations
+
+
+class ZenProvisionError(Exception):
+    """Base of all zenprovision errors."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InputError(ZenProvisionError):
+    """The user gave something invalid: a name, a config value, a file."""
+
+    exit_code = 2
+
+
+class NotFoundError(InputError):
+    """A recipe, stack or file that the user named does not exist."""
+
+
+class CorruptFileError(InputError):
+    """A file zenprovision wrote was damaged or hand-edited into something invalid."""
+
+
+class RecipeError(InputError):
+    """A recipe folder breaks the recipe contract."""
+
+
+class UnsupportedError(InputError):
+    """The request needs something this installation or engine cannot do."""
+
+
+class OperationFailed(ZenProvisionError):
+    """An engine operation started and failed; state records what was done."""
+
+
+class StackLockedError(ZenProvisionError):
+    """Another command holds the stack's lock."""
+
+
+class CancelledError(ZenProvisionError):
+    """The user interrupted an operation; what finished is saved in state."""
+
+    exit_code = 130

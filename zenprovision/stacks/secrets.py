@@ -1,0 +1,30 @@
+"""Guard against plaintext secrets in stack configs: only references may appear."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|private_key|access_key|api_key)", re.I)
+_REFERENCE = re.compile(r"^(env|file|secret|vault|awssm|gcpsm|pulumi):", re.I)
+_SECRET_VALUE = re.compile(
+    r"(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{36}|xox[bp]-)"
+)
+
+
+def assert_no_plaintext_secret(value: Any, where: str) -> None:
+    """Raise ``ValueError`` naming the field if a secret-looking value is not a reference."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}"
+            if _SECRET_KEY.search(str(key)) and isinstance(item, str) and item:
+                if not _REFERENCE.match(item):
+                    raise ValueError(
+                        f"{path} holds a plaintext secret; store a reference such as env:NAME"
+                    )
+            assert_no_plaintext_secret(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert_no_plaintext_secret(item, f"{where}[{index}]")
+    elif isinstance(value, str) and _SECRET_VALUE.search(value):
+        raise ValueError(f"{where} looks like a credential; store a reference instead")
