@@ -21,12 +21,21 @@ stack_option = click.option("--stack", "-s", required=True, help="Name of the st
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcode: bool, as_json: bool) -> None:
-    """Show what deploying recipe NAME as stack S would create, update, replace or delete."""
+    """Show what deploying recipe NAME as stack S would create, update, replace or delete.
+
+    With --detailed-exitcode any error exits 1, so that 2 always means "changes".
+    """
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import show_plan
+    from zenprovision.errors import ZenProvisionError
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs)
-    planned = lifecycle.plan(deployment)
+    try:
+        deployment = lifecycle.prepare(load_catalog(), name, stack, pairs)
+        planned = lifecycle.plan(deployment)
+    except ZenProvisionError as exc:
+        if detailed_exitcode:
+            exc.exit_code = 1
+        raise
     changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
     if as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],

@@ -86,6 +86,7 @@ class EmbeddedEngine(Engine):
                 pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
+            job = {**job, "lock_fd": lock.fd if lock else None}
             proc.stdin.write(json.dumps(job, default=str).encode())
             proc.stdin.close()
             final = _stream(proc, on_event)

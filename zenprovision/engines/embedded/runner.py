@@ -107,6 +107,17 @@ def _on_signal(signum: int, frame: Any) -> None:
     Interrupt.requested = True
 
 
+def _claim_lock(fd: int | None) -> None:
+    """Name this process in the inherited lock file: it is the one that writes state."""
+    if fd is None:
+        return
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} (zenprovision engine worker)".encode(), 0)
+    except OSError:
+        pass
+
+
 def main() -> int:
     events = EventChannel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
     os.dup2(2, 1)
@@ -115,6 +126,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     job = json.loads(sys.stdin.read())
+    _claim_lock(job.get("lock_fd"))
     try:
         result = MODES[job["mode"]](job, events)
     except ZenProvisionError as exc:

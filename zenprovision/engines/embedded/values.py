@@ -31,13 +31,17 @@ def redact(value: Any) -> Any:
     """Values safe to print: secrets masked, unknowns spelled out."""
     if is_secret(value):
         return "[secret]"
-    if value == UNKNOWN:
+    if _is_unknown(value):
         return "(known after apply)"
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _is_unknown(value: Any) -> bool:
+    return (isinstance(value, str) and value == UNKNOWN) or type(value).__name__ == "Unknown"
 
 
 def contains_secret(value: Any) -> bool:

@@ -1,0 +1,57 @@
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from zenprovision.engines.embedded import state
+from zenprovision.engines.embedded.lock import StackLock
+from zenprovision.errors import CorruptFileError, StackLockedError
+
+
+def test_state_round_trip_is_private(home):
+    saved = state.StackState(stack="dev", recipe="local")
+    saved.put(state.ResourceState("urn:a", "t", "a", "id-a", "blob", {"x": 1}, {"x": 1, "y": 2}, ["urn:b"]))
+    state.save(saved)
+    path = state.state_path("dev")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = state.load("dev")
+    assert loaded.get("urn:a").outputs == {"x": 1, "y": 2}
+    assert loaded.get("urn:a").dependencies == ["urn:b"]
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_damaged_state_is_never_overwritten(home):
+    path = state.state_path("dev")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"stack": "dev", "resources": [')
+    with pytest.raises(CorruptFileError, match="damaged"):
+        state.load("dev")
+    assert path.read_text() == '{"stack": "dev", "resources": ['
+
+
+def test_second_holder_fails_at_once_naming_the_pid(home):
+    with StackLock("dev"):
+        started = time.monotonic()
+        with pytest.raises(StackLockedError, match=f"PID {os.getpid()}"):
+            StackLock("dev").acquire()
+        assert time.monotonic() - started < 1
+    with StackLock("dev"):
+        pass
+
+
+def test_lock_of_a_killed_process_is_taken_over(home):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time, sys; from zenprovision.engines.embedded.lock import StackLock;"
+        "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(StackLockedError, match=str(holder.pid)):
+        StackLock("dev").acquire()
+    holder.kill()
+    holder.wait()
+    lock = StackLock("dev").acquire()
+    assert lock.stale_holder == holder.pid
+    lock.release()

@@ -1,0 +1,3 @@
+from zenprovision.cli import main
+
+main()
