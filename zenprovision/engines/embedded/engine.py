@@ -121,7 +121,7 @@ def _stream(proc: subprocess.Popen, on_event: EventHandler) -> dict[str, Any] | 
                 proc.kill()
             interrupted = True
             proc.send_signal(signal.SIGINT)
-    if interrupted and (final is None or final["kind"] != "error"):
+    if interrupted and final is None:
         raise errors.CancelledError("interrupted", hint="run the same command again to converge")
     return final
 

@@ -246,13 +246,22 @@ def recover_pending_creates(state: StackState, emit: Emit, keep: set[str] = froz
 
 
 def destroy_all(state: StackState, emit: Emit) -> dict[str, int]:
-    """Delete every resource, dependents before what they depend on."""
+    """Delete every resource, dependents before what they depend on.
+
+    An interrupted create is the newest thing the stack may hold, so it goes first.
+    """
+    recover_pending_creates(state, emit)
     deleted = 0
     for old in reversed(list(state.resources)):
         Interrupt.check()
         delete_resource(state, old, emit)
         deleted += 1
-    recover_pending_creates(state, emit)
+    if state.pending:
+        names = ", ".join(str(p.get("name", p["urn"])) for p in state.pending)
+        raise OperationFailed(
+            f"interrupted operations on {names} could not be cleaned up",
+            hint="check for leftovers by hand, then run destroy again",
+        )
     return {"delete": deleted}
 
 
