@@ -1,0 +1,24 @@
+"""The wheel carries the built-in recipes, so a user without the repository has them."""
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+
+@pytest.mark.timeout(120)
+def test_wheel_ships_builtin_recipes(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    wheel = next(tmp_path.glob("zenprovision-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for part in ("Pulumi.yaml", "__main__.py", "recipe.yaml"):
+        assert f"zenprovision/_stack_recipes/local/{part}" in names
+    entry_points = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "provision = zenprovision.cli:main" in entry_points
+    assert "zenprovision = zenprovision.cli:main" in entry_points
