@@ -67,3 +67,6 @@ def cli():
 def fixture_recipes(monkeypatch) -> Path:
     monkeypatch.setenv("ZENPROVISION_RECIPES_PATH", str(FIXTURE_RECIPES))
     return FIXTURE_RECIPES
+
+
+pytest_plugins = ["tests.servers"]

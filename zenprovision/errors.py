@@ -47,6 +47,22 @@ class OperationFailed(ZenProvisionError):
     """An engine operation started and failed; state records what was done."""
 
 
+class ArtifactStoreError(InputError):
+    """The stack's artifact store cannot be reached or used."""
+
+
+class MaterializerError(OperationFailed):
+    """A step output could not be stored or loaded."""
+
+
+class PipelineDefinitionError(InputError):
+    """A pipeline's DAG is invalid: checked before any step runs."""
+
+
+class ModelServerError(OperationFailed):
+    """The model server refused or failed to load a model."""
+
+
 class StackLockedError(ZenProvisionError):
     """Another command holds the stack's lock."""
 

@@ -1,0 +1,136 @@
+"""Servers the test suite starts on 127.0.0.1 (moto S3, GCS emulator), as pytest fixtures.
+
+Loaded as a plugin from tests/conftest.py. Each server lives for the whole session, bound
+to 127.0.0.1 on a port the OS picks, and is stopped (its listening socket closed) at the
+end. Per-test fixtures hand out a fresh bucket, so tests never see each other's objects.
+
+The environment the servers need is set in ``os.environ`` (not per test) so that child
+processes started by the tests, such as the real CLI, inherit it too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+# gcsfs decides at import time whether to enable its experimental hierarchical-namespace
+# support, which probes over gRPC and can hang against an emulator. This module is loaded
+# as a plugin, before any test module (or the product) can import gcsfs.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+
+LOCALHOST = "127.0.0.1"
+GCS_PROJECT = "test"
+
+
+def unique_bucket_name(kind: str) -> str:
+    """A valid bucket name (S3 and GCS rules) that no other test uses."""
+    return f"zp-{kind}-{uuid.uuid4().hex[:16]}"
+
+
+def wait_until_answers(url: str, timeout: float = 10.0) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with opener.open(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer means the server is up
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server at {url} did not answer within {timeout} s") from None
+            time.sleep(0.05)
+
+
+# --- S3 (moto) ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def aws_credentials() -> Iterator[None]:
+    """Fake AWS credentials for the session; nothing may reach a real AWS account."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never probe 169.254.169.254
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
+                     "AWS_ENDPOINT_URL_S3"):
+            mp.delenv(name, raising=False)
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_credentials) -> Iterator[str]:
+    """A moto server (all AWS services) on 127.0.0.1; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=LOCALHOST, port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        wait_until_answers(f"{endpoint}/moto-api/")
+        yield endpoint
+    finally:
+        server.stop()
+        # ThreadedMotoServer.stop() shuts the serve loop down but does not close the
+        # listening socket: without this the port stays in LISTEN until the process exits.
+        if server._server is not None:
+            server._server.server_close()
+
+
+@pytest.fixture
+def s3_bucket(moto_server) -> dict:
+    """A fresh bucket on the moto server, as an ``s3`` artifact store config."""
+    import boto3
+
+    name = unique_bucket_name("s3")
+    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").create_bucket(Bucket=name)
+    return {"bucket": name, "prefix": "artifacts", "region": "us-east-1", "endpoint_url": moto_server}
+
+
+# --- GCS (gcp-storage-emulator) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """An in-memory GCS emulator on 127.0.0.1; yields its endpoint URL."""
+    from gcp_storage_emulator.server import create_server
+
+    server = create_server(LOCALHOST, 0, in_memory=True)
+    server.start()  # returns once the HTTP server is bound
+    try:
+        # Port 0 lets the OS pick a free port without a race; the emulator has no public
+        # accessor for the bound address, so read it from its HTTP server.
+        port = server._api._httpd.server_address[1]
+        endpoint = f"http://{LOCALHOST}:{port}"
+        wait_until_answers(f"{endpoint}/")
+        with pytest.MonkeyPatch.context() as mp:
+            # google-cloud-storage (and gcsfs without an endpoint_url) go to the emulator.
+            mp.setenv("STORAGE_EMULATOR_HOST", endpoint)
+            mp.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+            yield endpoint
+    finally:
+        server.stop()  # shuts down and closes the listening socket
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator) -> dict:
+    """A fresh bucket on the GCS emulator, as a ``gcs`` artifact store config."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    name = unique_bucket_name("gcs")
+    client = storage.Client(
+        project=GCS_PROJECT,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": gcs_emulator},
+    )
+    client.create_bucket(name)
+    return {"bucket": name, "prefix": "artifacts", "project": GCS_PROJECT, "endpoint_url": gcs_emulator}

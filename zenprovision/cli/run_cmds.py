@@ -1,0 +1,138 @@
+"""``provision run``, ``provision runs`` and ``provision models``: pipelines on stacks."""
+
+from __future__ import annotations
+
+import datetime
+
+import click
+
+from zenprovision.cli.output import console, info, print_json
+
+MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
+         "skipped": "[yellow]-[/]", "retry": "[yellow]↻[/]"}
+
+
+def _progress(kind: str, node_id: str, detail: str) -> None:
+    if kind == "run":
+        info(f"Run [bold]{node_id}[/]")
+    elif kind in MARKS and kind != "start":
+        suffix = {"cached": f"cached from {detail}", "retry": f"retrying after {detail}",
+                  "failed": detail, "skipped": "skipped"}.get(kind, detail)
+        info(f"  {MARKS[kind]} {node_id} [dim]{suffix}[/]")
+
+
+@click.command("run")
+@click.argument("target", metavar="FILE[:PIPELINE]")
+@click.option("--stack", "-s", required=True, help="Stack to run on.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A pipeline parameter; repeatable.")
+@click.option("--no-cache", is_flag=True, help="Run every step, even where a cached output exists.")
+@click.option("--resume", metavar="RUN_ID", help="Re-run a failed run, reusing the steps that succeeded.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool, resume: str | None,
+                as_json: bool) -> None:
+    """Run the pipeline in FILE on STACK."""
+    from zenprovision.recipes.schema import parse_assignments
+    from zenprovision.runtime.loader import load_pipeline
+    from zenprovision.runtime.runner import RunFailed, run_pipeline
+    from zenprovision.stacks import store
+
+    store.load(stack)  # a missing stack is reported before the file is imported
+    pipeline = load_pipeline(target)
+    try:
+        summary = run_pipeline(pipeline, stack, parse_assignments(params), cache=not no_cache,
+                               resume=resume, on_event=_progress)
+    except RunFailed as failed:
+        console(stderr=True).print(failed.summary.traceback.rstrip(), markup=False, highlight=False)
+        raise
+    if as_json:
+        print_json({"run_id": summary.run_id, "status": summary.status, "steps": summary.steps,
+                    "metadata": summary.metadata, "seconds": summary.seconds})
+    for key, value in summary.metadata.items():
+        info(f"  {key}: {value}")
+    info(f"Run [bold]{summary.run_id}[/] succeeded in {summary.seconds:.1f}s.")
+
+
+def _stores(stack: str | None):
+    from zenprovision.runtime.metadata import MetadataStore, stacks_with_runs
+
+    for name in [stack] if stack else stacks_with_runs():
+        yield MetadataStore(name)
+
+
+def _when(timestamp: float | None) -> str:
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else ""
+
+
+@click.group("runs", invoke_without_command=True)
+@click.option("--stack", "-s", help="Only runs on this stack.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
+    """List pipeline runs (newest first); `provision runs show RUN_ID` for one."""
+    if ctx.invoked_subcommand:
+        return
+    rows = [row for meta in _stores(stack) for row in meta.runs()]
+    rows.sort(key=lambda row: row["started"] or 0, reverse=True)
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("run", "pipeline", "stack", "status", "started", "seconds", box=None)
+    for row in rows:
+        seconds = f"{row['ended'] - row['started']:.1f}" if row["ended"] else ""
+        table.add_row(row["id"], row["pipeline"], row["stack"], row["status"], _when(row["started"]), seconds)
+    console().print(table)
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def runs_show(run_id: str, as_json: bool) -> None:
+    """Show a run's steps, artifacts, lineage and metadata."""
+    from zenprovision.errors import NotFoundError
+
+    for meta in _stores(None):
+        try:
+            run = meta.run(run_id)
+        except NotFoundError:
+            continue
+        if as_json:
+            print_json(run)
+            return
+        out = console()
+        out.print(f"[bold]{run['id']}[/] {run['pipeline']} on {run['stack']}: {run['status']}")
+        out.print(f"params: {run['params']}  metadata: {run['metadata']}")
+        artifacts = {a["node_id"]: a for a in run["artifacts"]}
+        for step in run["steps"]:
+            artifact = artifacts.get(step["node_id"], {})
+            out.print(f"  {step['node_id']:20} {step['status']:10} {artifact.get('uri', '')}", markup=False)
+        return
+    raise NotFoundError(f"no run {run_id!r}", hint="see `provision runs`")
+
+
+@click.command("models")
+@click.option("--stack", "-s", required=True, help="Stack whose model server to ask.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def models_command(stack: str, as_json: bool) -> None:
+    """List the models deployed on STACK's model server, with their endpoints."""
+    from zenprovision.runtime import flavors
+    from zenprovision.stacks import store
+
+    component = store.load(stack).components.model_server
+    models = flavors.build("model_server", component.flavor, component.config).models()
+    if as_json:
+        print_json(models)
+        return
+    if not models:
+        info(f"No models on stack {stack}.")
+        return
+    from rich.table import Table
+
+    table = Table("model", "state", "endpoint", box=None)
+    for model in models:
+        table.add_row(model["name"], model["state"], model["infer_url"])
+    console().print(table)
+
+
+COMMANDS = [run_command, runs_group, models_command]

@@ -1,0 +1,1 @@
+"""The pipeline runtime: steps and pipelines executed against a deployed stack."""

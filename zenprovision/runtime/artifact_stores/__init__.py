@@ -1,0 +1,1 @@
+"""Artifact stores: where every step output is persisted, on any fsspec filesystem."""

@@ -1,0 +1,95 @@
+"""The artifact store contract, implemented once over fsspec for every flavor.
+
+A flavor only says how to build its filesystem and root (``_filesystem``); reads, writes,
+listing and the reachability check are shared. Writes are atomic: on object stores an
+object appears only when its upload completes; on local disks a temp file is renamed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from abc import ABC, abstractmethod
+from typing import Any
+
+from zenprovision.errors import ArtifactStoreError
+
+
+class BaseArtifactStore(ABC):
+    """Bytes under relative paths below the store's root URI."""
+
+    flavor: str = ""
+    atomic_put = True  # object stores publish an object only once fully uploaded
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = dict(config)
+        self._fs = None
+
+    @abstractmethod
+    def _filesystem(self) -> tuple[Any, str]:
+        """The fsspec filesystem and the root path inside it."""
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> str:
+        """Where the store lives, for error messages (never credentials)."""
+
+    @property
+    def fs(self):
+        if self._fs is None:
+            self._fs, self._root = self._filesystem()
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        self.fs  # noqa: B018 - builds the filesystem and root
+        return self._root
+
+    def path(self, relpath: str) -> str:
+        return posixpath.join(self.root, relpath.lstrip("/"))
+
+    def uri(self, relpath: str) -> str:
+        return self.fs.unstrip_protocol(self.path(relpath))
+
+    def check(self) -> None:
+        """Fail early, naming the endpoint, when the store cannot be reached."""
+        try:
+            self.fs.makedirs(self.root, exist_ok=True)
+            probe = f".zenprovision-probe-{uuid.uuid4().hex}"
+            self.write_bytes(probe, b"ok")
+            self.delete(probe)
+        except Exception as exc:
+            raise ArtifactStoreError(
+                f"artifact store {self.endpoint} is unreachable: {type(exc).__name__}: {exc}",
+                hint="check the stack's artifact store (provision output STACK) and your credentials",
+            ) from exc
+
+    def write_bytes(self, relpath: str, data: bytes) -> None:
+        target = self.path(relpath)
+        self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
+        if self.atomic_put:
+            self.fs.pipe_file(target, data)
+            return
+        temp = f"{target}.tmp-{uuid.uuid4().hex}"
+        self.fs.pipe_file(temp, data)
+        self.fs.mv(temp, target)
+
+    def read_bytes(self, relpath: str) -> bytes:
+        return self.fs.cat_file(self.path(relpath))
+
+    def exists(self, relpath: str) -> bool:
+        return self.fs.exists(self.path(relpath))
+
+    def delete(self, relpath: str) -> None:
+        target = self.path(relpath)
+        if self.fs.exists(target):
+            self.fs.rm(target, recursive=True)
+
+    def list(self, relpath: str = "") -> list[str]:
+        """Relative paths of the files below ``relpath``."""
+        base = self.path(relpath)
+        if not self.fs.exists(base):
+            return []
+        root = self.fs._strip_protocol(self.root).rstrip("/") + "/"
+        found = self.fs.find(base)
+        return sorted(p[len(root):] if p.startswith(root) else p for p in found)

@@ -1,0 +1,95 @@
+"""Running one step in a worker: load inputs, call the function, store the output.
+
+The output is written as ``data`` then ``meta.json``; an artifact without its ``meta.json``
+was never completed and is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from zenprovision.runtime import flavors, materializers
+from zenprovision.runtime.context import _CONTEXT, StepContext
+from zenprovision.runtime.steps import Step
+
+_STORES: dict[str, Any] = {}
+
+
+@dataclass
+class StepTask:
+    run_id: str
+    node_id: str
+    step: Step
+    params: dict[str, Any]
+    inputs: dict[str, str]  # parameter -> artifact relpath (folder)
+    output: str  # artifact relpath (folder) for the result
+    stack: dict[str, Any]
+
+
+@dataclass
+class StepResult:
+    node_id: str
+    ok: bool
+    artifact: dict[str, Any] | None = None
+    error: str = ""
+    traceback: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    run_metadata: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def artifact_store_for(stack: dict[str, Any]) -> Any:
+    """One store per process and stack: building an fsspec filesystem is not free."""
+    component = stack["components"]["artifact_store"]
+    key = json.dumps(component, sort_keys=True)
+    if key not in _STORES:
+        _STORES[key] = flavors.build("artifact_store", component["flavor"], component.get("config", {}))
+    return _STORES[key]
+
+
+def load_artifact(store: Any, folder: str) -> Any:
+    meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
+    data = store.read_bytes(f"{folder}/{meta['file']}")
+    return materializers.by_name(meta["materializer"]).loads(data)
+
+
+def save_artifact(store: Any, folder: str, value: Any, where: str) -> dict[str, Any]:
+    materializer, data = materializers.serialize(value, where)
+    name = f"data{materializer.extension}"
+    store.write_bytes(f"{folder}/{name}", data)
+    meta = {
+        "file": name,
+        "materializer": materializer.name,
+        "type": f"{type(value).__module__}.{type(value).__qualname__}",
+        "hash": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
+    store.write_bytes(f"{folder}/meta.json", json.dumps(meta).encode())  # the commit point
+    return {**meta, "relpath": folder, "uri": store.uri(folder)}
+
+
+def execute_step(task: StepTask) -> StepResult:
+    """Runs in a worker process; never raises: failures come back as a result."""
+    started = time.perf_counter()
+    store = artifact_store_for(task.stack)
+    context = StepContext(task.run_id, task.node_id, task.stack, store)
+    token = _CONTEXT.set(context)
+    try:
+        kwargs = dict(task.params)
+        for name, folder in task.inputs.items():
+            kwargs[name] = load_artifact(store, folder)
+        value = task.step.func(**kwargs)
+        artifact = save_artifact(store, task.output, value, f"step {task.node_id!r} output")
+        return StepResult(task.node_id, True, artifact, metadata=context.metadata,
+                          run_metadata=context.run_metadata, seconds=time.perf_counter() - started)
+    except BaseException as exc:  # the step's own failure, reported to the orchestrator
+        return StepResult(task.node_id, False, error=f"{type(exc).__name__}: {exc}",
+                          traceback=traceback.format_exc(), metadata=context.metadata,
+                          seconds=time.perf_counter() - started)
+    finally:
+        _CONTEXT.reset(token)

@@ -1,0 +1,39 @@
+"""Loading ``FILE[:PIPELINE]``: import the user's file and find the pipeline in it."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from zenprovision.errors import InputError, NotFoundError
+from zenprovision.runtime.pipelines import Pipeline
+
+
+def load_pipeline(target: str) -> Pipeline:
+    path_text, _, wanted = target.partition(":")
+    path = Path(path_text).resolve()
+    if not path.is_file():
+        raise NotFoundError(f"pipeline file {path_text} does not exist")
+    module_name = "zenprovision_user_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # workers resolve steps through it
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise InputError(f"{path_text} failed to import: {type(exc).__name__}: {exc}") from exc
+    found = {name: value for name, value in vars(module).items() if isinstance(value, Pipeline)}
+    if wanted:
+        for name, value in found.items():
+            if wanted in (name, value.name):
+                return value
+        raise NotFoundError(f"{path_text} defines no pipeline {wanted!r}",
+                            hint=f"pipelines there: {', '.join(found) or 'none'}")
+    if len(found) != 1:
+        detail = "no @pipeline" if not found else f"several pipelines ({', '.join(sorted(found))})"
+        raise InputError(f"{path_text} defines {detail}", hint="name one as FILE:PIPELINE" if found else
+                         "decorate a function with @pipeline")
+    return next(iter(found.values()))

@@ -1,0 +1,184 @@
+"""Materializers turn step outputs into bytes in the artifact store and back.
+
+Tried in order, first match wins; users put their own in front with
+``register_materializer``. Vendor libraries are imported only when a value needs them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from typing import Any
+
+from zenprovision.errors import MaterializerError
+
+
+class Materializer:
+    name = ""
+    extension = ".bin"
+
+    def handles(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def dumps(self, value: Any) -> bytes:
+        raise NotImplementedError
+
+    def loads(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+def _from_module(value: Any, prefix: str) -> bool:
+    return type(value).__module__.split(".")[0] == prefix
+
+
+class JSONMaterializer(Materializer):
+    """Plain data that survives a JSON round trip unchanged (no tuples, str keys only)."""
+
+    name, extension = "json", ".json"
+
+    def handles(self, value: Any) -> bool:
+        if not isinstance(value, (dict, list, str, int, float, bool, type(None))):
+            return False
+        try:
+            return json.loads(json.dumps(value, allow_nan=False)) == value
+        except (TypeError, ValueError):
+            return False
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(value).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class BytesMaterializer(Materializer):
+    name, extension = "bytes", ".bin"
+
+    def handles(self, value: Any) -> bool:
+        return isinstance(value, (bytes, bytearray))
+
+    def dumps(self, value: Any) -> bytes:
+        return bytes(value)
+
+    def loads(self, data: bytes) -> Any:
+        return data
+
+
+class NumpyMaterializer(Materializer):
+    name, extension = "numpy", ".npy"
+
+    def handles(self, value: Any) -> bool:
+        return _from_module(value, "numpy") and type(value).__name__ == "ndarray" and value.dtype != object
+
+    def dumps(self, value: Any) -> bytes:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return buffer.getvalue()
+
+    def loads(self, data: bytes) -> Any:
+        import numpy as np
+
+        return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+class PandasMaterializer(Materializer):
+    """DataFrames as parquet where pyarrow is installed, else pickled."""
+
+    name, extension = "pandas", ".parquet"
+
+    def handles(self, value: Any) -> bool:
+        return _from_module(value, "pandas") and type(value).__name__ == "DataFrame"
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            import pyarrow  # noqa: F401
+
+            buffer = io.BytesIO()
+            value.to_parquet(buffer)
+            return b"PAR1" + buffer.getvalue()
+        except ImportError:
+            return b"PKL1" + pickle.dumps(value)
+
+    def loads(self, data: bytes) -> Any:
+        import pandas as pd
+
+        if data[:4] == b"PAR1":
+            return pd.read_parquet(io.BytesIO(data[4:]))
+        return pickle.loads(data[4:])
+
+
+class SklearnMaterializer(Materializer):
+    """scikit-learn estimators through joblib, the format MLServer's sklearn runtime loads."""
+
+    name, extension = "sklearn", ".joblib"
+
+    def handles(self, value: Any) -> bool:
+        if not _from_module(value, "sklearn") and "sklearn" not in str(type(value).__mro__):
+            return False
+        from sklearn.base import BaseEstimator
+
+        return isinstance(value, BaseEstimator)
+
+    def dumps(self, value: Any) -> bytes:
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(value, buffer)
+        return buffer.getvalue()
+
+    def loads(self, data: bytes) -> Any:
+        import joblib
+
+        return joblib.load(io.BytesIO(data))
+
+
+class PickleMaterializer(Materializer):
+    """The fallback for anything picklable."""
+
+    name, extension = "pickle", ".pkl"
+
+    def handles(self, value: Any) -> bool:
+        return True
+
+    def dumps(self, value: Any) -> bytes:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def loads(self, data: bytes) -> Any:
+        return pickle.loads(data)
+
+
+_REGISTRY: list[Materializer] = [
+    JSONMaterializer(), BytesMaterializer(), NumpyMaterializer(), PandasMaterializer(),
+    SklearnMaterializer(), PickleMaterializer(),
+]
+
+
+def register_materializer(materializer: Materializer) -> None:
+    """Put a materializer in front of the built-in ones."""
+    _REGISTRY[:] = [m for m in _REGISTRY if m.name != materializer.name]
+    _REGISTRY.insert(0, materializer)
+
+
+def by_name(name: str) -> Materializer:
+    for materializer in _REGISTRY:
+        if materializer.name == name:
+            return materializer
+    raise MaterializerError(f"no materializer named {name!r}", hint="register it before running")
+
+
+def serialize(value: Any, where: str) -> tuple[Materializer, bytes]:
+    """The first materializer that can store ``value``; ``where`` names the step output."""
+    for materializer in _REGISTRY:
+        if materializer.handles(value):
+            try:
+                return materializer, materializer.dumps(value)
+            except Exception as exc:
+                raise MaterializerError(
+                    f"{where}: cannot store a {type(value).__name__} with the "
+                    f"{materializer.name} materializer: {exc}",
+                    hint="return a picklable value or register a materializer for this type",
+                ) from exc
+    raise MaterializerError(f"{where}: no materializer for {type(value).__name__}")

@@ -1,0 +1,1 @@
+"""Model servers: where ``deploy_model`` puts models and clients query them."""

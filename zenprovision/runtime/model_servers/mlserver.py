@@ -1,0 +1,116 @@
+"""MLServer (Open Inference Protocol, v2 REST) with a model repository folder.
+
+A model is written into the repository (``<name>/model.joblib`` and
+``model-settings.json``) and loaded through the repository API, so MLServer also loads it
+again after a restart.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from zenprovision.errors import InputError, ModelServerError
+from zenprovision.runtime.model_servers.base import BaseModelServer
+
+LOAD_TIMEOUT = 60.0
+
+
+def _call(method: str, url: str, body: Any = None, timeout: float = LOAD_TIMEOUT) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode() or "null"
+            return response.status, json.loads(text)
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode(errors="replace")
+        try:
+            return exc.code, json.loads(text)
+        except ValueError:
+            return exc.code, {"error": text}
+    except (urllib.error.URLError, OSError) as exc:
+        raise ModelServerError(f"model server at {url} is unreachable: {exc}",
+                               hint="is the stack up? check with `provision refresh STACK`") from exc
+
+
+class MLServerModelServer(BaseModelServer):
+    flavor = "mlserver"
+
+    @property
+    def endpoint(self) -> str:
+        return self.config["endpoint"].rstrip("/")
+
+    def _infer_url(self, name: str) -> str:
+        return f"{self.endpoint}/v2/models/{name}/infer"
+
+    def deploy(self, model: Any, name: str) -> dict[str, Any]:
+        if not _is_sklearn(model):
+            raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
+        self._write_to_repository(model, name)
+        status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
+        if status != 200:
+            reason = body.get("error", body) if isinstance(body, dict) else body
+            raise ModelServerError(f"model server failed to load model {name!r}: {reason}",
+                                   hint=f"see the server log next to {self.config.get('model_repository')}")
+        self._wait_ready(name)
+        return {"name": name, "infer_url": self._infer_url(name), "server": self.endpoint}
+
+    def _write_to_repository(self, model: Any, name: str) -> None:
+        """Write the model folder next to its final place, then swap it in."""
+        import joblib
+
+        repository = Path(self.config["model_repository"])
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=repository))
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        (staging / "model.joblib").write_bytes(buffer.getvalue())
+        settings = {"name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+                    "parameters": {"uri": "./model.joblib", "version": "v1"}}
+        (staging / "model-settings.json").write_text(json.dumps(settings))
+        target = repository / name
+        retired = repository / f".{name}-retired-{os.getpid()}"
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+
+    def _wait_ready(self, name: str) -> None:
+        deadline = time.monotonic() + LOAD_TIMEOUT
+        while time.monotonic() < deadline:
+            status, _ = _call("GET", f"{self.endpoint}/v2/models/{name}/ready", timeout=5)
+            if status == 200:
+                return
+            time.sleep(0.1)
+        raise ModelServerError(f"model {name!r} did not become ready in {LOAD_TIMEOUT:.0f}s")
+
+    def models(self) -> list[dict[str, Any]]:
+        status, body = _call("POST", f"{self.endpoint}/v2/repository/index", {}, timeout=10)
+        if status != 200:
+            raise ModelServerError(f"model server at {self.endpoint} answered {status} to the repository index")
+        return [{"name": m["name"], "state": m.get("state", ""), "reason": m.get("reason", ""),
+                 "infer_url": self._infer_url(m["name"])} for m in body]
+
+    def predict(self, name: str, rows: list[list[float]]) -> list[Any]:
+        request = {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
+                               "datatype": "FP64", "data": [v for row in rows for v in row]}]}
+        status, body = _call("POST", self._infer_url(name), request, timeout=30)
+        if status != 200:
+            raise ModelServerError(f"model {name!r} refused the request ({status}): {body}")
+        return body["outputs"][0]["data"]
+
+
+def _is_sklearn(model: Any) -> bool:
+    try:
+        from sklearn.base import BaseEstimator
+    except ImportError:
+        return False
+    return isinstance(model, BaseEstimator)

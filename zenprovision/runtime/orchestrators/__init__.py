@@ -1,0 +1,1 @@
+"""Orchestrators: what executes the steps of a run."""

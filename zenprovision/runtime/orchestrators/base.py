@@ -1,0 +1,31 @@
+"""The orchestrator contract: hand out an executor that runs ``execute_step`` tasks.
+
+Scheduling (readiness, caching, retries, skipping) is shared in ``runtime.scheduler``; an
+orchestrator only decides where a step's process runs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager
+from typing import Any
+
+
+class BaseOrchestrator(ABC):
+    flavor = ""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = dict(config)
+
+    @property
+    def parallelism(self) -> int:
+        return max(1, int(self.config.get("workers", 1)))
+
+    @abstractmethod
+    def executor(self) -> AbstractContextManager[Executor]:
+        """A context manager yielding an executor; leaving it must stop every worker."""
+
+    @abstractmethod
+    def abort(self, executor: Executor) -> None:
+        """Stop running steps at once (Ctrl-C)."""

@@ -1,0 +1,90 @@
+"""Run a pipeline on a deployed stack: build and check the DAG, then schedule it."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from zenprovision.errors import CancelledError, OperationFailed
+from zenprovision.runtime import flavors
+from zenprovision.runtime.execution import artifact_store_for, load_artifact
+from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.runtime.pipelines import Pipeline
+from zenprovision.runtime.scheduler import Scheduler
+from zenprovision.stacks import store as stack_store
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    pipeline: str
+    stack: str
+    status: str
+    steps: dict[str, str]
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    failed_step: str = ""
+    error: str = ""
+    traceback: str = ""
+    seconds: float = 0.0
+    _stack_doc: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def output(self, node_id: str) -> Any:
+        """Load a step's output from the artifact store."""
+        return load_artifact(artifact_store_for(self._stack_doc), self.artifacts[node_id]["relpath"])
+
+
+class RunFailed(OperationFailed):
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(
+            f"run {summary.run_id} failed at step {summary.failed_step!r}: {summary.error}",
+            hint=f"fix it and re-run only what failed: provision run FILE --stack {summary.stack} --resume {summary.run_id}",
+        )
+        self.summary = summary
+
+
+def _quiet(kind: str, node_id: str, detail: str) -> None:
+    return None
+
+
+def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: bool = True,
+                 resume: str | None = None, on_event: Callable[[str, str, str], None] = _quiet,
+                 raise_on_failure: bool = True) -> RunSummary:
+    config = stack_store.load(stack)
+    doc = config.to_document()
+    dag = pipeline.build(**params)  # every definition error surfaces before anything runs
+    artifact_store = artifact_store_for(doc)
+    artifact_store.check()
+    component = doc["components"]["orchestrator"]
+    orchestrator = flavors.build("orchestrator", component["flavor"], component.get("config", {}))
+    meta = MetadataStore(stack)
+    reuse = meta.step_outputs(resume) if resume else {}
+    if resume:
+        meta.run(resume)  # a missing run id is a clear error
+    run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume)
+    on_event("run", run_id, "")
+    started = time.perf_counter()
+    scheduler = Scheduler(dag, run_id, doc, artifact_store, meta, orchestrator, cache, reuse, on_event)
+    try:
+        state = scheduler.run()
+    except KeyboardInterrupt:
+        meta.end_run(run_id, "aborted", "interrupted")
+        meta.close()
+        raise CancelledError(f"run {run_id} aborted", hint=f"resume it with --resume {run_id}") from None
+    failure = state.failure
+    status = "failed" if failure else "succeeded"
+    meta.end_run(run_id, status, failure.error if failure else None)
+    summary = RunSummary(
+        run_id, pipeline.name, stack, status, dict(state.status),
+        artifacts={k: v for k, v in state.artifacts.items()}, metadata=meta.run(run_id)["metadata"],
+        failed_step=failure.node_id if failure else "", error=failure.error if failure else "",
+        traceback=failure.traceback if failure else "", seconds=time.perf_counter() - started, _stack_doc=doc,
+    )
+    meta.close()
+    if failure and raise_on_failure:
+        raise RunFailed(summary)
+    return summary

@@ -1,0 +1,137 @@
+"""Runs a DAG on an orchestrator: readiness, caching, retries, skipping, resume.
+
+Shared by every orchestrator; the orchestrator only supplies the executor. This process is
+the only writer of the metadata store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from zenprovision.runtime.dag import DAG, Node
+from zenprovision.runtime.execution import StepResult, StepTask, execute_step
+from zenprovision.runtime.metadata import MetadataStore
+
+Event = Callable[[str, str, str], None]  # (kind, node id, detail)
+
+
+@dataclass
+class RunState:
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> artifact row
+    status: dict[str, str] = field(default_factory=dict)
+    failure: StepResult | None = None
+    attempts: dict[str, int] = field(default_factory=dict)
+
+
+class Scheduler:
+    def __init__(self, dag: DAG, run_id: str, stack: dict[str, Any], store: Any, meta: MetadataStore,
+                 orchestrator: Any, cache: bool, reuse: dict[str, dict[str, Any]], on_event: Event) -> None:
+        self.dag, self.run_id, self.stack, self.store, self.meta = dag, run_id, stack, store, meta
+        self.orchestrator, self.cache, self.reuse, self.on_event = orchestrator, cache, reuse, on_event
+        self.state = RunState()
+        self.pending = list(dag.topological())
+
+    def run(self) -> RunState:
+        with self.orchestrator.executor() as executor:
+            running: dict[Future, str] = {}
+            try:
+                self._loop(executor, running)
+            except BaseException:
+                self.orchestrator.abort(executor)
+                raise
+        return self.state
+
+    def _loop(self, executor: Any, running: dict[Future, str]) -> None:
+        while self.pending or running:
+            for node_id in self._ready():
+                self.pending.remove(node_id)
+                if not self._try_reuse(self.dag.nodes[node_id]):
+                    running[self._submit(executor, node_id)] = node_id
+            if not running:
+                if self._ready():
+                    continue
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                node_id = running.pop(future)
+                self._finish(executor, running, node_id, future.result())
+        for node_id in self.pending:  # blocked behind a failure
+            self._mark(node_id, "skipped")
+        self.pending.clear()
+
+    def _ready(self) -> list[str]:
+        done = {n for n, s in self.state.status.items() if s in ("succeeded", "cached")}
+        return [n for n in self.pending if self.dag.nodes[n].upstream <= done]
+
+    def _cache_key(self, node: Node) -> str:
+        inputs = {name: self.state.artifacts[up]["hash"] for name, up in sorted(node.inputs.items())}
+        payload = json.dumps([node.step.name, node.step.source_hash, node.params, inputs], sort_keys=True, default=repr)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def _try_reuse(self, node: Node) -> bool:
+        """Resume reuses what succeeded in the old run; the cache reuses identical work."""
+        key = self._cache_key(node)
+        self.meta.step_status(self.run_id, node.id, node.step.name, "pending", cache_key=key)
+        found = self.reuse.get(node.id)
+        if found is None and self.cache and node.step.cache:
+            found = self.meta.cached_output(key)
+        if found is None or not self.store.exists(f"{found['relpath']}/meta.json"):
+            return False
+        source = found.get("source_run") or found["run_id"]
+        self._record_output(node, found, status="cached", cached_from=source)
+        self.on_event("cached", node.id, source)
+        return True
+
+    def _submit(self, executor: Any, node_id: str) -> Future:
+        node = self.dag.nodes[node_id]
+        self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
+        self.meta.step_status(self.run_id, node_id, node.step.name, "running",
+                              attempts=self.state.attempts[node_id], started=time.time())
+        self.on_event("start", node_id, "")
+        task = StepTask(
+            run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
+            inputs={name: self.state.artifacts[up]["relpath"] for name, up in node.inputs.items()},
+            output=f"runs/{self.run_id}/{node_id}/output", stack=self.stack,
+        )
+        return executor.submit(execute_step, task)
+
+    def _finish(self, executor: Any, running: dict, node_id: str, result: StepResult) -> None:
+        node = self.dag.nodes[node_id]
+        if result.ok:
+            self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
+            if result.run_metadata:
+                self.meta.add_run_metadata(self.run_id, result.run_metadata)
+            self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
+            return
+        if self.state.attempts[node_id] <= node.step.retries:
+            self.on_event("retry", node_id, result.error)
+            running[self._submit(executor, node_id)] = node_id
+            return
+        self.meta.step_status(self.run_id, node_id, node.step.name, "failed", error=result.traceback or result.error,
+                              metadata=result.metadata)
+        self.state.status[node_id] = "failed"
+        self.state.failure = self.state.failure or result
+        self.on_event("failed", node_id, result.error)
+        for blocked in sorted(self.dag.downstream(node_id)):
+            if blocked in self.pending:
+                self.pending.remove(blocked)
+                self._mark(blocked, "skipped")
+
+    def _mark(self, node_id: str, status: str) -> None:
+        self.state.status[node_id] = status
+        self.meta.step_status(self.run_id, node_id, self.dag.nodes[node_id].step.name, status)
+        self.on_event(status, node_id, "")
+
+    def _record_output(self, node: Node, artifact: dict[str, Any], status: str, **fields: Any) -> None:
+        artifact_id = self.meta.add_artifact(self.run_id, node.id, "output", artifact)
+        lineage = {name: self.state.artifacts[up]["id"] for name, up in node.inputs.items()}
+        self.meta.add_lineage(self.run_id, node.id, lineage)
+        self.meta.step_status(self.run_id, node.id, node.step.name, status, **fields)
+        self.state.artifacts[node.id] = {**artifact, "id": artifact_id}
+        self.state.status[node.id] = status

@@ -1,0 +1,82 @@
+"""``@step``: an ordinary function that, called inside a ``@pipeline``, becomes a DAG node.
+
+Outside a pipeline a step is just its function, so steps stay easy to unit-test.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+_BUILDER: ContextVar[Any] = ContextVar("zenprovision_dag_builder", default=None)
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """A placeholder for a step's result while the pipeline is being built."""
+
+    node_id: str
+
+    def __repr__(self) -> str:
+        return f"<output of step {self.node_id}>"
+
+    def __iter__(self):
+        raise TypeError(
+            f"the output of step {self.node_id!r} cannot be unpacked while the pipeline is built; "
+            "pass it whole to the next step"
+        )
+
+
+class Step:
+    def __init__(self, func: Callable[..., Any], name: str | None = None, retries: int = 0,
+                 cache: bool = True) -> None:
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = name or func.__name__
+        self.retries = int(retries)
+        self.cache = cache
+        self.signature = inspect.signature(func)
+
+    @functools.cached_property
+    def source_hash(self) -> str:
+        """Changes when the step's code changes: part of the cache key."""
+        try:
+            source = inspect.getsource(self.func)
+        except (OSError, TypeError):
+            source = self.func.__code__.co_code.hex()
+        return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = _BUILDER.get()
+        if builder is None:
+            return self.func(*args, **kwargs)
+        return builder.add(self, args, kwargs)
+
+    def __reduce__(self):
+        # Pickled by reference: workers find the step in its module, as the parent did.
+        return _lookup_step, (self.func.__module__, self.func.__qualname__)
+
+    def __repr__(self) -> str:
+        return f"<step {self.name}>"
+
+
+def _lookup_step(module: str, qualname: str) -> Step:
+    import importlib
+
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def step(func: Callable[..., Any] | None = None, *, name: str | None = None, retries: int = 0,
+         cache: bool = True) -> Any:
+    """Mark a function as a pipeline step: ``@step`` or ``@step(retries=2)``."""
+    if func is None:
+        return lambda f: Step(f, name=name, retries=retries, cache=cache)
+    return Step(func, name=name, retries=retries, cache=cache)
