@@ -23,7 +23,9 @@ def console(stderr: bool = False):
     if key not in _consoles:
         from rich.console import Console
 
-        _consoles[key] = Console(stderr=stderr, highlight=False, soft_wrap=True)
+        stream = sys.stderr if stderr else sys.stdout
+        width = None if stream.isatty() else 200  # piped tables keep ids and paths whole
+        _consoles[key] = Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
     return _consoles[key]
 
 
