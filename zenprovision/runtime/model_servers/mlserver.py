@@ -55,17 +55,20 @@ class MLServerModelServer(BaseModelServer):
     def deploy(self, model: Any, name: str) -> dict[str, Any]:
         if not _is_sklearn(model):
             raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
-        self._write_to_repository(model, name)
+        retired = self._write_to_repository(model, name)
         status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
         if status != 200:
+            self._roll_back(name, retired)
             reason = body.get("error", body) if isinstance(body, dict) else body
             raise ModelServerError(f"model server failed to load model {name!r}: {reason}",
-                                   hint=f"see the server log next to {self.config.get('model_repository')}")
+                                   hint="the previous version, if any, is still served")
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
         self._wait_ready(name)
         return {"name": name, "infer_url": self._infer_url(name), "server": self.endpoint}
 
-    def _write_to_repository(self, model: Any, name: str) -> None:
-        """Write the model folder next to its final place, then swap it in."""
+    def _write_to_repository(self, model: Any, name: str) -> Path | None:
+        """Write the model folder beside its place, then swap it in; returns the old one."""
         import joblib
 
         repository = Path(self.config["model_repository"])
@@ -77,11 +80,20 @@ class MLServerModelServer(BaseModelServer):
                     "parameters": {"uri": "./model.joblib", "version": "v1"}}
         (staging / "model-settings.json").write_text(json.dumps(settings))
         target = repository / name
-        retired = repository / f".{name}-retired-{os.getpid()}"
+        retired = None
         if target.exists():
+            retired = repository / f".{name}-retired-{os.getpid()}"
             os.replace(target, retired)
         os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
+        return retired
+
+    def _roll_back(self, name: str, retired: Path | None) -> None:
+        """A model that does not load must not stay in the repository (MLServer reloads it)."""
+        target = Path(self.config["model_repository"]) / name
+        shutil.rmtree(target, ignore_errors=True)
+        if retired is not None:
+            os.replace(retired, target)
+            _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
 
     def _wait_ready(self, name: str) -> None:
         deadline = time.monotonic() + LOAD_TIMEOUT
