@@ -99,3 +99,21 @@ def test_empty_pipeline_and_cycles_are_rejected():
     dag.nodes["train"].inputs["data"] = "train"
     with pytest.raises(PipelineDefinitionError, match="cycle"):
         dag.validate()
+
+
+@step
+def total(*parts: int, scale: int = 1, **named: int) -> int:
+    return (sum(parts) + sum(named.values())) * scale
+
+
+def test_varargs_and_kwargs_fan_in():
+    @pipeline
+    def fan_in():
+        total(load(), load(), 3, scale=2, extra=load())
+
+    dag = fan_in.build()
+    node = dag.nodes["total"]
+    assert node.inputs == {"parts[0]": "load", "parts[1]": "load_2", "named[extra]": "load_3"}
+    assert node.params == {"parts[2]": 3, "scale": 2}
+    values = {"parts[1]": 20, "parts[0]": 10, "parts[2]": 3, "scale": 2, "named[extra]": 5}
+    assert total.call(values) == (10 + 20 + 3 + 5) * 2

@@ -37,11 +37,12 @@ class DAG:
             raise PipelineDefinitionError(f"step {step.name!r}: {exc}") from None
         node = Node(node_id, step)
         for name, value in bound.arguments.items():
-            if isinstance(value, StepOutput):
-                node.inputs[name] = value.node_id
-            else:
-                _check_constant(step, name, value)
-                node.params[name] = value
+            for key, item in _flatten(step, name, value).items():
+                if isinstance(item, StepOutput):
+                    node.inputs[key] = item.node_id
+                else:
+                    _check_constant(step, key, item)
+                    node.params[key] = item
         _check_complete(step, node)
         self.nodes[node_id] = node
         return StepOutput(node_id)
@@ -89,6 +90,16 @@ class DAG:
             if missing:
                 raise PipelineDefinitionError(f"step {node.id!r} reads missing step {sorted(missing)[0]!r}")
         self.topological()
+
+
+def _flatten(step: Step, name: str, value: Any) -> dict[str, Any]:
+    """``*args`` and ``**kwargs`` become one entry per item: ``parts[0]``, ``opts[k]``."""
+    kind = step.signature.parameters[name].kind
+    if kind is inspect.Parameter.VAR_POSITIONAL:
+        return {f"{name}[{index}]": item for index, item in enumerate(value)}
+    if kind is inspect.Parameter.VAR_KEYWORD:
+        return {f"{name}[{key}]": item for key, item in value.items()}
+    return {name: value}
 
 
 def _check_constant(step: Step, name: str, value: Any) -> None:

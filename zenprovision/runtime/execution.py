@@ -83,7 +83,7 @@ def execute_step(task: StepTask) -> StepResult:
         kwargs = dict(task.params)
         for name, folder in task.inputs.items():
             kwargs[name] = load_artifact(store, folder)
-        value = task.step.func(**kwargs)
+        value = task.step.call(kwargs)
         artifact = save_artifact(store, task.output, value, f"step {task.node_id!r} output")
         return StepResult(task.node_id, True, artifact, metadata=context.metadata,
                           run_metadata=context.run_metadata, seconds=time.perf_counter() - started)

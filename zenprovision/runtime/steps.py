@@ -57,6 +57,21 @@ class Step:
             return self.func(*args, **kwargs)
         return builder.add(self, args, kwargs)
 
+    def call(self, values: dict[str, Any]) -> Any:
+        """Call the function with values keyed as the DAG keys them (``parts[0]`` for *args)."""
+        arguments: dict[str, Any] = {}
+        for name, parameter in self.signature.parameters.items():
+            prefix = f"{name}["
+            items = {k[len(prefix):-1]: v for k, v in values.items() if k.startswith(prefix)}
+            if parameter.kind is parameter.VAR_POSITIONAL:
+                arguments[name] = tuple(items[k] for k in sorted(items, key=int))
+            elif parameter.kind is parameter.VAR_KEYWORD:
+                arguments[name] = items
+            elif name in values:
+                arguments[name] = values[name]
+        bound = inspect.BoundArguments(self.signature, arguments)
+        return self.func(*bound.args, **bound.kwargs)
+
     def __reduce__(self):
         # Pickled by reference: workers find the step in its module, as the parent did.
         return _lookup_step, (self.func.__module__, self.func.__qualname__)
