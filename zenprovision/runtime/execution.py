@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -44,9 +45,12 @@ class StepResult:
 
 
 def artifact_store_for(stack: dict[str, Any]) -> Any:
-    """One store per process and stack: building an fsspec filesystem is not free."""
+    """One store per process and stack: building an fsspec filesystem is not free.
+
+    Keyed by PID too: async filesystems (s3fs, gcsfs) must not cross a fork.
+    """
     component = stack["components"]["artifact_store"]
-    key = json.dumps(component, sort_keys=True)
+    key = f"{os.getpid()}:{json.dumps(component, sort_keys=True)}"
     if key not in _STORES:
         _STORES[key] = flavors.build("artifact_store", component["flavor"], component.get("config", {}))
     return _STORES[key]

@@ -2,7 +2,7 @@
 
 A flavor only says how to build its filesystem and root (``_filesystem``); reads, writes,
 listing and the reachability check are shared. Writes are atomic: on object stores an
-object appears only when its upload completes; on local disks a temp file is renamed.
+object appears only when its upload completes; the local flavor renames a temp file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ class BaseArtifactStore(ABC):
     """Bytes under relative paths below the store's root URI."""
 
     flavor: str = ""
-    atomic_put = True  # object stores publish an object only once fully uploaded
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
@@ -51,28 +50,34 @@ class BaseArtifactStore(ABC):
     def uri(self, relpath: str) -> str:
         return self.fs.unstrip_protocol(self.path(relpath))
 
-    def check(self) -> None:
-        """Fail early, naming the endpoint, when the store cannot be reached."""
+    def check(self, timeout: float = 10.0) -> None:
+        """Fail early, naming the endpoint, when the store cannot be reached or used."""
+        probe = self.path(f".zenprovision-probe-{uuid.uuid4().hex}")
         try:
-            self.fs.makedirs(self.root, exist_ok=True)
-            probe = f".zenprovision-probe-{uuid.uuid4().hex}"
-            self.write_bytes(probe, b"ok")
-            self.delete(probe)
+            if getattr(self.fs, "async_impl", False):
+                # Client libraries retry for half a minute; a health check must not.
+                from fsspec.asyn import sync
+
+                sync(self.fs.loop, self._probe_async, probe, timeout=timeout)
+            else:
+                self.fs.pipe_file(probe, b"ok")
+                self.fs.rm(probe)
         except Exception as exc:
             raise ArtifactStoreError(
                 f"artifact store {self.endpoint} is unreachable: {type(exc).__name__}: {exc}",
                 hint="check the stack's artifact store (provision output STACK) and your credentials",
             ) from exc
 
+    async def _probe_async(self, probe: str) -> None:
+        await self.fs._pipe_file(probe, b"ok")
+        await self.fs._rm(probe)
+
     def write_bytes(self, relpath: str, data: bytes) -> None:
-        target = self.path(relpath)
-        self.fs.makedirs(posixpath.dirname(target), exist_ok=True)
-        if self.atomic_put:
-            self.fs.pipe_file(target, data)
-            return
-        temp = f"{target}.tmp-{uuid.uuid4().hex}"
-        self.fs.pipe_file(temp, data)
-        self.fs.mv(temp, target)
+        """Object stores publish an object only once its upload completed: atomic as is.
+
+        No ``makedirs``: on object stores it would create a mistyped bucket.
+        """
+        self.fs.pipe_file(self.path(relpath), data)
 
     def read_bytes(self, relpath: str) -> bytes:
         return self.fs.cat_file(self.path(relpath))

@@ -26,7 +26,7 @@ class GCSArtifactStore(BaseArtifactStore):
             endpoint_url=endpoint,
             token="anon" if endpoint else None,
             skip_instance_cache=True,
-            retries=2,
+            use_listings_cache=False,  # another process may have written or deleted since
         )
         return fs, "/".join(p for p in (self.config["bucket"], self.config.get("prefix", "").strip("/")) if p)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 from zenprovision.runtime.artifact_stores.base import BaseArtifactStore
@@ -10,7 +11,6 @@ from zenprovision.runtime.artifact_stores.base import BaseArtifactStore
 
 class LocalArtifactStore(BaseArtifactStore):
     flavor = "local"
-    atomic_put = False  # a local write is visible while in progress: write, fsync, rename
 
     def _filesystem(self) -> tuple[Any, str]:
         from fsspec.implementations.local import LocalFileSystem
@@ -23,11 +23,19 @@ class LocalArtifactStore(BaseArtifactStore):
         return str(self.config.get("path"))
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
+        """A local file is visible while being written: write a temp file, fsync, rename."""
         target = self.path(relpath)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        temp = f"{target}.tmp-{os.getpid()}"
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+        temp = f"{target}.tmp-{uuid.uuid4().hex}"
+        try:
+            with open(temp, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+            raise

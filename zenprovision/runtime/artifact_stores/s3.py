@@ -25,6 +25,7 @@ class S3ArtifactStore(BaseArtifactStore):
             endpoint_url=self.config.get("endpoint_url") or None,
             client_kwargs=client_kwargs,
             skip_instance_cache=True,
+            use_listings_cache=False,  # another process may have written or deleted since
             config_kwargs={"connect_timeout": 5, "read_timeout": 30, "retries": {"max_attempts": 2}},
         )
         return fs, "/".join(p for p in (self.config["bucket"], self.config.get("prefix", "").strip("/")) if p)
