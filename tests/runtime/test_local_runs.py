@@ -153,3 +153,15 @@ def test_unreachable_artifact_store_names_the_endpoint(home, cli):
     assert result.code == 2
     assert "http://127.0.0.1:9" in result.err and "unreachable" in result.err
     assert time.monotonic() - started < 30
+
+
+def test_run_from_python_returns_a_summary_with_outputs(local_stack, markers):
+    from tests.runtime.pipelines.shapes import fanout
+
+    summary = fanout.run(stack=local_stack, seconds=0)
+    assert summary.status == "succeeded"
+    assert summary.output("gather") == [0, 10, 20, 30]
+    again = fanout.run(stack=local_stack, seconds=0)
+    assert set(again.steps.values()) == {"cached"}
+    fresh = fanout.run(stack=local_stack, cache=False, seconds=0)
+    assert set(fresh.steps.values()) == {"succeeded"}
