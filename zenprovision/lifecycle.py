@@ -35,8 +35,11 @@ class Deployment:
 
 
 def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ...],
-            env: str = "dev", owner: str | None = None) -> Deployment:
-    """Check everything the user gave before any program runs."""
+            env: str = "dev", owner: str | None = None, offline: bool = False) -> Deployment:
+    """Check everything the user gave before any program runs.
+
+    ``offline`` plans with the embedded engine, which needs no CLI and no credentials.
+    """
     validate_stack_name(stack)
     recipe = catalog.get(recipe_name)
     config = resolve(recipe.config, parse_assignments(pairs), recipe.name)
@@ -47,8 +50,10 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
             hint=f"destroy it first (`provision destroy {stack}`) or choose another stack name",
         )
     labels = Labels(env=env, owner=owner or _current_user())
-    request = DeployRequest(recipe=recipe, stack=stack, config=config)
-    return Deployment(request, get_engine(recipe.engine), labels, existing)
+    tags = {"stack": stack, "recipe": recipe.name, "env": labels.env, "owner": labels.owner}
+    request = DeployRequest(recipe=recipe, stack=stack, config=config, labels=tags)
+    engine = get_engine("embedded" if offline else recipe.engine)
+    return Deployment(request, engine, labels, existing)
 
 
 def plan(deployment: Deployment) -> Plan:

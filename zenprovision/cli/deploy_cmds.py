@@ -14,13 +14,21 @@ config_option = click.option(
 stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.")
 
 
+env_option = click.option("--env", default="dev", show_default=True, help="Environment label of the stack.")
+owner_option = click.option("--owner", default=None, help="Owner label (default: the current user).")
+
+
 @click.command("plan")
 @click.argument("name")
 @stack_option
 @config_option
+@env_option
+@owner_option
+@click.option("--offline", is_flag=True, help="Plan with the embedded engine: no Pulumi CLI, no credentials.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcode: bool, as_json: bool) -> None:
+def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, offline: bool,
+                 detailed_exitcode: bool, as_json: bool) -> None:
     """Show what deploying recipe NAME as stack S would create, update, replace or delete.
 
     With --detailed-exitcode any error exits 1, so that 2 always means "changes".
@@ -30,7 +38,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcod
     from zenprovision.errors import ZenProvisionError
 
     try:
-        deployment = lifecycle.prepare(load_catalog(), name, stack, pairs)
+        deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, offline=offline)
         planned = lifecycle.plan(deployment)
     except ZenProvisionError as exc:
         if detailed_exitcode:
@@ -41,8 +49,8 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcod
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
                     "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed})
     else:
-        show_plan(planned, stack)
-        if not planned.applyable:
+        show_plan(planned, stack, grouped=offline)
+        if not planned.applyable and not offline:
             info(f"[yellow]note:[/] this plan cannot be applied by the embedded engine: {planned.reason}")
     if detailed_exitcode and changed:
         raise click.exceptions.Exit(2)
@@ -52,8 +60,8 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], detailed_exitcod
 @click.argument("name")
 @stack_option
 @config_option
-@click.option("--env", default="dev", show_default=True, help="Environment label of the stack.")
-@click.option("--owner", default=None, help="Owner label (default: the current user).")
+@env_option
+@owner_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
 def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""

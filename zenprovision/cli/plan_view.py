@@ -20,22 +20,56 @@ def short_type(type_: str) -> str:
     return type_
 
 
+HIDDEN_INPUTS = {"tags", "labels", "resourceLabels", "apiVersion", "kind"}
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _detail(change: Any) -> str:
+    """The key inputs of a create, or the changed keys of an update."""
     if change.op in ("update", "replace") and change.diffs:
         return "changes: " + ", ".join(change.diffs)
     if change.op == "create":
-        keys = [f"{k}={v}" for k, v in change.inputs.items() if v not in (None, "", {}, [])]
-        return ", ".join(keys)[:100]
+        keys = [f"{k}={_short(v)}" for k, v in sorted(change.inputs.items())
+                if v not in (None, "", {}, []) and k not in HIDDEN_INPUTS]
+        return "[dim]" + ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "") + "[/]"
     return ""
 
 
-def show_plan(plan: Any, stack: str, show_same: bool = False) -> None:
+def _line(change: Any) -> str:
+    return f"{SYMBOLS[change.op]} {change.name} [dim]({short_type(change.type)})[/] {_detail(change)}"
+
+
+def _top_component(change: Any, by_urn: dict[str, Any]) -> str:
+    """The component a resource belongs to, at the top of the program (or "stack")."""
+    current = change
+    while current.parent and current.parent.split("::")[-2].split("$")[-1] != "pulumi:pulumi:Stack":
+        parent = by_urn.get(current.parent)
+        if parent is None:
+            break
+        current = parent
+    return current.name if current is not change else "stack"
+
+
+def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = False) -> None:
     out = console(stderr=True)
     out.print(f"Plan for stack [bold]{stack}[/]:")
-    for change in plan.changes:
-        if not change.custom or (change.op == "same" and not show_same):
-            continue
-        out.print(f"  {SYMBOLS[change.op]} {change.name} [dim]({short_type(change.type)})[/] {_detail(change)}")
+    shown = [c for c in plan.changes if c.custom and (c.op != "same" or show_same)]
+    if grouped:
+        by_urn = {c.urn: c for c in plan.changes}
+        groups: dict[str, list[Any]] = {}
+        for change in shown:
+            groups.setdefault(_top_component(change, by_urn), []).append(change)
+        for group, changes in groups.items():
+            out.print(f"  [bold]{group}[/]")
+            for change in changes:
+                out.print(f"    {_line(change)}")
+    else:
+        for change in shown:
+            out.print(f"  {_line(change)}")
     counts = plan.counts()
     out.print(
         f"Plan: {counts['create']} to create, {counts['update']} to update, "

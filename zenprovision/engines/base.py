@@ -97,9 +97,17 @@ EventHandler = Callable[[EngineEvent], None]
 
 @dataclass(frozen=True)
 class DeployRequest:
+    """A recipe, a stack name, its checked config values and the stack's labels.
+
+    Labels reach the program as config in the ``zenprovision`` namespace
+    (``zenprovision:env``, ``:owner``, ``:stack``, ``:recipe``), from which recipes tag
+    every resource.
+    """
+
     recipe: Recipe
     stack: str
     config: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 class Engine(ABC):

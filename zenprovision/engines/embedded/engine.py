@@ -71,6 +71,7 @@ class EmbeddedEngine(Engine):
             "recipe": request.recipe.name,
             "recipe_path": str(request.recipe.path),
             "config": request.config,
+            "labels": request.labels,
         }
 
     def _run(self, job: dict[str, Any], on_event: EventHandler, lock: StackLock | None) -> dict:

@@ -100,7 +100,8 @@ def _config_string(value: Any) -> str:
 
 
 def run_program(
-    program_dir: Path, project: str, stack: str, config: dict[str, Any], handler: Handler, preview: bool
+    program_dir: Path, project: str, stack: str, config: dict[str, Any], handler: Handler, preview: bool,
+    labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run a recipe's ``__main__.py`` under the monitor; returns the stack's exports.
 
@@ -109,6 +110,8 @@ def run_program(
     for key, value in config.items():
         if value is not None:
             pulumi_config.set_config(f"{project}:{key}", _config_string(value))
+    for key, value in (labels or {}).items():
+        pulumi_config.set_config(f"zenprovision:{key}", str(value))
     monitor = EngineMonitor(handler)
     mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     settings.set_root_resource(None)

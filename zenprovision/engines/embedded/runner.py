@@ -55,7 +55,8 @@ def _run(job: dict[str, Any], handler: Any, preview: bool) -> dict[str, Any]:
     from zenprovision.engines.embedded.monitor import run_program
 
     return run_program(
-        Path(job["recipe_path"]), job["project"], job["stack"], job["config"], handler, preview
+        Path(job["recipe_path"]), job["project"], job["stack"], job["config"], handler, preview,
+        labels=job.get("labels") or {},
     )
 
 
