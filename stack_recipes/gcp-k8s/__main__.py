@@ -1,0 +1,54 @@
+"""gcp-k8s: GKE + GCS + Artifact Registry + Workload Identity + KServe, from building blocks."""
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from zenprovision.blocks.gcp.cluster import GkeCluster, GkeClusterArgs
+from zenprovision.blocks.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
+from zenprovision.blocks.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
+from zenprovision.blocks.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
+from zenprovision.blocks.kubernetes import KServeArgs, KServeInstall, PipelineNamespace, PipelineNamespaceArgs
+from zenprovision.blocks.labels import StackLabels
+from zenprovision.blocks.options import force_destroy
+
+config = pulumi.Config()
+labels = StackLabels.from_config()
+project, region = config.require("project"), config.require("region")
+namespace, service_account = config.require("namespace"), config.require("service_account")
+provider = gcp.Provider("gcp", project=project, region=region, default_labels=labels.gcp_labels())
+on_gcp = pulumi.ResourceOptions(provider=provider)
+
+store = GcsArtifactStore("artifacts", GcsArtifactStoreArgs(
+    labels=labels, project=project, location=region,
+    force_destroy=force_destroy(config.require("force_destroy"), labels),
+    versioning=config.require_bool("bucket_versioning"),
+), on_gcp)
+registry = ArtifactRegistry("registry", ArtifactRegistryArgs(labels=labels, project=project, location=region), on_gcp)
+cluster = GkeCluster("gke", GkeClusterArgs(
+    labels=labels, project=project, region=region, autopilot=config.require_bool("autopilot"),
+    machine_type=config.require("machine_type"), min_nodes=config.require_int("node_min_count"),
+    max_nodes=config.require_int("node_max_count"), release_channel=config.require("release_channel"),
+), on_gcp)
+identity = WorkloadIdentity("steps", WorkloadIdentityArgs(
+    labels=labels, project=project, location=region, namespace=namespace, service_account=service_account,
+    bucket=store.bucket.name, repository=registry.repository.repository_id,
+), on_gcp)
+
+kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster]))
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes})
+PipelineNamespace("pipelines", PipelineNamespaceArgs(
+    labels=labels, namespace=namespace, service_account=service_account,
+    annotations={"iam.gke.io/gcp-service-account": identity.account.email},
+), on_cluster)
+KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version")), on_cluster)
+
+pulumi.export("stack", {
+    "artifact_store": {"flavor": "gcs", "config": {"bucket": store.bucket.name, "project": project}},
+    "container_registry": {"flavor": "gar", "config": {"uri": registry.uri}},
+    "orchestrator": {"flavor": "kubernetes", "config": {
+        "cluster_name": cluster.cluster.name, "namespace": namespace, "service_account": service_account,
+        "project": project, "region": region, "kubeconfig": "pulumi:kubeconfig"}},
+    "model_server": {"flavor": "kserve", "config": {"namespace": namespace, "service_account": service_account}},
+})
+pulumi.export("kubeconfig", cluster.kubeconfig)

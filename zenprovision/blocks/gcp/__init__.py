@@ -1,0 +1,1 @@
+"""GCP building blocks: network, GCS artifact store, Artifact Registry, GKE, Workload Identity."""

@@ -1,0 +1,43 @@
+"""Workload Identity: a Google service account that only the pipeline namespace's Kubernetes
+service account can act as, allowed to use only this stack's bucket and repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from zenprovision.blocks.labels import StackLabels
+
+
+@dataclass
+class WorkloadIdentityArgs:
+    labels: StackLabels
+    project: str
+    location: str
+    namespace: str
+    service_account: str
+    bucket: pulumi.Input[str]
+    repository: pulumi.Input[str]
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    account: gcp.serviceaccount.Account
+
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("zenprovision:gcp:WorkloadIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.account = gcp.serviceaccount.Account(
+            f"{name}-account", project=args.project, account_id=args.labels.resource_name("steps", limit=30),
+            display_name=f"zenprovision pipeline steps of stack {args.labels.stack}", opts=child)
+        member = pulumi.Output.concat("serviceAccount:", self.account.email)
+        gcp.storage.BucketIAMMember(f"{name}-bucket-access", bucket=args.bucket, role="roles/storage.objectAdmin",
+                                    member=member, opts=child)
+        gcp.artifactregistry.RepositoryIamMember(
+            f"{name}-registry-access", project=args.project, location=args.location, repository=args.repository,
+            role="roles/artifactregistry.writer", member=member, opts=child)
+        gcp.serviceaccount.IAMMember(
+            f"{name}-workload-identity", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]", opts=child)
+        self.register_outputs({"email": self.account.email})
