@@ -63,8 +63,10 @@ def test_failed_create_keeps_what_was_made_and_exits_1(home, cli, fixture_recipe
     result = deploy(cli, folder, "-c", "files=a,boom", "-c", "fail_on=boom")
     assert result.code == 1
     assert "cannot create boom" in result.err and "Traceback" not in result.err
+    # As with Pulumi, no new operation starts after a failure; what was made is in state.
     names = {r.name for r in state.load("f").resources}
-    assert "a" in names and "boom" not in names
+    assert names <= {"a"} and state.load("f").pending == []
+    assert {p.name for p in folder.iterdir()} - {"operations.log"} == names
     assert not (home / "stacks" / "f.yaml").exists()
     fixed = deploy(cli, folder, "-c", "files=a")
     assert fixed.code == 0, fixed.err

@@ -11,7 +11,6 @@ import yaml
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime import stack as pulumi_stack
-from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from zenprovision.engines.embedded.monitor import _config_string, _whole_numbers

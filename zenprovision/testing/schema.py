@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from functools import lru_cache
+from functools import cache
 
 PACKAGES = {"aws": "pulumi_aws", "gcp": "pulumi_gcp"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def parameters(type_token: str) -> frozenset[str]:
     """Input names of a resource type such as ``aws:s3/bucket:Bucket`` (empty if unknown)."""
     package, _, rest = type_token.partition(":")

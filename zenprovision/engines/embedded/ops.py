@@ -173,6 +173,9 @@ class Applier:
                     self._delete(provider, old)
                 resource_id, outs = self._create(provider, blob, reg, decision.news)
         except Exception as exc:
+            # A provider whose operation raised made no change (the dynamic provider contract).
+            self.state.finish(reg.urn)
+            state_store.save(self.state)
             self.emit({"kind": "resource-failed", "op": decision.op, "urn": reg.urn, "type": reg.type, "name": reg.name, "message": str(exc)})
             raise OperationFailed(f"{decision.op} of {reg.name!r} failed: {exc}") from exc
         if outs is not None:

@@ -1,0 +1,66 @@
+"""Which Pulumi state backend a stack lives in: a local folder by default, or a shared one.
+
+A ``file://`` backend under the home folder needs no login; a team shares state by
+passing an object-store or Pulumi Cloud URL instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from zenprovision.engines.pulumi_cli import paths
+from zenprovision.errors import InputError
+
+BACKEND_ENV = "ZENPROVISION_BACKEND"
+SCHEMES = ("file", "s3", "gs", "azblob", "https")
+_EXAMPLES = "s3://BUCKET, gs://BUCKET, azblob://CONTAINER, https://api.pulumi.com or file:///PATH"
+
+
+def default_url() -> str:
+    return f"file://{paths.state_dir()}"
+
+
+def resolve(explicit: str | None = None) -> str:
+    """The backend URL: the argument, else ``$ZENPROVISION_BACKEND``, else the home folder."""
+    given = explicit if explicit is not None else os.environ.get(BACKEND_ENV)
+    if given is None or not given.strip():
+        return default_url()
+    return validate(given.strip())
+
+
+def validate(url: str) -> str:
+    """Reject URLs Pulumi cannot use as a backend, before any command runs."""
+    parts = urlsplit(url)
+    source = f"the backend URL {url!r}"
+    if parts.scheme not in SCHEMES:
+        raise InputError(f"{source} has an unsupported scheme", hint=f"use one of {_EXAMPLES}")
+    if parts.scheme == "file" and not (parts.netloc or parts.path):
+        raise InputError(f"{source} names no folder", hint="e.g. file:///srv/pulumi-state")
+    if parts.scheme != "file" and not parts.netloc:
+        raise InputError(f"{source} names no bucket, container or host", hint=f"use one of {_EXAMPLES}")
+    return url
+
+
+def local_folder(url: str) -> Path | None:
+    """The folder of a ``file://`` backend, None for a remote one."""
+    if not url.startswith("file://"):
+        return None
+    return Path(url[len("file://"):]).expanduser()
+
+
+def prepare(url: str) -> None:
+    """Create a local backend's folder, just before a command needs it."""
+    folder = local_folder(url)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def describe_locks(url: str) -> str:
+    """Where this backend keeps its update locks, for the recovery hint."""
+    if url.startswith("https://"):
+        return "run `pulumi cancel` against Pulumi Cloud"
+    folder = local_folder(url)
+    base = str(folder) if folder is not None else url.rstrip("/")
+    return f"delete the stack's lock file under {base}/.pulumi/locks/"

@@ -1,0 +1,144 @@
+"""``PulumiEngine``: plan, up, destroy, refresh and outputs through the real ``pulumi`` CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
+from zenprovision.engines.pulumi_cli import backend as backends
+from zenprovision.engines.pulumi_cli import config, failures, interrupt, plugins, records, session, workdir
+from zenprovision.engines.pulumi_cli.events import EventSink
+from zenprovision.errors import InputError, NotFoundError
+
+SECRET_MASK = "[secret]"
+
+
+class PulumiEngine(Engine):
+    """Runs a recipe's program with the ``pulumi`` CLI, state in ``backend``.
+
+    ``backend`` (else ``$ZENPROVISION_BACKEND``) is a ``file://``, ``s3://``, ``gs://``,
+    ``azblob://`` or ``https://`` URL; by default a folder under the home, needing no login.
+    """
+
+    name = "pulumi"
+
+    def __init__(self, backend: str | None = None) -> None:
+        self.backend = backends.resolve(backend)
+        self._plugins_ready: set[str] = set()
+
+    def plan(self, request: DeployRequest) -> Plan:
+        """A preview; a stack created only for it is removed again, so planning leaves no trace."""
+        failures.require_cli()
+        self._check_backend(request.stack)
+        sink = EventSink(mode="plan")
+        with failures.boundary("preview", request.stack, self.backend, sink):
+            stack, created = self._open(request, record=False)
+            try:
+                interrupt.run(lambda: stack.preview(on_event=sink, color="never"),
+                              f"preview of stack {request.stack!r}")
+            finally:
+                if created:
+                    self._forget_quietly(stack, request.stack)
+        return Plan(changes=sink.planned.changes(), outputs={})
+
+    def up(self, request: DeployRequest, on_event: EventHandler) -> UpResult:
+        failures.require_cli()
+        self._check_backend(request.stack)
+        sink = EventSink(on_event, mode="apply")
+        started = time.monotonic()
+        with failures.boundary("up", request.stack, self.backend, sink):
+            stack, _ = self._open(request, record=True)
+            result = interrupt.run(lambda: stack.up(on_event=sink, color="never"), f"up of stack {request.stack!r}")
+        return UpResult(sink.done.counts(), shown_outputs(result.outputs), time.monotonic() - started)
+
+    def destroy(self, stack: str, on_event: EventHandler) -> UpResult:
+        """Delete the stack's resources, then the stack itself and its record."""
+        failures.require_cli()
+        record = records.load(stack)
+        sink = EventSink(on_event, mode="apply")
+        started = time.monotonic()
+        with failures.boundary("destroy", stack, record.backend, sink):
+            found = session.select_existing(self._target(record))
+            if found is not None:  # None: already gone from the backend, e.g. a destroy cut short
+                interrupt.run(lambda: found.destroy(on_event=sink, color="never"), f"destroy of stack {stack!r}")
+                found.workspace.remove_stack(stack)
+        records.remove(stack)
+        workdir.remove(stack)
+        return UpResult(sink.done.counts(), {}, time.monotonic() - started)
+
+    def refresh(self, stack: str, on_event: EventHandler) -> DriftReport:
+        """Read every resource back; also clears pending creates left by an interrupted up."""
+        failures.require_cli()
+        record = records.load(stack)
+        sink = EventSink(on_event, mode="refresh")
+        with failures.boundary("refresh", stack, record.backend, sink):
+            found = self._existing(record)
+            options = session.refresh_options(found)
+            interrupt.run(lambda: found.refresh(on_event=sink, color="never", **options),
+                          f"refresh of stack {stack!r}")
+        return sink.drift()
+
+    def outputs(self, stack: str) -> dict[str, Any]:
+        failures.require_cli()
+        record = records.load(stack)
+        with failures.boundary("output", stack, record.backend):
+            return shown_outputs(self._existing(record).outputs())
+
+    def has_state(self, stack: str) -> bool:
+        """Does this engine know the stack (also after an up that was cut short)?"""
+        return records.exists(stack)
+
+    def _open(self, request: DeployRequest, record: bool) -> tuple[Any, bool]:
+        """Project folder, stack, record, config and plugins: everything before a preview or up."""
+        recipe = request.recipe
+        target = session.Target(request.stack, workdir.sync(recipe.path, request.stack), self.backend)
+        stack, created = session.open_stack(target, create=True)
+        if record:
+            records.save(records.StackRecord(
+                stack=request.stack, recipe=recipe.name, recipe_path=str(recipe.path), project=recipe.name,
+                backend=self.backend, work_dir=str(target.work_dir),
+            ))
+        wanted = config.stack_settings(recipe.name, recipe.config, request.config, getattr(request, "labels", None))
+        session.apply_config(stack, wanted, recipe.name)
+        self._ensure_plugins(stack.workspace, request)
+        return stack, created
+
+    def _ensure_plugins(self, workspace: Any, request: DeployRequest) -> None:
+        key = str(request.recipe.path)
+        if key not in self._plugins_ready:
+            plugins.ensure(workspace, plugins.wanted(plugins.declared(request.recipe.path)))
+            self._plugins_ready.add(key)
+
+    def _check_backend(self, stack: str) -> None:
+        """A stack stays in the backend it was created in; moving it would orphan its resources."""
+        if records.exists(stack) and (old := records.load(stack).backend) != self.backend:
+            raise InputError(
+                f"stack {stack!r} lives in the backend {old}, not {self.backend}",
+                hint=f"use that backend (ZENPROVISION_BACKEND={old}), or `provision destroy {stack}` first",
+            )
+
+    def _target(self, record: records.StackRecord) -> session.Target:
+        folder = workdir.ensure(record.stack, Path(record.work_dir), Path(record.recipe_path))
+        return session.Target(record.stack, folder, record.backend)
+
+    def _existing(self, record: records.StackRecord) -> Any:
+        found = session.select_existing(self._target(record))
+        if found is None:
+            raise NotFoundError(f"the backend {record.backend} has no stack {record.stack!r}",
+                                hint=f"it was removed outside zenprovision; `provision destroy {record.stack}` forgets it")
+        return found
+
+    @staticmethod
+    def _forget_quietly(stack: Any, name: str) -> None:
+        with contextlib.suppress(Exception):
+            stack.workspace.remove_stack(name)
+        workdir.remove(name)
+
+
+def shown_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Output values with secrets masked; ``stack`` unmasked (the caller rejects secrets in it)."""
+    return {name: out.value if name == "stack" or not out.secret else SECRET_MASK for name, out in outputs.items()}

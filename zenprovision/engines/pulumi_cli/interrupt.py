@@ -1,0 +1,80 @@
+"""Ctrl-C during a CLI operation: let the CLI cancel cleanly, then report a cancelled command.
+
+The SDK waits for the CLI inside ``subprocess.Popen``; a KeyboardInterrupt there would close
+the CLI's pipes while it is still saving state. So the operation runs in a worker thread and
+the main thread, on the first Ctrl-C, makes sure the CLI got SIGINT (a terminal sends it to
+the whole process group; a ``kill -INT`` of our process does not) and waits for it to stop.
+A second Ctrl-C stops the waiting; the CLI, which gets it too, then stops at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from zenprovision.errors import CancelledError
+
+T = TypeVar("T")
+CLI_NAME = "pulumi"
+
+
+def run(operation: Callable[[], T], what: str) -> T:
+    """Run ``operation`` (one SDK call); a Ctrl-C becomes CancelledError once the CLI stopped."""
+    outcome: dict[str, Any] = {}
+    worker = threading.Thread(target=_capture, args=(operation, outcome), name=f"pulumi {what}", daemon=True)
+    worker.start()
+    interrupted = False
+    while worker.is_alive():
+        try:
+            worker.join(0.1)
+        except KeyboardInterrupt:
+            if interrupted:
+                break
+            interrupted = True
+            if not terminal_sent_it():
+                signal_cli_children()
+    if interrupted and "result" not in outcome:
+        raise CancelledError(f"{what} interrupted; the CLI saved what finished",
+                             hint="run the same command again") from outcome.get("error")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def _capture(operation: Callable[[], Any], outcome: dict[str, Any]) -> None:
+    try:
+        outcome["result"] = operation()
+    except BaseException as exc:  # handed to the main thread, which re-raises it
+        outcome["error"] = exc
+
+
+def terminal_sent_it() -> bool:
+    """Are we the foreground process group of a terminal (so a Ctrl-C reached the CLI too)?"""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def signal_cli_children() -> list[int]:
+    """Send SIGINT to our ``pulumi`` child processes; returns their pids."""
+    import psutil
+
+    sent = []
+    for child in psutil.Process().children(recursive=False):
+        try:
+            if child.name() == CLI_NAME:
+                child.send_signal(signal.SIGINT)
+                sent.append(child.pid)
+        except psutil.Error:
+            continue
+    return sent

@@ -1,0 +1,63 @@
+"""The passphrase that encrypts a stack's secrets, from the user or generated once and kept 0600.
+
+The workspace gets the passphrase *file's path* (PULUMI_CONFIG_PASSPHRASE_FILE), never the
+passphrase itself, so it cannot leak through a repr of the workspace, a log or an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from zenprovision.engines.pulumi_cli import paths
+
+PASSPHRASE_ENV = "PULUMI_CONFIG_PASSPHRASE"
+PASSPHRASE_FILE_ENV = "PULUMI_CONFIG_PASSPHRASE_FILE"
+
+
+def passphrase_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Extra workspace env for the passphrase provider; empty when the user set their own."""
+    environ = os.environ if environ is None else environ
+    if PASSPHRASE_ENV in environ or PASSPHRASE_FILE_ENV in environ:
+        return {}  # the CLI inherits the user's environment
+    return {PASSPHRASE_FILE_ENV: str(ensure_passphrase_file(paths.passphrase_file()))}
+
+
+def ensure_passphrase_file(path: Path) -> Path:
+    """Create the passphrase file once; it is 0600 from its first byte and never rewritten."""
+    if path.exists():
+        _tighten(path)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".passphrase.", dir=path.parent)  # mkstemp creates 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+            handle.flush()
+            os.fsync(handle.fileno())
+        _publish(Path(tmp), path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Hard-link the finished file into place: a racing process keeps the first one written."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return
+    except OSError:  # a file system without hard links: exclusive create, still never clobbering
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(tmp.read_text(encoding="utf-8"))
+
+
+def _tighten(path: Path) -> None:
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
