@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from zenprovision.engines import get_engine
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.embedded import state as embedded_state
+from zenprovision.engines.pulumi_cli import records as pulumi_records
 from zenprovision.errors import InputError, NotFoundError, OperationFailed
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.schema import parse_assignments, resolve
@@ -35,7 +36,8 @@ class Deployment:
 
 
 def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ...],
-            env: str = "dev", owner: str | None = None, offline: bool = False) -> Deployment:
+            env: str = "dev", owner: str | None = None, offline: bool = False,
+            backend: str | None = None) -> Deployment:
     """Check everything the user gave before any program runs.
 
     ``offline`` plans with the embedded engine, which needs no CLI and no credentials.
@@ -52,7 +54,7 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
     labels = Labels(env=env, owner=owner or _current_user())
     tags = {"stack": stack, "recipe": recipe.name, "env": labels.env, "owner": labels.owner}
     request = DeployRequest(recipe=recipe, stack=stack, config=config, labels=tags)
-    engine = get_engine("embedded" if offline else recipe.engine)
+    engine = get_engine("embedded") if offline else get_engine(recipe.engine, backend)
     return Deployment(request, engine, labels, existing)
 
 
@@ -64,6 +66,8 @@ def config_changes(deployment: Deployment, planned: Plan) -> bool:
     """Would the stack config differ even where no resource changes?"""
     if deployment.existing is None:
         return True
+    if "stack" not in planned.outputs:  # engines that learn outputs only by applying
+        return deployment.existing.labels != deployment.labels
     components = planned.outputs.get("stack")
     current = deployment.existing.components.model_dump(exclude_none=True)
     return components != current or deployment.existing.labels != deployment.labels
@@ -104,25 +108,28 @@ def _stack_config(deployment: Deployment, outputs: dict[str, Any]) -> StackConfi
         ) from exc
 
 
-def _engine_for(stack: str) -> Engine:
+def _engine_for(stack: str, backend: str | None = None) -> Engine:
     validate_stack_name(stack)
     if store.exists(stack):
-        return get_engine(store.load(stack).engine)
+        return get_engine(store.load(stack).engine, backend)
+    # An apply that was interrupted before it registered the stack: find its engine's state.
     if embedded_state.exists(stack):
-        return get_engine("embedded")  # an apply that was interrupted before registering
+        return get_engine("embedded")
+    if pulumi_records.exists(stack):
+        return get_engine("pulumi", backend)
     raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks`")
 
 
-def destroy(stack: str, on_event: EventHandler) -> UpResult:
+def destroy(stack: str, on_event: EventHandler, backend: str | None = None) -> UpResult:
     """Delete everything the stack created, then unregister it; a failure keeps the record."""
-    engine = _engine_for(stack)
+    engine = _engine_for(stack, backend)
     result = engine.destroy(stack, on_event)
     store.remove(stack)
     return result
 
 
-def refresh(stack: str, on_event: EventHandler) -> DriftReport:
-    return _engine_for(stack).refresh(stack, on_event)
+def refresh(stack: str, on_event: EventHandler, backend: str | None = None) -> DriftReport:
+    return _engine_for(stack, backend).refresh(stack, on_event)
 
 
 def _current_user() -> str:

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from zenprovision.engines.embedded import state
-from zenprovision.engines.embedded.lock import StackLock
 from zenprovision.errors import CorruptFileError, StackLockedError
+from zenprovision.locks import StackLock
 
 
 def test_state_round_trip_is_private(home):
@@ -44,7 +44,7 @@ def test_second_holder_fails_at_once_naming_the_pid(home):
 
 def test_lock_of_a_killed_process_is_taken_over(home):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import time, sys; from zenprovision.engines.embedded.lock import StackLock;"
+        "import time, sys; from zenprovision.locks import StackLock;"
         "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

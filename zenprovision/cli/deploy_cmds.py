@@ -14,6 +14,10 @@ config_option = click.option(
 stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.")
 
 
+backend_option = click.option(
+    "--backend", envvar="ZENPROVISION_BACKEND", metavar="URL",
+    help="Pulumi state backend for pulumi-engine recipes (file://, s3://, gs://, azblob://, https://api.pulumi.com); "
+         "default: file:// under $ZENPROVISION_HOME. Env: ZENPROVISION_BACKEND.")
 env_option = click.option("--env", default="dev", show_default=True, help="Environment label of the stack.")
 owner_option = click.option("--owner", default=None, help="Owner label (default: the current user).")
 
@@ -24,11 +28,12 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 @config_option
 @env_option
 @owner_option
+@backend_option
 @click.option("--offline", is_flag=True, help="Plan with the embedded engine: no Pulumi CLI, no credentials.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, offline: bool,
-                 detailed_exitcode: bool, as_json: bool) -> None:
+def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, backend: str | None,
+                 offline: bool, detailed_exitcode: bool, as_json: bool) -> None:
     """Show what deploying recipe NAME as stack S would create, update, replace or delete.
 
     With --detailed-exitcode any error exits 1, so that 2 always means "changes".
@@ -38,7 +43,8 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner:
     from zenprovision.errors import ZenProvisionError
 
     try:
-        deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, offline=offline)
+        deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, offline=offline,
+                                       backend=backend)
         planned = lifecycle.plan(deployment)
     except ZenProvisionError as exc:
         if detailed_exitcode:
@@ -62,20 +68,22 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner:
 @config_option
 @env_option
 @owner_option
+@backend_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
-def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, yes: bool) -> None:
+def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, backend: str | None,
+                   yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress, show_plan
     from zenprovision.errors import UnsupportedError
     from zenprovision.stacks import store
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner)
+    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend)
     planned = lifecycle.plan(deployment)
     if not planned.applyable:
         raise UnsupportedError(
             f"recipe {name!r} cannot be applied without the Pulumi CLI: {planned.reason}",
-            hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack}`",
+            hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack} --offline`",
         )
     if not planned.has_changes and not lifecycle.config_changes(deployment, planned):
         info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.config_path(stack)}).")
@@ -92,8 +100,9 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owne
 
 @click.command("destroy")
 @click.argument("stack")
+@backend_option
 @click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
-def destroy_command(stack: str, yes: bool) -> None:
+def destroy_command(stack: str, backend: str | None, yes: bool) -> None:
     """Destroy everything stack STACK created, and unregister it."""
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
@@ -102,18 +111,19 @@ def destroy_command(stack: str, yes: bool) -> None:
     validate_stack_name(stack)
     if not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
         raise click.exceptions.Abort()
-    result = lifecycle.destroy(stack, Progress())
+    result = lifecycle.destroy(stack, Progress(), backend=backend)
     info(f"Stack [bold]{stack}[/] destroyed ({result.counts.get('delete', 0)} resources deleted) in {result.seconds:.1f}s.")
 
 
 @click.command("refresh")
 @click.argument("stack")
-def refresh_command(stack: str) -> None:
+@backend_option
+def refresh_command(stack: str, backend: str | None) -> None:
     """Ask every resource of STACK whether it still exists as recorded; report drift."""
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
 
-    report = lifecycle.refresh(stack, Progress())
+    report = lifecycle.refresh(stack, Progress(), backend=backend)
     if not report.missing and not report.changed:
         info(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
         return

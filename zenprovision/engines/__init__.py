@@ -8,13 +8,17 @@ from zenprovision.errors import UnsupportedError
 __all__ = ["Engine", "EngineEvent", "Plan", "ResourceChange", "UpResult", "get_engine"]
 
 
-def get_engine(name: str) -> Engine:
-    """The engine implementation for a recipe's ``engine:`` field."""
+def get_engine(name: str, backend: str | None = None) -> Engine:
+    """The engine implementation for a recipe's ``engine:`` field.
+
+    ``backend`` (a Pulumi state backend URL) matters only to the pulumi engine.
+    """
     if name == "embedded":
         from zenprovision.engines.embedded.engine import EmbeddedEngine
 
         return EmbeddedEngine()
-    raise UnsupportedError(
-        f"engine {name!r} is not available in this version",
-        hint="plan it offline with `provision plan NAME --stack S` or use the local recipe",
-    )
+    if name == "pulumi":
+        from zenprovision.engines.pulumi_cli import PulumiEngine
+
+        return PulumiEngine(backend)
+    raise UnsupportedError(f"unknown engine {name!r}", hint="recipes use engine embedded or pulumi")

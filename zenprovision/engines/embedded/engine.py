@@ -21,7 +21,7 @@ from zenprovision.engines.base import (
     UpResult,
 )
 from zenprovision.engines.embedded import state as state_store
-from zenprovision.engines.embedded.lock import StackLock
+from zenprovision.locks import StackLock
 
 
 def _ignore(event: EngineEvent) -> None:

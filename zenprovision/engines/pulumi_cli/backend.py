@@ -36,10 +36,8 @@ def validate(url: str) -> str:
     source = f"the backend URL {url!r}"
     if parts.scheme not in SCHEMES:
         raise InputError(f"{source} has an unsupported scheme", hint=f"use one of {_EXAMPLES}")
-    if parts.scheme == "file" and not (parts.netloc or parts.path):
-        raise InputError(f"{source} names no folder", hint="e.g. file:///srv/pulumi-state")
-    if parts.scheme != "file" and not parts.netloc:
-        raise InputError(f"{source} names no bucket, container or host", hint=f"use one of {_EXAMPLES}")
+    if not (parts.netloc or parts.path) or (parts.scheme != "file" and not parts.netloc):
+        raise InputError(f"{source} names no folder, bucket, container or host", hint=f"use one of {_EXAMPLES}")
     return url
 
 

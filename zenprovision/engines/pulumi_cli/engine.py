@@ -13,6 +13,7 @@ from zenprovision.engines.pulumi_cli import backend as backends
 from zenprovision.engines.pulumi_cli import config, failures, interrupt, plugins, records, session, workdir
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
+from zenprovision.locks import StackLock
 
 SECRET_MASK = "[secret]"
 
@@ -22,6 +23,8 @@ class PulumiEngine(Engine):
 
     ``backend`` (else ``$ZENPROVISION_BACKEND``) is a ``file://``, ``s3://``, ``gs://``,
     ``azblob://`` or ``https://`` URL; by default a folder under the home, needing no login.
+    Every command that touches a stack's project folder holds the home's lock of that stack
+    (the CLI's own backend lock only covers the update itself).
     """
 
     name = "pulumi"
@@ -35,14 +38,8 @@ class PulumiEngine(Engine):
         failures.require_cli()
         self._check_backend(request.stack)
         sink = EventSink(mode="plan")
-        with failures.boundary("preview", request.stack, self.backend, sink):
-            stack, created = self._open(request, record=False)
-            try:
-                interrupt.run(lambda: stack.preview(on_event=sink, color="never"),
-                              f"preview of stack {request.stack!r}")
-            finally:
-                if created:
-                    self._forget_quietly(stack, request.stack)
+        with StackLock(request.stack), failures.boundary("preview", request.stack, self.backend, sink):
+            interrupt.run(lambda: self._preview(request, sink), f"preview of stack {request.stack!r}")
         return Plan(changes=sink.planned.changes(), outputs={})
 
     def up(self, request: DeployRequest, on_event: EventHandler) -> UpResult:
@@ -50,10 +47,9 @@ class PulumiEngine(Engine):
         self._check_backend(request.stack)
         sink = EventSink(on_event, mode="apply")
         started = time.monotonic()
-        with failures.boundary("up", request.stack, self.backend, sink):
-            stack, _ = self._open(request, record=True)
-            result = interrupt.run(lambda: stack.up(on_event=sink, color="never"), f"up of stack {request.stack!r}")
-        return UpResult(sink.done.counts(), shown_outputs(result.outputs), time.monotonic() - started)
+        with StackLock(request.stack), failures.boundary("up", request.stack, self.backend, sink):
+            outputs = interrupt.run(lambda: self._up(request, sink), f"up of stack {request.stack!r}")
+        return UpResult(sink.done.counts(), outputs, time.monotonic() - started)
 
     def destroy(self, stack: str, on_event: EventHandler) -> UpResult:
         """Delete the stack's resources, then the stack itself and its record."""
@@ -61,11 +57,8 @@ class PulumiEngine(Engine):
         record = records.load(stack)
         sink = EventSink(on_event, mode="apply")
         started = time.monotonic()
-        with failures.boundary("destroy", stack, record.backend, sink):
-            found = session.select_existing(self._target(record))
-            if found is not None:  # None: already gone from the backend, e.g. a destroy cut short
-                interrupt.run(lambda: found.destroy(on_event=sink, color="never"), f"destroy of stack {stack!r}")
-                found.workspace.remove_stack(stack)
+        with StackLock(stack), failures.boundary("destroy", stack, record.backend, sink):
+            interrupt.run(lambda: self._destroy(record, sink), f"destroy of stack {stack!r}")
         records.remove(stack)
         workdir.remove(stack)
         return UpResult(sink.done.counts(), {}, time.monotonic() - started)
@@ -75,22 +68,43 @@ class PulumiEngine(Engine):
         failures.require_cli()
         record = records.load(stack)
         sink = EventSink(on_event, mode="refresh")
-        with failures.boundary("refresh", stack, record.backend, sink):
-            found = self._existing(record)
-            options = session.refresh_options(found)
-            interrupt.run(lambda: found.refresh(on_event=sink, color="never", **options),
-                          f"refresh of stack {stack!r}")
+        with StackLock(stack), failures.boundary("refresh", stack, record.backend, sink):
+            interrupt.run(lambda: self._refresh(record, sink), f"refresh of stack {stack!r}")
         return sink.drift()
 
     def outputs(self, stack: str) -> dict[str, Any]:
         failures.require_cli()
         record = records.load(stack)
         with failures.boundary("output", stack, record.backend):
-            return shown_outputs(self._existing(record).outputs())
+            return interrupt.run(lambda: shown_outputs(self._existing(record).outputs()), f"outputs of {stack!r}")
 
     def has_state(self, stack: str) -> bool:
         """Does this engine know the stack (also after an up that was cut short)?"""
         return records.exists(stack)
+
+    # Each of these runs in interrupt.run's worker thread, so a Ctrl-C anywhere in it waits for the CLI.
+
+    def _preview(self, request: DeployRequest, sink: EventSink) -> None:
+        stack, created = self._open(request, record=False)
+        try:
+            stack.preview(on_event=sink, color="never")
+        finally:
+            if created:
+                self._forget_quietly(stack, request.stack)
+
+    def _up(self, request: DeployRequest, sink: EventSink) -> dict[str, Any]:
+        stack, _ = self._open(request, record=True)
+        return shown_outputs(stack.up(on_event=sink, color="never").outputs)
+
+    def _destroy(self, record: records.StackRecord, sink: EventSink) -> None:
+        found = session.select_existing(self._target(record))
+        if found is not None:  # None: already gone from the backend, e.g. a destroy cut short
+            found.destroy(on_event=sink, color="never")
+            found.workspace.remove_stack(record.stack)
+
+    def _refresh(self, record: records.StackRecord, sink: EventSink) -> None:
+        found = self._existing(record)
+        found.refresh(on_event=sink, color="never", **session.refresh_options(found))
 
     def _open(self, request: DeployRequest, record: bool) -> tuple[Any, bool]:
         """Project folder, stack, record, config and plugins: everything before a preview or up."""
@@ -102,7 +116,7 @@ class PulumiEngine(Engine):
                 stack=request.stack, recipe=recipe.name, recipe_path=str(recipe.path), project=recipe.name,
                 backend=self.backend, work_dir=str(target.work_dir),
             ))
-        wanted = config.stack_settings(recipe.name, recipe.config, request.config, getattr(request, "labels", None))
+        wanted = config.stack_settings(recipe.name, recipe.config, request.config, request.labels)
         session.apply_config(stack, wanted, recipe.name)
         self._ensure_plugins(stack.workspace, request)
         return stack, created

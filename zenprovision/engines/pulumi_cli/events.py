@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 from zenprovision.engines.base import OPS, DriftReport, EngineEvent, EventHandler, ResourceChange
@@ -89,14 +88,10 @@ class ChangeLog:
         """Record a step; returns the change the first time its URN is seen, else None."""
         if metadata.type == STACK_TYPE:
             return None
-        change = to_change(metadata)
-        known = self._changes.get(change.urn)
-        if known is None:
-            self._changes[change.urn] = change
-            return change
-        if change.op == "replace" and known.op != "replace":
-            self._changes[change.urn] = replace(known, op="replace")
-        return None
+        if metadata.urn in self._changes:  # every step of a replacement maps to "replace"
+            return None
+        change = self._changes[metadata.urn] = to_change(metadata)
+        return change
 
     def changes(self) -> list[ResourceChange]:
         return list(self._changes.values())

@@ -21,8 +21,8 @@ from zenprovision.errors import (
 )
 
 INSTALL_HINT = (
-    "install it (https://www.pulumi.com/docs/install/ , e.g. `curl -fsSL https://get.pulumi.com | sh`) "
-    "and make sure `pulumi` is on PATH; `provision plan NAME --stack S --offline` works without it"
+    "install it with `curl -fsSL https://get.pulumi.com | sh` (see https://www.pulumi.com/docs/install/) "
+    "and put it on PATH; meanwhile `provision plan NAME --stack S --offline` works without it"
 )
 
 
@@ -39,11 +39,11 @@ def require_cli() -> str:
 
 
 @contextmanager
-def boundary(op: str, stack: str, backend: str, first_error: object = None) -> Iterator[None]:
+def boundary(op: str, stack: str, backend: str, sink: object = None) -> Iterator[None]:
     """Turn SDK and CLI failures inside the block into one zenprovision error each.
 
-    ``first_error`` is an EventSink (or anything with ``first_error``): the first error
-    diagnostic of the operation is a better message than the CLI's stderr.
+    ``sink`` is the operation's EventSink: its first error diagnostic is a better message
+    than the CLI's stderr.
     """
     try:
         yield
@@ -54,7 +54,7 @@ def boundary(op: str, stack: str, backend: str, first_error: object = None) -> I
             raise cli_missing() from exc
         raise
     except Exception as exc:
-        mapped = translate(exc, op, stack, backend, getattr(first_error, "first_error", "") or "")
+        mapped = translate(exc, op, stack, backend, getattr(sink, "first_error", "") or "")
         if mapped is None:
             raise
         raise mapped from exc
@@ -76,6 +76,9 @@ def translate(exc: BaseException, op: str, stack: str, backend: str, diagnostic:
                                     "reconciles the state with what exists")
     if isinstance(exc, auto.InvalidVersionError):
         return UnsupportedError(f"this pulumi CLI is too old: {exc}", hint=INSTALL_HINT)
+    if type(exc) is RuntimeError:  # the SDK's own, e.g. "summary event never found" after a preview
+        return OperationFailed(f"pulumi {op} of stack {stack!r} failed: {diagnostic or exc}",
+                               hint="run the same command again")
     return None
 
 

@@ -24,12 +24,14 @@ CLI_NAME = "pulumi"
 def run(operation: Callable[[], T], what: str) -> T:
     """Run ``operation`` (one SDK call); a Ctrl-C becomes CancelledError once the CLI stopped."""
     outcome: dict[str, Any] = {}
-    worker = threading.Thread(target=_capture, args=(operation, outcome), name=f"pulumi {what}", daemon=True)
+    finished = threading.Event()  # not Thread.join: on 3.11 a Ctrl-C inside join() marks the thread dead
+    worker = threading.Thread(target=_capture, args=(operation, outcome, finished), name=f"pulumi {what}",
+                              daemon=True)
     worker.start()
     interrupted = False
-    while worker.is_alive():
+    while not finished.is_set():
         try:
-            worker.join(0.1)
+            finished.wait(0.1)
         except KeyboardInterrupt:
             if interrupted:
                 break
@@ -44,11 +46,13 @@ def run(operation: Callable[[], T], what: str) -> T:
     return outcome["result"]
 
 
-def _capture(operation: Callable[[], Any], outcome: dict[str, Any]) -> None:
+def _capture(operation: Callable[[], Any], outcome: dict[str, Any], finished: threading.Event) -> None:
     try:
         outcome["result"] = operation()
     except BaseException as exc:  # handed to the main thread, which re-raises it
         outcome["error"] = exc
+    finally:
+        finished.set()
 
 
 def terminal_sent_it() -> bool:
