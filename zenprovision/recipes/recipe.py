@@ -26,6 +26,8 @@ class Recipe:
     config: dict[str, ConfigKey]
     prerequisites: list[str] = field(default_factory=list)
     source: str = "builtin"
+    plugins: list[str] = field(default_factory=list)  # Pulumi provider plugins the program needs
+    test_config: dict[str, Any] = field(default_factory=dict)  # values for required keys, for tests
 
     @property
     def program(self) -> Path:
@@ -94,4 +96,6 @@ def load_recipe(folder: Path, source: str = "builtin") -> Recipe:
         config=parse_schema(project.get("config"), str(folder / "Pulumi.yaml")),
         prerequisites=[str(item) for item in meta.get("prerequisites") or []],
         source=source,
+        plugins=[str(item) for item in meta.get("plugins") or []],
+        test_config={str(k): str(v) for k, v in (meta.get("test_config") or {}).items()},
     )
