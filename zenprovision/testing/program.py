@@ -54,7 +54,9 @@ def run_under_mocks(recipe_dir: Path, config: dict[str, Any], labels: dict[str, 
     proc = subprocess.run([sys.executable, "-m", "zenprovision.testing.program"], input=json.dumps(job),
                           capture_output=True, text=True, timeout=timeout, env={**os.environ})
     if proc.returncode != 0:
-        raise OperationFailed(f"recipe {recipe_dir.name} failed under mocks: {proc.stderr.strip()[-2000:]}")
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        raise OperationFailed(f"recipe {recipe_dir.name} failed under mocks: {lines[-1] if lines else 'no output'}",
+                              hint="run its program with `provision plan NAME --offline --verbose` for the traceback")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return ProgramRecord([RecordedResource(**r) for r in data["resources"]], data["exports"], data["secret_exports"])
 

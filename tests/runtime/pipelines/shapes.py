@@ -74,7 +74,9 @@ def breaking():
 
 @step
 def slow(seconds: float = 30.0) -> str:
-    (MARKERS / "slow-started").write_text(str(os.getpid()))
+    temp = MARKERS / f".slow-started-{os.getpid()}"
+    temp.write_text(str(os.getpid()))
+    temp.rename(MARKERS / "slow-started")  # the test reads it: appear only when complete
     time.sleep(seconds)
     return "done"
 
