@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from zenprovision.cli.output import console, print_json, warn
 
 
-def load_catalog():
+def load_catalog(paths=()):
     from zenprovision.recipes.catalog import Catalog
 
-    catalog = Catalog()
+    catalog = Catalog(extra_paths=paths)
     for message in catalog.warnings:
         warn(message)
     return catalog
 
 
 @click.command("recipes")
+@click.option("--path", "paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Also look for recipes in this folder; repeatable (like ZENPROVISION_RECIPES_PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def recipes_command(as_json: bool) -> None:
+def recipes_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """List the recipes: name, cloud, components, engine, description."""
-    catalog = load_catalog()
+    catalog = load_catalog(paths)
     if as_json:
         print_json([recipe.summary() for recipe in catalog.all()])
         return

@@ -25,7 +25,7 @@ class IrsaRoleArgs:
     namespace: str
     service_account: str
     bucket_arn: pulumi.Input[str]
-    repository_arn: pulumi.Input[str]
+    repository_arn: pulumi.Input[str] | None = None  # None: a stack without a registry
 
 
 def trust_policy(provider_arn: str, issuer_host: str, namespace: str, service_account: str) -> str:
@@ -40,14 +40,18 @@ def trust_policy(provider_arn: str, issuer_host: str, namespace: str, service_ac
     }]})
 
 
-def access_policy(bucket_arn: str, repository_arn: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
+def access_policy(bucket_arn: str, repository_arn: str | None) -> str:
+    statements = [
         {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": f"{bucket_arn}/*"},
-        {"Effect": "Allow", "Action": ECR_PUSH_PULL, "Resource": repository_arn},
-        # GetAuthorizationToken cannot be scoped to a repository: AWS only accepts "*".
-        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-    ]})
+    ]
+    if repository_arn:
+        statements += [
+            {"Effect": "Allow", "Action": ECR_PUSH_PULL, "Resource": repository_arn},
+            # GetAuthorizationToken cannot be scoped to a repository: AWS only accepts "*".
+            {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 class IrsaRole(pulumi.ComponentResource):

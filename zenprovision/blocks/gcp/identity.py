@@ -19,7 +19,7 @@ class WorkloadIdentityArgs:
     namespace: str
     service_account: str
     bucket: pulumi.Input[str]
-    repository: pulumi.Input[str]
+    repository: pulumi.Input[str] | None = None  # None: a stack without a registry
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -34,9 +34,10 @@ class WorkloadIdentity(pulumi.ComponentResource):
         member = pulumi.Output.concat("serviceAccount:", self.account.email)
         gcp.storage.BucketIAMMember(f"{name}-bucket-access", bucket=args.bucket, role="roles/storage.objectAdmin",
                                     member=member, opts=child)
-        gcp.artifactregistry.RepositoryIamMember(
-            f"{name}-registry-access", project=args.project, location=args.location, repository=args.repository,
-            role="roles/artifactregistry.writer", member=member, opts=child)
+        if args.repository is not None:
+            gcp.artifactregistry.RepositoryIamMember(
+                f"{name}-registry-access", project=args.project, location=args.location, repository=args.repository,
+                role="roles/artifactregistry.writer", member=member, opts=child)
         gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]", opts=child)

@@ -1,0 +1,80 @@
+"""`provision new`: generated recipes work straight away, for every cloud."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import servers_under
+
+
+def generated_files(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "local"])
+def test_generated_recipe_is_listed_planned_and_passes_its_own_tests(home, cli, tmp_path, cloud):
+    fake_home = tmp_path / "user-home"
+    fake_home.mkdir()
+    out = tmp_path / "recipes"
+    name = f"team-{cloud}"
+    result = cli("new", name, "--cloud", cloud, "--output-dir", str(out), "--no-input", env={"HOME": str(fake_home)})
+    assert result.code == 0, result.err
+    assert "Next steps" in result.out
+    folder = out / name
+    assert generated_files(folder) == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
+                                       f"tests/test_team_{cloud}.py"]
+    assert list(fake_home.iterdir()) == []  # cookiecutter's replay and cache live under the home
+    assert (home / "cookiecutter" / "replay").is_dir()
+
+    listed = json.loads(cli("recipes", "--path", str(out), "--json").out)
+    assert name in [r["name"] for r in listed]
+    env = {"ZENPROVISION_RECIPES_PATH": str(out)}
+    plan = cli("plan", name, "--stack", "t", "--offline", env=env)
+    assert plan.code == 0, plan.err
+    assert cli("recipe-test", name, env=env).code == 0
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", str(folder / "tests")], capture_output=True,
+                           text=True, env={**os.environ, **env}, cwd=tmp_path)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    if cloud == "local":
+        assert cli("recipe", name, "--stack", "t", "--yes", env=env).code == 0
+        assert len(servers_under(home)) == 1
+        assert cli("destroy", "t", "--yes", env=env).code == 0
+        assert servers_under(home) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["Bad_Name", "--cloud", "aws"], "invalid recipe name"),
+    (["ok-name", "--cloud", "aws", "--component", "model_server=seldon"], "not available for cloud aws"),
+    (["ok-name", "--cloud", "gcp", "--component", "gpu=a100"], "known kind"),
+    (["ok-name", "--cloud", "azure"], "'azure' is not one of"),
+])
+def test_bad_input_writes_nothing(home, cli, tmp_path, args, message):
+    result = cli("new", *args, "--output-dir", str(tmp_path / "out"), "--no-input")
+    assert result.code == 2 and message in result.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_folder_needs_force_and_components_shape_the_recipe(home, cli, tmp_path):
+    args = ["new", "lean", "--cloud", "aws", "--component", "container_registry=none", "--output-dir", str(tmp_path),
+            "--no-input"]
+    assert cli(*args).code == 0
+    assert "container_registry" not in (tmp_path / "lean" / "recipe.yaml").read_text()
+    assert "ecr" not in (tmp_path / "lean" / "__main__.py").read_text().lower()
+    (tmp_path / "lean" / "notes.txt").write_text("mine")
+    refused = cli(*args)
+    assert refused.code == 2 and "already exists" in refused.err
+    assert cli(*args, "--force").code == 0
+    assert (tmp_path / "lean" / "notes.txt").read_text() == "mine"  # --force overwrites template files only
+    report = json.loads(cli("recipe-test", "lean", "--path", str(tmp_path), "--json").out)
+    assert report["ok"] is True
+
+
+def test_prompts_take_answers(home, cli, tmp_path):
+    answers = "\n".join(["", "Fraud models", "risk-team", ""]) + "\n"
+    result = cli("new", "fraud", "--cloud", "local", "--output-dir", str(tmp_path), input=answers)
+    assert result.code == 0, result.err
+    assert "Fraud models" in (tmp_path / "fraud" / "Pulumi.yaml").read_text()
+    assert "risk-team" in (tmp_path / "fraud" / "__main__.py").read_text()

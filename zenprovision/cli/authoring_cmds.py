@@ -1,0 +1,50 @@
+"""``provision new`` and ``provision recipe-test``: writing recipes and checking them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from zenprovision.cli.catalog_cmds import load_catalog
+from zenprovision.cli.output import info, print_json
+
+
+@click.command("new")
+@click.argument("name")
+@click.option("--cloud", type=click.Choice(["aws", "gcp", "local"]), required=True, help="Where the stack runs.")
+@click.option("--component", "components", multiple=True, metavar="KIND=FLAVOR",
+              help="Choose a flavor, e.g. container_registry=none; repeatable.")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder to create the recipe folder in.")
+@click.option("--no-input", is_flag=True, help="Do not prompt; use defaults.")
+@click.option("--force", is_flag=True, help="Overwrite an existing folder of that name.")
+def new_command(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, no_input: bool,
+                force: bool) -> None:
+    """Create recipe NAME from the template: Pulumi.yaml, program, recipe.yaml, README, tests."""
+    from zenprovision.authoring import generate
+
+    generate(name, cloud, components, output_dir, no_input=no_input, force=force)
+
+
+@click.command("recipe-test")
+@click.argument("name")
+@click.option("-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE", help="Config for required keys.")
+@click.option("--path", "paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Also look for recipes here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def recipe_test_command(name: str, pairs: tuple[str, ...], paths: tuple[Path, ...], as_json: bool) -> None:
+    """Run the conformance suite on recipe NAME under Pulumi mocks; exit 1 on a violation."""
+    from zenprovision.recipes.schema import parse_assignments
+    from zenprovision.testing.conformance import check_recipe
+
+    report = check_recipe(load_catalog(paths).get(name), parse_assignments(pairs))
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        info(report.describe())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [new_command, recipe_test_command]
