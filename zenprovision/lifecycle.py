@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from zenprovision import settings
 from zenprovision.engines import get_engine
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.embedded import state as embedded_state
@@ -20,7 +21,7 @@ from zenprovision.engines.pulumi_cli import records as pulumi_records
 from zenprovision.errors import InputError, NotFoundError, OperationFailed
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.schema import parse_assignments, resolve
-from zenprovision.stacks import store
+from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
 from zenprovision.stacks.names import validate_stack_name
 
@@ -37,7 +38,7 @@ class Deployment:
 
 def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ...],
             env: str = "dev", owner: str | None = None, offline: bool = False,
-            backend: str | None = None) -> Deployment:
+            backend: str | None = None, ttl: str | None = None) -> Deployment:
     """Check everything the user gave before any program runs.
 
     ``offline`` plans with the embedded engine, which needs no CLI and no credentials.
@@ -51,7 +52,10 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
             f"stack {stack!r} was deployed from recipe {existing.recipe!r}, not {recipe.name!r}",
             hint=f"destroy it first (`provision destroy {stack}`) or choose another stack name",
         )
-    labels = Labels(env=env, owner=owner or _current_user())
+    ttl = ttl or settings.default_ttl(env)
+    if ttl:
+        registry.parse_duration(ttl)
+    labels = Labels(env=env, owner=owner or _current_user(), ttl=ttl)
     tags = {"stack": stack, "recipe": recipe.name, "env": labels.env, "owner": labels.owner}
     request = DeployRequest(recipe=recipe, stack=stack, config=config, labels=tags)
     engine = get_engine("embedded") if offline else get_engine(recipe.engine, backend)
@@ -74,14 +78,35 @@ def config_changes(deployment: Deployment, planned: Plan) -> bool:
 
 
 def apply(deployment: Deployment, on_event: EventHandler) -> tuple[UpResult, StackConfig]:
-    """Run the engine's up and register the stack from its ``stack`` output."""
-    result = deployment.engine.up(deployment.request, on_event)
-    config = _stack_config(deployment, result.outputs)
-    store.save(config)
+    """Run the engine's up and register the stack from its ``stack`` output.
+
+    The registry record is written before the engine starts, so even a first deploy that
+    is interrupted leaves a record pointing at what it may have created.
+    """
+    record = registry.begin(_record_for(deployment), "deploy", "deploying")
+    try:
+        result = deployment.engine.up(deployment.request, on_event)
+        config = _stack_config(deployment, result.outputs, record.created_at)
+        store.save(config)
+    except BaseException as exc:
+        registry.finish(record, "deploy-failed", error=str(exc) or type(exc).__name__)
+        raise
+    registry.finish(record, "active")
     return result, config
 
 
-def _stack_config(deployment: Deployment, outputs: dict[str, Any]) -> StackConfig:
+def _record_for(deployment: Deployment) -> registry.StackRecord:
+    request, labels = deployment.request, deployment.labels
+    record = registry.load(request.stack)
+    if record is None:
+        created = deployment.existing.created_at if deployment.existing else registry.now()
+        record = registry.StackRecord(name=request.stack, recipe=request.recipe.name, engine=deployment.engine.name,
+                                      created_at=created)
+    record.env, record.owner, record.ttl = labels.env, labels.owner, labels.ttl
+    return record
+
+
+def _stack_config(deployment: Deployment, outputs: dict[str, Any], created: datetime) -> StackConfig:
     request = deployment.request
     components = outputs.get("stack")
     if not isinstance(components, dict):
@@ -89,7 +114,6 @@ def _stack_config(deployment: Deployment, outputs: dict[str, Any]) -> StackConfi
             f"recipe {request.recipe.name!r} did not export a `stack` output",
             hint="every recipe must pulumi.export('stack', {...components...})",
         )
-    created = deployment.existing.created_at if deployment.existing else datetime.now(timezone.utc)
     try:
         return StackConfig(
             name=request.stack,
@@ -110,6 +134,9 @@ def _stack_config(deployment: Deployment, outputs: dict[str, Any]) -> StackConfi
 
 def _engine_for(stack: str, backend: str | None = None) -> Engine:
     validate_stack_name(stack)
+    record = registry.load(stack)
+    if record is not None:
+        return get_engine(record.engine, backend)
     if store.exists(stack):
         return get_engine(store.load(stack).engine, backend)
     # An apply that was interrupted before it registered the stack: find its engine's state.
@@ -121,15 +148,57 @@ def _engine_for(stack: str, backend: str | None = None) -> Engine:
 
 
 def destroy(stack: str, on_event: EventHandler, backend: str | None = None) -> UpResult:
-    """Delete everything the stack created, then unregister it; a failure keeps the record."""
+    """Delete everything the stack created, then unregister it.
+
+    A failed or interrupted destroy keeps the record, marked ``destroy-failed``, so the
+    next destroy can finish the job.
+    """
     engine = _engine_for(stack, backend)
-    result = engine.destroy(stack, on_event)
+    record = registry.load(stack) or _record_from_config(stack, engine.name)
+    registry.begin(record, "destroy", "destroying")
+    try:
+        result = engine.destroy(stack, on_event)
+    except BaseException as exc:
+        registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
+        raise
     store.remove(stack)
+    registry.remove(stack)
     return result
 
 
+def _record_from_config(stack: str, engine: str) -> registry.StackRecord:
+    """A record for a stack known only by its config or state (e.g. an older home)."""
+    config = store.load(stack) if store.exists(stack) else None
+    return registry.StackRecord(
+        name=stack, recipe=config.recipe if config else "unknown", engine=engine,
+        env=config.labels.env if config else "dev", owner=config.labels.owner if config else "",
+        ttl=config.labels.ttl if config else None, created_at=config.created_at if config else registry.now(),
+        status="active")
+
+
+def labels_of(stack: str) -> tuple[str, str]:
+    """(env, owner) of a stack, from its record or config; what destroy protections look at."""
+    record = registry.load(stack)
+    if record is not None:
+        return record.env, record.owner
+    if store.exists(stack):
+        labels = store.load(stack).labels
+        return labels.env, labels.owner
+    return "dev", ""
+
+
 def refresh(stack: str, on_event: EventHandler, backend: str | None = None) -> DriftReport:
-    return _engine_for(stack, backend).refresh(stack, on_event)
+    engine = _engine_for(stack, backend)
+    record = registry.load(stack) or _record_from_config(stack, engine.name)
+    status = record.status
+    registry.begin(record, "refresh", status)
+    try:
+        report = engine.refresh(stack, on_event)
+    except BaseException as exc:
+        registry.finish(record, status, error=str(exc) or type(exc).__name__)
+        raise
+    registry.finish(record, status)
+    return report
 
 
 def _current_user() -> str:

@@ -99,3 +99,22 @@ def test_two_stacks_side_by_side(home, cli):
     assert cli("destroy", "one", "--yes").code == 0
     assert cli("destroy", "two", "--yes").code == 0
     assert not any(psutil.pid_exists(p.pid) for p in servers_under(home))
+
+
+def test_doctor_exercises_every_component(home, cli):
+    assert cli("recipe", "local", "--stack", "doc", "--yes").code == 0
+    healthy = cli("doctor", "doc", "--json")
+    assert healthy.code == 0, healthy.err
+    checks = {c["name"]: c for c in json.loads(healthy.out)}
+    assert set(checks) == {"artifact store", "orchestrator", "model server", "container registry", "drift"}
+    assert all(c["ok"] for c in checks.values())
+    assert "write, read, delete" in checks["artifact store"]["detail"]
+    assert not list((home / "local" / "doc" / "artifacts").rglob("*"))  # the probe cleaned up
+    for proc in servers_under(home):
+        proc.kill()
+        proc.wait(10)
+    sick = cli("doctor", "doc")
+    assert sick.code == 1
+    assert "✗ model server" in sick.err and "Connection refused" in sick.err
+    assert "✓ artifact store" in sick.err
+    assert cli("destroy", "doc", "--yes").code == 0

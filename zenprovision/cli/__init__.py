@@ -10,7 +10,15 @@ import sys
 
 import click
 
-from zenprovision.cli import authoring_cmds, catalog_cmds, deploy_cmds, run_cmds, stack_cmds
+from zenprovision.cli import (
+    authoring_cmds,
+    catalog_cmds,
+    deploy_cmds,
+    doctor_cmds,
+    run_cmds,
+    stack_cmds,
+    teardown_cmds,
+)
 from zenprovision.cli.output import run_guarded
 
 
@@ -26,7 +34,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = {"verbose": verbose}
 
 
-for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, authoring_cmds):
+for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -68,17 +68,18 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner:
 @config_option
 @env_option
 @owner_option
+@click.option("--ttl", metavar="DURATION", help="Expire after this long (30m, 8h, 3d, 2w); default from settings.yaml.")
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
-def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, backend: str | None,
-                   yes: bool) -> None:
+def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, ttl: str | None,
+                   backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress, show_plan
     from zenprovision.errors import UnsupportedError
     from zenprovision.stacks import store
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend)
+    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
     planned = lifecycle.plan(deployment)
     if not planned.applyable:
         raise UnsupportedError(
@@ -102,17 +103,36 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owne
 @click.argument("stack")
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
-def destroy_command(stack: str, backend: str | None, yes: bool) -> None:
-    """Destroy everything stack STACK created, and unregister it."""
+@click.option("--force", is_flag=True, help="Required to destroy a stack with env prod.")
+@click.option("--confirm", metavar="STACK", help="The stack's name, instead of typing it at the prompt (prod).")
+def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, confirm: str | None) -> None:
+    """Destroy everything stack STACK created, and unregister it.
+
+    A prod stack needs --force and its name, typed at the prompt or given as --confirm.
+    """
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
     from zenprovision.stacks.names import validate_stack_name
 
     validate_stack_name(stack)
-    if not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
+    env, _ = lifecycle.labels_of(stack)
+    if env == "prod":
+        _confirm_prod(stack, force, confirm)
+    elif not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
         raise click.exceptions.Abort()
     result = lifecycle.destroy(stack, Progress(), backend=backend)
     info(f"Stack [bold]{stack}[/] destroyed ({result.counts.get('delete', 0)} resources deleted) in {result.seconds:.1f}s.")
+
+
+def _confirm_prod(stack: str, force: bool, confirm: str | None) -> None:
+    from zenprovision.errors import InputError
+
+    if not force:
+        raise InputError(f"stack {stack!r} is a prod stack", hint=f"to destroy it: provision destroy {stack} --force")
+    typed = confirm if confirm is not None else click.prompt(f"Type the stack's name ({stack}) to destroy it",
+                                                             default="", show_default=False, err=True)
+    if typed != stack:
+        raise InputError(f"confirmation {typed!r} does not match the stack name {stack!r}; nothing was destroyed")
 
 
 @click.command("refresh")

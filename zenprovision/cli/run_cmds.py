@@ -136,3 +136,4 @@ def models_command(stack: str, as_json: bool) -> None:
 
 
 COMMANDS = [run_command, runs_group, models_command]
+

@@ -1,55 +1,92 @@
-"""``provision stacks`` and ``provision output``: the stack registry."""
+"""``provision stacks``, ``stacks show`` and ``output``: the stack registry."""
 
 from __future__ import annotations
 
 import click
 
-from zenprovision.cli.output import console, print_json
+from zenprovision.cli.output import console, print_json, warn
+
+FORMATS = ["yaml", "json", "env", "zenml", "metaflow"]
 
 
-@click.command("stacks")
+@click.group("stacks", invoke_without_command=True)
+@click.option("--env", help="Only stacks with this env label.")
+@click.option("--owner", help="Only stacks of this owner.")
+@click.option("--expired", is_flag=True, help="Only stacks past their ttl.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def stacks_command(as_json: bool) -> None:
-    """List deployed stacks."""
-    from zenprovision.stacks import store
+@click.pass_context
+def stacks_group(ctx: click.Context, env: str | None, owner: str | None, expired: bool, as_json: bool) -> None:
+    """List deployed stacks: recipe, engine, env, owner, age, ttl, last operation."""
+    if ctx.invoked_subcommand:
+        return
+    from zenprovision.stacks.overview import format_age, summaries
 
-    rows = []
-    for name in store.names():
-        config = store.load(name)
-        rows.append({
-            "name": config.name, "recipe": config.recipe, "engine": config.engine,
-            "env": config.labels.env, "owner": config.labels.owner,
-            "created_at": config.created_at.isoformat(),
-            "components": {k: v["flavor"] for k, v in config.components.model_dump(exclude_none=True).items()},
-        })
+    rows = summaries(env=env, owner=owner, expired=expired)
     if as_json:
-        print_json(rows)
+        print_json([row.to_dict() for row in rows])
         return
     if not rows:
         click.echo("No stacks. Deploy one with `provision recipe local --stack dev`.", err=True)
         return
     from rich.table import Table
 
-    table = Table("name", "recipe", "engine", "env", "owner", "created", box=None)
+    table = Table("name", "recipe", "engine", "env", "owner", "age", "ttl", "status", "last operation", box=None)
     for row in rows:
-        table.add_row(row["name"], row["recipe"], row["engine"], row["env"], row["owner"], row["created_at"][:19])
+        ttl = f"{row.ttl} (expired)" if row.expired else (row.ttl or "")
+        table.add_row(row.name, row.recipe, row.engine, row.env, row.owner, format_age(row.age), ttl, row.status,
+                      f"{row.last_operation} {row.last_result}".strip())
     console().print(table)
+
+
+@stacks_group.command("show")
+@click.argument("stack")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stacks_show(stack: str, as_json: bool) -> None:
+    """Show a stack's record (labels, status, operation history) and config."""
+    from zenprovision.errors import NotFoundError
+    from zenprovision.stacks import registry, store
+    from zenprovision.stacks.overview import summarize
+
+    if stack not in registry.registered_names():
+        raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks`")
+    record = registry.load(stack)
+    document = {
+        "summary": summarize(stack).to_dict(),
+        "operations": [op.model_dump(mode="json") for op in record.operations] if record else [],
+        "config": store.load(stack).to_document() if store.exists(stack) else None,
+    }
+    if as_json:
+        print_json(document)
+        return
+    import yaml
+
+    click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
 
 
 @click.command("output")
 @click.argument("stack")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="yaml", show_default=True,
+              help="env: shell exports; zenml: for `zenml stack import`; metaflow: a Metaflow config.json.")
 def output_command(stack: str, fmt: str) -> None:
-    """Print the stack config of STACK."""
-    from zenprovision.stacks import store
+    """Print the stack config of STACK, or an export of it for another tool."""
+    import yaml
 
-    document = store.load(stack).to_document()
+    from zenprovision.stacks import exports, store
+
+    config = store.load(stack)
     if fmt == "json":
-        print_json(document)
-    else:
-        import yaml
-
+        print_json(config.to_document())
+    elif fmt == "env":
+        click.echo(exports.to_env(config), nl=False)
+    elif fmt == "zenml":
+        document, notes = exports.to_zenml(config)
+        for note in notes:
+            warn(note)
         click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
+    elif fmt == "metaflow":
+        print_json(exports.to_metaflow(config))
+    else:
+        click.echo(yaml.safe_dump(config.to_document(), sort_keys=False), nl=False)
 
 
-COMMANDS = [stacks_command, output_command]
+COMMANDS = [stacks_group, output_command]

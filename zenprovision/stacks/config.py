@@ -34,6 +34,7 @@ class Components(_Frozen):
 class Labels(_Frozen):
     env: str = "dev"
     owner: str = ""
+    ttl: str | None = None  # e.g. 3d; teardown --expired removes the stack after created_at + ttl
 
 
 class StackConfig(_Frozen):

@@ -251,20 +251,28 @@ def recover_pending_creates(state: StackState, emit: Emit, keep: set[str] = froz
 def destroy_all(state: StackState, emit: Emit) -> dict[str, int]:
     """Delete every resource, dependents before what they depend on.
 
-    An interrupted create is the newest thing the stack may hold, so it goes first.
+    An interrupted create is the newest thing the stack may hold, so it goes first. A
+    resource that fails to delete does not stop the others; only what it depends on is
+    kept, and the error lists exactly what is left and why.
     """
     recover_pending_creates(state, emit)
-    deleted = 0
+    deleted, left, keep = 0, [], set()
     for old in reversed(list(state.resources)):
         Interrupt.check()
-        delete_resource(state, old, emit)
-        deleted += 1
-    if state.pending:
-        names = ", ".join(str(p.get("name", p["urn"])) for p in state.pending)
-        raise OperationFailed(
-            f"interrupted operations on {names} could not be cleaned up",
-            hint="check for leftovers by hand, then run destroy again",
-        )
+        if old.urn in keep:
+            left.append(f"{old.name} (still needed by a resource that is left)")
+            keep.update(old.dependencies, [old.parent])
+            continue
+        try:
+            delete_resource(state, old, emit)
+            deleted += 1
+        except OperationFailed as exc:
+            left.append(f"{old.name} ({exc.__cause__ or exc})")
+            keep.update(old.dependencies, [old.parent])
+    left += [f"{p.get('name', p['urn'])} (an interrupted create that could not be cleaned up)" for p in state.pending]
+    if left:
+        raise OperationFailed(f"destroy deleted {deleted} resources and left {len(left)}: {'; '.join(left)}",
+                              hint="fix the cause and run destroy again; the stack stays registered until then")
     return {"delete": deleted}
 
 

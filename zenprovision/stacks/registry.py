@@ -1,0 +1,134 @@
+"""The stack registry: one record per stack, kept until its destroy has succeeded.
+
+A record holds what the stack config does not: labels with ttl, the engine, the state
+pointer and the history of operations with their results. It is written before an
+operation starts, so a stack whose first deploy was interrupted is still known, and a
+failed destroy leaves it marked ``destroy-failed`` for the next destroy to finish.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zenprovision import home
+from zenprovision.atomic import atomic_write_text
+from zenprovision.errors import CorruptFileError, InputError
+from zenprovision.stacks.names import validate_stack_name
+
+NOW_ENV = "ZENPROVISION_NOW"  # an injected clock, for tests and what-if teardowns
+Status = Literal["deploying", "active", "deploy-failed", "destroying", "destroy-failed"]
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def now() -> datetime:
+    injected = os.environ.get(NOW_ENV)
+    if injected:
+        return datetime.fromisoformat(injected.replace("Z", "+00:00"))
+    return datetime.now(timezone.utc)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``8h``, ``3d``, ``2w``."""
+    match = _DURATION.match((text or "").strip())
+    if not match or int(match.group(1)) == 0:
+        raise InputError(f"invalid duration {text!r}", hint="use a number and a unit: 30m, 8h, 3d, 2w")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class Operation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    op: str
+    started: datetime
+    ended: datetime | None = None
+    result: Literal["running", "succeeded", "failed"] = "running"
+    error: str = ""
+
+
+class StackRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    recipe: str
+    engine: str
+    env: str = "dev"
+    owner: str = ""
+    ttl: str | None = None
+    created_at: datetime
+    status: Status = "deploying"
+    operations: list[Operation] = Field(default_factory=list)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.created_at + parse_duration(self.ttl) if self.ttl else None
+
+    def expired(self, at: datetime | None = None) -> bool:
+        return self.expires_at is not None and (at or now()) >= self.expires_at
+
+    @property
+    def last(self) -> Operation | None:
+        return self.operations[-1] if self.operations else None
+
+    def age(self, at: datetime | None = None) -> timedelta:
+        return (at or now()) - self.created_at
+
+
+def record_path(name: str) -> Path:
+    return home.home() / "registry" / f"{validate_stack_name(name)}.json"
+
+
+def load(name: str) -> StackRecord | None:
+    path = record_path(name)
+    if not path.exists():
+        return None
+    try:
+        return StackRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, ValueError) as exc:
+        raise CorruptFileError(f"stack record {path} is damaged: {exc}",
+                               hint="fix or remove the file; zenprovision will not overwrite it") from exc
+
+
+def save(record: StackRecord) -> None:
+    atomic_write_text(record_path(record.name), record.model_dump_json(indent=1))
+
+
+def remove(name: str) -> None:
+    record_path(name).unlink(missing_ok=True)
+
+
+def all_records() -> list[StackRecord]:
+    folder = home.home() / "registry"
+    if not folder.is_dir():
+        return []
+    return [r for r in (load(p.stem) for p in sorted(folder.glob("*.json"))) if r is not None]
+
+
+def registered_names() -> set[str]:
+    """Stacks that exist as far as this home knows (records and stack configs)."""
+    configs = home.stacks_dir()
+    names = {r.name for r in all_records()}
+    if configs.is_dir():
+        names |= {p.stem for p in configs.glob("*.yaml") if not p.name.startswith(".")}
+    return names
+
+
+def begin(record: StackRecord, op: str, status: Status) -> StackRecord:
+    record.operations.append(Operation(op=op, started=now()))
+    record.status = status
+    save(record)
+    return record
+
+
+def finish(record: StackRecord, status: Status, error: str = "") -> StackRecord:
+    operation = record.operations[-1]
+    operation.ended, operation.result, operation.error = now(), "failed" if error else "succeeded", error[:500]
+    record.status = status
+    save(record)
+    return record

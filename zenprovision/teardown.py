@@ -1,0 +1,70 @@
+"""Tear down many stacks: in parallel, never prod, retrying transient failures.
+
+Goes on past a stack that fails, and ends with what was destroyed, what failed (and why)
+and what was skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from zenprovision import lifecycle
+from zenprovision.engines.base import EngineEvent
+from zenprovision.errors import ArtifactStoreError, StackLockedError, ZenProvisionError
+from zenprovision.stacks.overview import StackSummary, summaries
+
+TRANSIENT_WORDS = ("timeout", "timed out", "throttl", "rate exceeded", "temporar", "try again", "connection reset")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stack: str
+    result: str  # destroyed, failed, skipped, would-destroy
+    reason: str = ""
+    attempts: int = 0
+
+
+def select(env: str | None, owner: str | None, expired: bool, older_than: timedelta | None) -> list[StackSummary]:
+    return summaries(env=env, owner=owner, expired=expired, older_than=older_than)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (StackLockedError, ArtifactStoreError, ConnectionError, TimeoutError)):
+        return True
+    return any(word in str(exc).lower() for word in TRANSIENT_WORDS)
+
+
+def _quiet(event: EngineEvent) -> None:
+    return None
+
+
+def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
+                         destroy: Callable[[str], object] | None = None) -> Outcome:
+    destroy = destroy or (lambda name: lifecycle.destroy(name, _quiet))
+    for attempt in range(1, attempts + 1):
+        try:
+            destroy(stack)
+            return Outcome(stack, "destroyed", attempts=attempt)
+        except ZenProvisionError as exc:
+            error: BaseException = exc
+        except Exception as exc:  # an engine or provider failure we did not classify
+            error = exc
+        if attempt == attempts or not is_transient(error):
+            return Outcome(stack, "failed", str(error), attempts=attempt)
+        time.sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def teardown(targets: list[StackSummary], parallel: int, dry_run: bool,
+             destroy: Callable[[str], object] | None = None, backoff: float = 1.0) -> list[Outcome]:
+    skipped = [Outcome(t.name, "skipped", "env prod is never torn down") for t in targets if t.env == "prod"]
+    chosen = [t.name for t in targets if t.env != "prod"]
+    if dry_run:
+        return [Outcome(name, "would-destroy") for name in chosen] + skipped
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        done = list(pool.map(lambda name: destroy_with_retries(name, destroy=destroy, backoff=backoff), chosen))
+    return done + skipped
