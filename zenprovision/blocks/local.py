@@ -106,7 +106,7 @@ class MLServerProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         root = Path(props["root"])
-        processes.stop(_pid_file(root))  # adopt-by-replacing whatever an interrupted create left
+        _stop(root)  # replace whatever an interrupted create left
         port = int(props.get("port") or 0) or processes.free_port()
         settings = _write_settings(root, port)
         command = [sys.executable, "-c", "from mlserver.cli.main import main; main()", "start", str(root)]
@@ -116,7 +116,7 @@ class MLServerProvider(ResourceProvider):
         try:
             processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT)
         except Exception:
-            processes.stop(_pid_file(root))
+            _stop(root)
             raise
         outs = {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
                 "model_repository": settings["model_repository_root"], "log_file": str(log_path)}
@@ -135,7 +135,7 @@ class MLServerProvider(ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         root = Path(props["root"])
-        processes.stop(_pid_file(root))
+        _stop(root)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -146,6 +146,12 @@ class MLServerModelServer(Resource, module="local", name="MLServer"):
     def __init__(self, name: str, root: str, port: int = 0, opts: pulumi.ResourceOptions | None = None):
         props = {"root": root, "port": port, "endpoint": None, "model_repository": None}
         super().__init__(MLServerProvider(), name, props, opts)
+
+
+def _stop(root: Path) -> None:
+    """The recorded server, and any server started on this root whose pid was never recorded."""
+    processes.stop(_pid_file(root))
+    processes.stop_matching("mlserver", "start", str(root))
 
 
 def _pid_file(root: Path) -> processes.PidFile:

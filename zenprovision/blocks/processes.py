@@ -81,6 +81,23 @@ def stop(pid_file: PidFile, timeout: float = 10.0) -> None:
     pid_file.path.unlink(missing_ok=True)
 
 
+def stop_matching(*markers: str, timeout: float = 10.0) -> None:
+    """Stop processes whose command line holds every marker.
+
+    Catches a server whose starter was killed between spawning it and writing its pid file.
+    """
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.pid != os.getpid() and all(marker in cmdline for marker in markers):
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except psutil.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+            except psutil.Error:
+                pass
+
+
 def _signal_group(pid: int, signum: int) -> None:
     try:
         os.killpg(pid, signum)
