@@ -2,6 +2,7 @@
 
 import pulumi
 
+from zenprovision.blocks.dask_cluster import LocalDaskCluster
 from zenprovision.blocks.local import LocalFolder, LocalOrchestrator, MLServerModelServer
 from zenprovision.home import stack_data_dir
 
@@ -18,12 +19,21 @@ artifacts = LocalFolder(
     force_destroy=config.require_bool("force_destroy"),
     opts=inside_home,
 )
-orchestrator = LocalOrchestrator(
-    "orchestrator",
-    work_dir=str(root / "orchestrator"),
-    workers=config.require_int("workers"),
-    opts=inside_home,
-)
+if config.require("orchestrator") == "dask":
+    cluster = LocalDaskCluster(
+        "dask-cluster", root=str(root / "dask"), workers=config.require_int("dask_workers"), opts=inside_home
+    )
+    orchestrator_component = {"flavor": "dask", "config": {"scheduler_address": cluster.scheduler_address}}
+elif config.require("orchestrator") == "local":
+    orchestrator = LocalOrchestrator(
+        "orchestrator",
+        work_dir=str(root / "orchestrator"),
+        workers=config.require_int("workers"),
+        opts=inside_home,
+    )
+    orchestrator_component = {"flavor": "local", "config": {"workers": orchestrator.workers}}
+else:
+    raise ValueError("config orchestrator must be local or dask")
 model_server = MLServerModelServer(
     "model-server",
     root=str(root / "mlserver"),
@@ -35,7 +45,7 @@ pulumi.export(
     "stack",
     {
         "artifact_store": {"flavor": "local", "config": {"path": artifacts.uri}},
-        "orchestrator": {"flavor": "local", "config": {"workers": orchestrator.workers}},
+        "orchestrator": orchestrator_component,
         "model_server": {
             "flavor": "mlserver",
             "config": {

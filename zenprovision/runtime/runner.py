@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from zenprovision.errors import CancelledError, OperationFailed
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
 from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.runtime.orchestrators.base import RunContext
 from zenprovision.runtime.pipelines import Pipeline
 from zenprovision.runtime.scheduler import Scheduler
 from zenprovision.stacks import store as stack_store
@@ -66,6 +68,8 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
         meta.run(resume)  # a missing run id is a clear error
     run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume)
+    code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
+    orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
     started = time.perf_counter()
     scheduler = Scheduler(dag, run_id, doc, artifact_store, meta, orchestrator, cache, reuse, on_event)

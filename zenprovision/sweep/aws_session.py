@@ -75,8 +75,14 @@ def resolve_regions(regions: Sequence[str], session_region: str | None) -> tuple
 @contextmanager
 def aws_errors(action: str, target: AwsTarget) -> Iterator[None]:
     """Turn botocore's errors while *action* runs into one clear zenprovision error."""
-    from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError,
-                                     NoCredentialsError, PartialCredentialsError)
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+    )
 
     try:
         yield

@@ -9,7 +9,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an orchestrator that runs steps elsewhere needs to ship them."""
+
+    run_id: str
+    code_root: Path  # the pipeline file's folder: becomes the code package
+    store: Any  # the stack's artifact store
+    stack: dict[str, Any]  # the stack config document
 
 
 class BaseOrchestrator(ABC):
@@ -17,6 +29,9 @@ class BaseOrchestrator(ABC):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
+
+    def prepare_run(self, context: RunContext) -> None:
+        """Called once before a run; orchestrators that ship code keep the context."""
 
     @property
     def parallelism(self) -> int:

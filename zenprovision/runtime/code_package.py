@@ -1,0 +1,91 @@
+"""Code packages: the pipeline's folder as a content-addressed archive in the artifact store.
+
+Remote steps fetch the code from there, as Metaflow does, so no image has to be rebuilt
+for a code change. The archive is deterministic (sorted, no timestamps or owners), so the
+same code always has the same address and is uploaded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from zenprovision.errors import InputError
+
+MAX_BYTES = int(os.environ.get("ZENPROVISION_CODE_PACKAGE_LIMIT", 50 * 1024 * 1024))
+ALWAYS_SKIPPED = [".git/", "__pycache__/", "*.pyc", ".venv/", "venv/", ".ipynb_checkpoints/"]
+
+
+def _ignore_spec(root: Path):
+    import pathspec
+
+    lines = list(ALWAYS_SKIPPED)
+    gitignore = root / ".gitignore"
+    if gitignore.is_file():
+        lines += gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def files(root: Path) -> list[Path]:
+    """The files of ``root`` that go into the package, honouring its .gitignore."""
+    spec = _ignore_spec(root)
+    chosen = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix() + ("/" if path.is_dir() else "")
+        if path.is_file() and not path.is_symlink() and not spec.match_file(relative):
+            chosen.append(path)
+    return chosen
+
+
+def build(root: Path) -> bytes:
+    """A deterministic tar.gz of the package; too large a folder is a clear error."""
+    buffer = io.BytesIO()
+    total = 0
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        for path in files(root):
+            total += path.stat().st_size
+            if total > MAX_BYTES:
+                raise InputError(
+                    f"the code package of {root} is larger than {MAX_BYTES // (1024 * 1024)} MB",
+                    hint="list data and large files in the folder's .gitignore, or set ZENPROVISION_CODE_PACKAGE_LIMIT",
+                )
+            info = tarfile.TarInfo(path.relative_to(root).as_posix())
+            info.size, info.mode, info.mtime = path.stat().st_size, 0o644, 0
+            archive.addfile(info, io.BytesIO(path.read_bytes()))
+    # gzip writes a timestamp into its header: zero it, so equal code gives equal bytes
+    data = bytearray(buffer.getvalue())
+    data[4:8] = b"\0\0\0\0"
+    return bytes(data)
+
+
+def upload(store: Any, root: Path) -> str:
+    """Put the package into the store once; returns its path in the store."""
+    data = build(root)
+    path = f"code/{hashlib.sha256(data).hexdigest()}.tar.gz"
+    if not store.exists(path):
+        store.write_bytes(path, data)
+    return path
+
+
+def fetch(store: Any, path: str) -> Path:
+    """Extract a package into a cache folder of this machine (once per package)."""
+    target = Path(tempfile.gettempdir()) / "zenprovision-code" / Path(path).name.removesuffix(".tar.gz")
+    if (target / ".complete").exists():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent if target.parent.exists() else None))
+    with tarfile.open(fileobj=io.BytesIO(store.read_bytes(path)), mode="r:gz") as archive:
+        archive.extractall(staging, filter="data")
+    (staging / ".complete").write_text("")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(staging, target)
+    except OSError:  # another worker extracted it first
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

@@ -1,0 +1,77 @@
+"""Running a step on another machine: the task spec in the store, and the remote side.
+
+The orchestrator writes ``runs/<run>/<step>/task.json`` (what to run, inputs, outputs, the
+code package) and ``task.pkl`` (the step's constant parameters). A remote worker needs only
+the artifact store's config, the run and the step: it fetches the spec and the code, runs
+the step, writes the output and ``result.json``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pickle
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from zenprovision.runtime import code_package
+from zenprovision.runtime.execution import StepResult, StepTask, artifact_store_for, execute_step
+from zenprovision.runtime.steps import Step, _lookup_step
+
+
+def task_folder(run_id: str, node_id: str) -> str:
+    return f"runs/{run_id}/{node_id}"
+
+
+def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> None:
+    """Describe ``task`` in the store, so any machine with access can run it."""
+    step = task.step
+    source = Path(sys.modules[step.func.__module__].__file__ or "")
+    relative = source.resolve().relative_to(code_root.resolve()).as_posix() if code_root in source.resolve().parents else ""
+    spec = {
+        "run_id": task.run_id, "node_id": task.node_id, "module": step.func.__module__,
+        "qualname": step.func.__qualname__, "file": relative, "code": code_path,
+        "inputs": task.inputs, "output": task.output, "stack": task.stack,
+    }
+    folder = task_folder(task.run_id, task.node_id)
+    store.write_bytes(f"{folder}/task.pkl", pickle.dumps(task.params))
+    store.write_bytes(f"{folder}/task.json", json.dumps(spec).encode())
+
+
+def _load_step(spec: dict[str, Any], code_root: Path) -> Step:
+    module = spec["module"]
+    if spec["file"] and getattr(sys.modules.get(module), "__zenprovision_code__", None) != spec["code"]:
+        location = code_root / spec["file"]
+        module_spec = importlib.util.spec_from_file_location(module, location)
+        loaded = importlib.util.module_from_spec(module_spec)
+        loaded.__zenprovision_code__ = spec["code"]
+        sys.modules[module] = loaded
+        if str(code_root) not in sys.path:
+            sys.path.insert(0, str(code_root))
+        module_spec.loader.exec_module(loaded)
+    return _lookup_step(module, spec["qualname"])
+
+
+def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) -> StepResult:
+    """The remote side: fetch spec and code, run the step, record ``result.json``."""
+    store = artifact_store_for({"components": {"artifact_store": store_component}})
+    folder = task_folder(run_id, node_id)
+    spec = json.loads(store.read_bytes(f"{folder}/task.json"))
+    params = pickle.loads(store.read_bytes(f"{folder}/task.pkl"))
+    code_root = code_package.fetch(store, spec["code"])
+    try:
+        step = _load_step(spec, code_root)
+    except Exception as exc:  # a broken code package is the step's failure, reported like one
+        result = StepResult(node_id, False, error=f"cannot load step {spec['qualname']}: {type(exc).__name__}: {exc}")
+    else:
+        task = StepTask(run_id, node_id, step, params, spec["inputs"], spec["output"], spec["stack"])
+        result = execute_step(task)
+    store.write_bytes(f"{folder}/result.json", json.dumps(asdict(result), default=repr).encode())
+    return result
+
+
+def read_result(store: Any, run_id: str, node_id: str) -> StepResult:
+    data = json.loads(store.read_bytes(f"{task_folder(run_id, node_id)}/result.json"))
+    return StepResult(**data)
