@@ -1,0 +1,66 @@
+"""The Dask orchestrator on a real local Dask cluster (provisioned by the local recipe), with
+artifacts in S3 on a moto server."""
+
+import json
+import os
+
+import psutil
+import pytest
+
+from tests.runtime.conftest import PIPELINES, make_stack
+from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.stacks import store
+
+SHAPES = str(PIPELINES / "shapes.py")
+
+
+@pytest.fixture
+def dask_stack(home, cli, s3_bucket, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZP_TEST_MARKERS", str(tmp_path))
+    result = cli("recipe", "local", "--stack", "dk", "-c", "orchestrator=dask", "-c", "dask_workers=2", "--yes")
+    assert result.code == 0, result.err
+    address = store.load("dk").components.orchestrator.config["scheduler_address"]
+    config = make_stack("dks3", {"flavor": "s3", "config": s3_bucket})
+    store.save(config.model_copy(update={"components": config.components.model_copy(
+        update={"orchestrator": config.components.orchestrator.model_copy(
+            update={"flavor": "dask", "config": {"scheduler_address": address}})})}))
+    yield address
+    assert cli("destroy", "dk", "--yes").code == 0
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(home) in " ".join(p.info["cmdline"] or [])]
+
+
+def worker_pids(address):
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        return set(client.run(os.getpid).values())
+
+
+def test_fan_out_runs_in_dask_workers_with_artifacts_in_s3(dask_stack, cli, s3_bucket):
+    result = cli("run", f"{SHAPES}:fanout", "--stack", "dks3", "-p", "seconds=0.3", "--json")
+    assert result.code == 0, result.err
+    run_id = json.loads(result.out)["run_id"]
+    from zenprovision.runtime import flavors
+    from zenprovision.runtime.execution import load_artifact
+
+    s3 = flavors.build("artifact_store", "s3", s3_bucket)
+    works = [load_artifact(s3, f"runs/{run_id}/{n}/output") for n in ("work", "work_2", "work_3", "work_4")]
+    assert {w["pid"] for w in works} <= worker_pids(dask_stack)
+    assert len({w["pid"] for w in works}) == 2  # both workers took steps
+    assert load_artifact(s3, f"runs/{run_id}/gather/output") == [0, 10, 20, 30]
+    assert any(path.startswith("code/") for path in s3.list(""))
+    assert all(a["uri"].startswith("s3://") for a in MetadataStore("dks3").run(run_id)["artifacts"])
+
+
+def test_retries_failures_and_resume_on_dask(dask_stack, cli, tmp_path):
+    retried = cli("run", f"{SHAPES}:retrying", "--stack", "dks3", "--json")
+    assert retried.code == 0, retried.err
+    step = MetadataStore("dks3").run(json.loads(retried.out)["run_id"])["steps"][0]
+    assert step["attempts"] == 2
+    failed = cli("run", f"{SHAPES}:breaking", "--stack", "dks3")
+    assert failed.code == 1 and "ValueError: the data is bad" in failed.err
+    run_id = MetadataStore("dks3").runs()[0]["id"]
+    (tmp_path / "fixed").write_text("yes")
+    resumed = cli("run", f"{SHAPES}:breaking", "--stack", "dks3", "--resume", run_id, "--no-cache", "--json")
+    assert resumed.code == 0, resumed.err
+    assert json.loads(resumed.out)["steps"]["source"] == "cached"
