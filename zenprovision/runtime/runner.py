@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import CancelledError, OperationFailed

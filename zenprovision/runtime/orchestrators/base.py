@@ -30,7 +30,7 @@ class BaseOrchestrator(ABC):
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)
 
-    def prepare_run(self, context: RunContext) -> None:
+    def prepare_run(self, context: RunContext) -> None:  # noqa: B027 - optional hook
         """Called once before a run; orchestrators that ship code keep the context."""
 
     @property
