@@ -17,6 +17,7 @@ from zenprovision.cli import (
     doctor_cmds,
     run_cmds,
     stack_cmds,
+    sweep_cmds,
     teardown_cmds,
 )
 from zenprovision.cli.output import run_guarded
@@ -34,7 +35,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = {"verbose": verbose}
 
 
-for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds):
+for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds,
+               sweep_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -36,9 +36,11 @@ def delete_all(target: AwsTarget, candidates: Candidates, registered_now: Set[st
     todo: list[FoundResource] = []
     for resource in candidates.orphans:
         if not is_orphan(resource, candidates.registered | registered_now):
-            report.left.append(LeftResource(resource, f"stack {resource.stack!r} is registered now", False))
+            reason = f"stack {resource.stack!r} is registered now"
+            report.left.append(LeftResource(resource, reason, attempted=False))
         elif resource.type not in DELETERS:
-            report.left.append(LeftResource(resource, f"the sweep cannot delete {resource.type} resources", False))
+            reason = f"the sweep cannot delete {resource.type} resources"
+            report.left.append(LeftResource(resource, reason, attempted=False))
         else:
             todo.append(resource)
     _delete_node_groups(target, [r for r in todo if r.type == "eks:nodegroup"], report, progress)
@@ -46,7 +48,7 @@ def delete_all(target: AwsTarget, candidates: Candidates, registered_now: Set[st
     for kind in ORDER[1:]:
         for resource in (r for r in todo if r.type == kind):
             if kind == "eks:cluster" and (resource.region, resource.name) in stuck:
-                report.left.append(LeftResource(resource, "a node group of this cluster was not deleted", True))
+                _record(report, resource, "a node group of this cluster was not deleted")
                 continue
             progress(f"deleting {resource.type} {resource.name}")
             _record(report, resource, _attempt(DELETERS[kind], target, resource))
@@ -127,12 +129,12 @@ def _empty_bucket(s3: Any, bucket: str) -> None:
         entries = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         keys = [{"Key": e["Key"], "VersionId": e["VersionId"]} for e in entries]
         for start in range(0, len(keys), 1000):  # delete_objects takes at most 1000 keys
-            response = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000], "Quiet": True})
-            errors += response.get("Errors", [])
+            batch = {"Objects": keys[start:start + 1000], "Quiet": True}
+            errors += s3.delete_objects(Bucket=bucket, Delete=batch).get("Errors", [])
     if errors:
         first = errors[0]
-        raise DeletionIncomplete(f"{len(errors)} object version(s) could not be deleted, e.g. {first.get('Key')}: "
-                                 f"{first.get('Code')}: {first.get('Message')}")
+        raise DeletionIncomplete(f"{len(errors)} object version(s) could not be deleted, e.g. "
+                                 f"{first.get('Key')}: {first.get('Code')}: {first.get('Message')}")
 
 
 def _delete_repository(target: AwsTarget, resource: FoundResource) -> None:
@@ -152,7 +154,8 @@ def _delete_role(target: AwsTarget, resource: FoundResource) -> None:
             iam.delete_role_policy(RoleName=role, PolicyName=policy_name)
     for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=role):
         for profile in page.get("InstanceProfiles", []):
-            iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"], RoleName=role)
+            iam.remove_role_from_instance_profile(InstanceProfileName=profile["InstanceProfileName"],
+                                                  RoleName=role)
     iam.delete_role(RoleName=role)
 
 

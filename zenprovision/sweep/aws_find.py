@@ -55,7 +55,8 @@ def find_tagged(target: AwsTarget) -> Findings:
         _eks(target, region, listed)
         _tagging_api(target, region, tagging)
     extra = [r for r in tagging.resources if r.type not in LISTED_KINDS]
-    return Findings(resources=dedupe([*listed.resources, *extra]), warnings=listed.warnings + tagging.warnings)
+    return Findings(resources=dedupe([*listed.resources, *extra]),
+                    warnings=listed.warnings + tagging.warnings)
 
 
 def dedupe(resources: Iterable[FoundResource]) -> list[FoundResource]:
@@ -87,7 +88,8 @@ def _s3_buckets(target: AwsTarget, found: Findings) -> None:
                 region = bucket.get("BucketRegion") or _bucket_region(found, s3, name)
                 if region not in target.regions:
                     continue
-                tags = found.read(f"the tags of S3 bucket {name}", _bucket_tags, target.client("s3", region), name)
+                regional = target.client("s3", region)
+                tags = found.read(f"the tags of S3 bucket {name}", _bucket_tags, regional, name)
                 partition = target.session.get_partition_for_region(region)
                 found.add("s3:bucket", f"arn:{partition}:s3:::{name}", region, name, tags)
 
@@ -119,7 +121,8 @@ def _ecr_repositories(target: AwsTarget, region: str, found: Findings) -> None:
                 arn = repo["repositoryArn"]
                 response = found.read(f"the tags of ECR repository {arn}", ecr.list_tags_for_resource,
                                       resourceArn=arn)
-                found.add("ecr:repository", arn, region, repo["repositoryName"], tag_dict((response or {}).get("tags")))
+                tags = tag_dict((response or {}).get("tags"))
+                found.add("ecr:repository", arn, region, repo["repositoryName"], tags)
 
 
 def _iam_roles(target: AwsTarget, found: Findings) -> None:
@@ -148,7 +151,8 @@ def _eks(target: AwsTarget, region: str, found: Findings) -> None:
                     continue
                 cluster = response["cluster"]
                 found.add("eks:cluster", cluster["arn"], region, name, cluster.get("tags"))
-                for group in found.read(f"the node groups of EKS cluster {name}", _nodegroup_names, eks, name) or []:
+                groups = found.read(f"the node groups of EKS cluster {name}", _nodegroup_names, eks, name)
+                for group in groups or []:
                     _eks_nodegroup(eks, region, name, group, found)
 
 
@@ -163,4 +167,5 @@ def _eks_nodegroup(eks: Any, region: str, cluster: str, group: str, found: Findi
     response = found.read(what, eks.describe_nodegroup, clusterName=cluster, nodegroupName=group)
     if response is not None:
         nodegroup = response["nodegroup"]
-        found.add("eks:nodegroup", nodegroup["nodegroupArn"], region, f"{cluster}/{group}", nodegroup.get("tags"))
+        name = f"{cluster}/{group}"
+        found.add("eks:nodegroup", nodegroup["nodegroupArn"], region, name, nodegroup.get("tags"))

@@ -42,9 +42,10 @@ class AwsTarget:
         if key not in self._clients:
             from botocore.config import Config
 
-            config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"})
-            self._clients[key] = self.session.client(service, region_name=key[1], endpoint_url=self.endpoint_url,
-                                                     config=config)
+            config = Config(connect_timeout=5, read_timeout=60,
+                            retries={"max_attempts": 3, "mode": "standard"})
+            self._clients[key] = self.session.client(service, region_name=key[1],
+                                                     endpoint_url=self.endpoint_url, config=config)
         return self._clients[key]
 
 
@@ -95,7 +96,8 @@ def aws_errors(action: str, target: AwsTarget) -> Iterator[None]:
     except ClientError as exc:
         code = error_code(exc)
         if code in _BAD_CREDENTIALS:
-            raise InputError(f"AWS rejected the credentials ({code}) while {action}", hint=_CREDENTIALS_HINT) from exc
+            raise InputError(f"AWS rejected the credentials ({code}) while {action}",
+                             hint=_CREDENTIALS_HINT) from exc
         raise OperationFailed(f"{action} failed: {describe_error(exc)}",
                               hint="the sweep needs read access to tags, S3, ECR, IAM and EKS") from exc
     except BotoCoreError as exc:

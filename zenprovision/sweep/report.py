@@ -42,7 +42,8 @@ def outcome_table(report: DeleteReport) -> Any:
 
     table = Table("result", "stack", "type", "arn", "reason", box=None)
     for resource in report.deleted:
-        table.add_row("[green]deleted[/]", *(escape(v) for v in (resource.stack, resource.type, resource.arn)), "")
+        cells = (resource.stack, resource.type, resource.arn)
+        table.add_row("[green]deleted[/]", *(escape(v) for v in cells), "")
     for item in report.left:
         cells = (item.resource.stack, item.resource.type, item.resource.arn, item.reason)
         table.add_row("[red]left[/]" if item.attempted else "[yellow]left[/]", *(escape(v) for v in cells))
