@@ -19,6 +19,7 @@ from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventH
 from zenprovision.engines.embedded import state as embedded_state
 from zenprovision.engines.pulumi_cli import records as pulumi_records
 from zenprovision.errors import InputError, NotFoundError, OperationFailed
+from zenprovision.locks import StackLock
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.stacks import registry, store
@@ -37,29 +38,44 @@ class Deployment:
 
 
 def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ...],
-            env: str = "dev", owner: str | None = None, offline: bool = False,
+            env: str | None = None, owner: str | None = None, offline: bool = False,
             backend: str | None = None, ttl: str | None = None) -> Deployment:
     """Check everything the user gave before any program runs.
 
-    ``offline`` plans with the embedded engine, which needs no CLI and no credentials.
+    Labels not given keep the stack's current ones (a redeploy never quietly turns a prod
+    stack into a dev one); ``offline`` plans with the embedded engine, which needs no CLI
+    and no credentials.
     """
     validate_stack_name(stack)
     recipe = catalog.get(recipe_name)
     config = resolve(recipe.config, parse_assignments(pairs), recipe.name)
     existing = store.load(stack) if store.exists(stack) else None
-    if existing is not None and existing.recipe != recipe.name:
+    record = registry.load(stack)
+    deployed_from = existing.recipe if existing else (record.recipe if record else None)
+    if deployed_from is not None and deployed_from != recipe.name:
         raise InputError(
-            f"stack {stack!r} was deployed from recipe {existing.recipe!r}, not {recipe.name!r}",
+            f"stack {stack!r} was deployed from recipe {deployed_from!r}, not {recipe.name!r}",
             hint=f"destroy it first (`provision destroy {stack}`) or choose another stack name",
         )
-    ttl = ttl or settings.default_ttl(env)
-    if ttl:
-        registry.parse_duration(ttl)
-    labels = Labels(env=env, owner=owner or _current_user(), ttl=ttl)
+    labels = _labels(existing, record, env, owner, ttl)
     tags = {"stack": stack, "recipe": recipe.name, "env": labels.env, "owner": labels.owner}
     request = DeployRequest(recipe=recipe, stack=stack, config=config, labels=tags)
     engine = get_engine("embedded") if offline else get_engine(recipe.engine, backend)
     return Deployment(request, engine, labels, existing)
+
+
+def _labels(existing: StackConfig | None, record: registry.StackRecord | None, env: str | None,
+            owner: str | None, ttl: str | None) -> Labels:
+    current = existing.labels if existing else (
+        Labels(env=record.env, owner=record.owner, ttl=record.ttl) if record else None)
+    if current is not None and current.env == "prod" and env not in (None, "prod"):
+        raise InputError("a prod stack cannot be relabelled to another env",
+                         hint="destroy it (provision destroy STACK --force) and deploy it again")
+    env = env or (current.env if current else "dev")
+    ttl = ttl or (current.ttl if current else None) or settings.default_ttl(env)
+    if ttl:
+        registry.parse_duration(ttl)
+    return Labels(env=env, owner=owner or (current.owner if current else _current_user()), ttl=ttl)
 
 
 def plan(deployment: Deployment) -> Plan:
@@ -83,15 +99,16 @@ def apply(deployment: Deployment, on_event: EventHandler) -> tuple[UpResult, Sta
     The registry record is written before the engine starts, so even a first deploy that
     is interrupted leaves a record pointing at what it may have created.
     """
-    record = registry.begin(_record_for(deployment), "deploy", "deploying")
-    try:
-        result = deployment.engine.up(deployment.request, on_event)
-        config = _stack_config(deployment, result.outputs, record.created_at)
-        store.save(config)
-    except BaseException as exc:
-        registry.finish(record, "deploy-failed", error=str(exc) or type(exc).__name__)
-        raise
-    registry.finish(record, "active")
+    with StackLock(deployment.request.stack):  # held until the config and record are written
+        record = registry.begin(_record_for(deployment), "deploy", "deploying")
+        try:
+            result = deployment.engine.up(deployment.request, on_event)
+            config = _stack_config(deployment, result.outputs, record.created_at)
+            store.save(config)
+        except BaseException as exc:
+            registry.finish(record, "deploy-failed", error=str(exc) or type(exc).__name__)
+            raise
+        registry.finish(record, "active")
     return result, config
 
 
@@ -102,6 +119,7 @@ def _record_for(deployment: Deployment) -> registry.StackRecord:
         created = deployment.existing.created_at if deployment.existing else registry.now()
         record = registry.StackRecord(name=request.stack, recipe=request.recipe.name, engine=deployment.engine.name,
                                       created_at=created)
+    record.recipe, record.engine = request.recipe.name, deployment.engine.name
     record.env, record.owner, record.ttl = labels.env, labels.owner, labels.ttl
     return record
 
@@ -154,15 +172,16 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None) -> U
     next destroy can finish the job.
     """
     engine = _engine_for(stack, backend)
-    record = registry.load(stack) or _record_from_config(stack, engine.name)
-    registry.begin(record, "destroy", "destroying")
-    try:
-        result = engine.destroy(stack, on_event)
-    except BaseException as exc:
-        registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
-        raise
-    store.remove(stack)
-    registry.remove(stack)
+    with StackLock(stack):  # held until the stack is unregistered
+        record = registry.load(stack) or _record_from_config(stack, engine.name)
+        registry.begin(record, "destroy", "destroying")
+        try:
+            result = engine.destroy(stack, on_event)
+        except BaseException as exc:
+            registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
+            raise
+        store.remove(stack)
+        registry.remove(stack)
     return result
 
 

@@ -27,8 +27,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_HELD: dict[str, list[int]] = {}  # stack -> [fd, depth]: re-entrant within one process
+
+
 class StackLock:
-    """Context manager; ``fileno`` is passed to child processes that must keep it."""
+    """Context manager; ``fd`` is passed to child processes that must keep it.
+
+    Re-entrant within a process, so a command can hold the lock across the engine's work and
+    the writes that follow it, while the engine takes the same lock inside.
+    """
 
     def __init__(self, stack: str) -> None:
         self.stack = stack
@@ -37,6 +44,11 @@ class StackLock:
         self.stale_holder: int | None = None
 
     def acquire(self) -> StackLock:
+        held = _HELD.get(self._key)
+        if held is not None:
+            held[1] += 1
+            self.fd = held[0]
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -56,14 +68,26 @@ class StackLock:
         command = " ".join(os.path.basename(a) for a in sys.argv[:3])
         os.write(fd, f"{os.getpid()} ({command})".encode())
         self.fd = fd
+        _HELD[self._key] = [fd, 1]
         return self
 
+    @property
+    def _key(self) -> str:
+        return str(self.path)
+
     def release(self) -> None:
-        if self.fd is not None:
-            os.ftruncate(self.fd, 0)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
+        """Close our descriptor; no explicit unlock, so a child that inherited it keeps the lock."""
+        if self.fd is None:
+            return
+        held = _HELD.get(self._key)
+        if held is not None:
+            held[1] -= 1
+            if held[1] > 0:
+                self.fd = None
+                return
+            del _HELD[self._key]
+        os.close(self.fd)
+        self.fd = None
 
     def __enter__(self) -> StackLock:
         return self.acquire()

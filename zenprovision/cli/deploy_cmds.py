@@ -18,8 +18,8 @@ backend_option = click.option(
     "--backend", envvar="ZENPROVISION_BACKEND", metavar="URL",
     help="Pulumi state backend for pulumi-engine recipes (file://, s3://, gs://, azblob://, https://api.pulumi.com); "
          "default: file:// under $ZENPROVISION_HOME. Env: ZENPROVISION_BACKEND.")
-env_option = click.option("--env", default="dev", show_default=True, help="Environment label of the stack.")
-owner_option = click.option("--owner", default=None, help="Owner label (default: the current user).")
+env_option = click.option("--env", default=None, help="Environment label (default: the stack's, else dev).")
+owner_option = click.option("--owner", default=None, help="Owner label (default: the stack's, else the current user).")
 
 
 @click.command("plan")
@@ -32,7 +32,7 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 @click.option("--offline", is_flag=True, help="Plan with the embedded engine: no Pulumi CLI, no credentials.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, backend: str | None,
+def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, backend: str | None,
                  offline: bool, detailed_exitcode: bool, as_json: bool) -> None:
     """Show what deploying recipe NAME as stack S would create, update, replace or delete.
 
@@ -71,7 +71,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner:
 @click.option("--ttl", metavar="DURATION", help="Expire after this long (30m, 8h, 3d, 2w); default from settings.yaml.")
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking for confirmation.")
-def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str, owner: str | None, ttl: str | None,
+def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
                    backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
     from zenprovision import lifecycle

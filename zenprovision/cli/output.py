@@ -47,14 +47,18 @@ def run_guarded(group: click.Group) -> int:
     try:
         code = group.main(standalone_mode=False)  # click returns Exit's code here
         return code if isinstance(code, int) else 0
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):  # click wraps Ctrl-C
+            click.echo("Interrupted; what finished is recorded. Run the command again to converge.", err=True)
+            return 130
         click.echo("Aborted; nothing was changed.", err=True)
         return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        return exc.exit_code
+        # with --detailed-exitcode, 2 means "changes": every error must be 1
+        return 1 if "--detailed-exitcode" in sys.argv else exc.exit_code
     except ZenProvisionError as exc:
         if verbose:
             traceback.print_exc()

@@ -104,7 +104,12 @@ class EmbeddedEngine(Engine):
 
 
 def _stream(proc: subprocess.Popen, on_event: EventHandler) -> dict[str, Any] | None:
-    """Forward progress events; on Ctrl-C let the worker finish its step and save state."""
+    """Forward progress events; on Ctrl-C let the worker finish its step and save state.
+
+    Whatever goes wrong on this side (Ctrl-C, a closed terminal, a bug in a progress
+    handler), the worker is told to stop and waited for: it holds the stack's lock and
+    writes its state, so leaving early would let another command in while it still works.
+    """
     final = None
     interrupted = False
     while True:
@@ -113,7 +118,7 @@ def _stream(proc: subprocess.Popen, on_event: EventHandler) -> dict[str, Any] | 
                 event = json.loads(line)
                 if event["kind"] in ("result", "error"):
                     final = event
-                else:
+                elif not interrupted:
                     on_event(EngineEvent(**{k: v for k, v in event.items() if k in _EVENT_FIELDS}))
             proc.wait()
             break
@@ -122,9 +127,23 @@ def _stream(proc: subprocess.Popen, on_event: EventHandler) -> dict[str, Any] | 
                 proc.kill()
             interrupted = True
             proc.send_signal(signal.SIGINT)
-    if interrupted and final is None:
-        raise errors.CancelledError("interrupted", hint="run the same command again to converge")
+        except BaseException:
+            proc.send_signal(signal.SIGINT)
+            _wait_quietly(proc)
+            raise
+    if interrupted and (final is None or final["kind"] == "result"):
+        raise errors.CancelledError("interrupted; what finished is saved in state",
+                                    hint="run the same command again to converge")
     return final
+
+
+def _wait_quietly(proc: subprocess.Popen) -> None:
+    while True:
+        try:
+            proc.wait()
+            return
+        except KeyboardInterrupt:
+            proc.kill()
 
 
 _EVENT_FIELDS = set(EngineEvent.__dataclass_fields__)
