@@ -4,6 +4,7 @@ import pulumi
 
 from zenprovision.blocks.dask_cluster import LocalDaskCluster
 from zenprovision.blocks.local import LocalFolder, LocalOrchestrator, MLServerModelServer
+from zenprovision.errors import InputError
 from zenprovision.home import stack_data_dir
 
 config = pulumi.Config()
@@ -33,7 +34,7 @@ elif config.require("orchestrator") == "local":
     )
     orchestrator_component = {"flavor": "local", "config": {"workers": orchestrator.workers}}
 else:
-    raise ValueError("config orchestrator must be local or dask")
+    raise InputError(f"config orchestrator must be local or dask, not {config.require('orchestrator')!r}")
 model_server = MLServerModelServer(
     "model-server",
     root=str(root / "mlserver"),

@@ -64,3 +64,22 @@ def test_retries_failures_and_resume_on_dask(dask_stack, cli, tmp_path):
     resumed = cli("run", f"{SHAPES}:breaking", "--stack", "dks3", "--resume", run_id, "--no-cache", "--json")
     assert resumed.code == 0, resumed.err
     assert json.loads(resumed.out)["steps"]["source"] == "cached"
+
+
+def test_doctor_and_a_script_run_directly(dask_stack, cli, tmp_path):
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "dk", "--json").out)}
+    assert checks["orchestrator"]["ok"] and "worker process" in checks["orchestrator"]["detail"]
+    script = tmp_path / "direct.py"
+    script.write_text(
+        "import sys\nfrom zenprovision import pipeline, step\n"
+        "@step\ndef one() -> int:\n    return 1\n"
+        "@pipeline\ndef direct():\n    one()\n"
+        "if __name__ == '__main__':\n"
+        "    print('RESULT', direct.run(stack=sys.argv[1]).output('one'))\n"
+    )
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(script), "dks3"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines() == ["RESULT 1"]  # the workers did not re-run the __main__ block

@@ -165,3 +165,34 @@ def test_run_from_python_returns_a_summary_with_outputs(local_stack, markers):
     assert set(again.steps.values()) == {"cached"}
     fresh = fanout.run(stack=local_stack, cache=False, seconds=0)
     assert set(fresh.steps.values()) == {"succeeded"}
+
+
+def test_a_step_whose_process_dies_is_retried_in_a_fresh_pool(local_stack, cli, markers):
+    result, summary = run_json(cli, f"{SHAPES}:crashing", "--stack", local_stack, "--no-cache")
+    assert result.code == 0, result.err
+    steps = {s["node_id"]: s for s in MetadataStore(local_stack).run(summary["run_id"])["steps"]}
+    assert steps["dies"]["status"] == "succeeded" and steps["dies"]["attempts"] == 2
+    assert steps["independent"]["status"] == "succeeded"
+
+
+def test_resume_reruns_steps_whose_parameters_changed(local_stack, cli, markers, tmp_path):
+    pipeline_file = tmp_path / "params.py"
+    pipeline_file.write_text(
+        "from zenprovision import pipeline, step\n"
+        "@step\ndef make(n: int) -> int:\n    return n * 10\n"
+        "@step\ndef check(x: int) -> int:\n    import os\n"
+        "    if not os.path.exists(os.environ['ZP_TEST_MARKERS'] + '/ok'):\n        raise ValueError('not yet')\n"
+        "    return x\n"
+        "@pipeline\ndef p(n: int = 1):\n    check(make(n=n))\n"
+    )
+    failed = cli("run", str(pipeline_file), "--stack", local_stack, "-p", "n=5")
+    assert failed.code == 1
+    run_id = MetadataStore(local_stack).runs()[0]["id"]
+    (markers / "ok").write_text("")
+    _, resumed = run_json(cli, str(pipeline_file), "--stack", local_stack, "--resume", run_id, "--no-cache")
+    assert resumed["steps"] == {"make": "succeeded", "check": "succeeded"}  # n=1 now: make must run again
+    from zenprovision.runtime.execution import artifact_store_for, load_artifact
+    from zenprovision.stacks import store
+
+    artifacts = {a["node_id"]: a for a in MetadataStore(local_stack).run(resumed["run_id"])["artifacts"]}
+    assert load_artifact(artifact_store_for(store.load(local_stack).to_document()), artifacts["check"]["relpath"]) == 10

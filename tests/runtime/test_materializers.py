@@ -60,3 +60,13 @@ def test_users_can_register_their_own(monkeypatch):
     register_materializer(CelsiusMaterializer())
     m, data = serialize(Celsius(21.5), "x")
     assert m.name == "celsius" and data == b"21.5C"
+
+
+def test_json_keeps_exact_types():
+    from collections import Counter, OrderedDict, defaultdict
+
+    for value in (defaultdict(list, a=[1]), Counter("aab"), OrderedDict(a=1), {"nested": defaultdict(int)}):
+        materializer, data = serialize(value, "x")
+        assert materializer.name == "pickle"
+        restored = by_name("pickle").loads(data)
+        assert type(restored) is type(value) and restored == value

@@ -64,6 +64,7 @@ class DaskClusterProvider(ResourceProvider):
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Gone only when its scheduler process is; a busy cluster is still ours to stop."""
         alive = processes.PidFile(Path(props["root"]) / "scheduler.pid").running_pid() is not None
         return ReadResult(id_ if alive else "", props)
 

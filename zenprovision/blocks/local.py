@@ -45,10 +45,11 @@ class FolderProvider(ResourceProvider):
         path = Path(props["path"])
         if not path.exists():
             return
-        if any(path.iterdir()) and not props.get("force_destroy", False):
+        entries = sorted(p.name for p in path.iterdir())
+        if entries and not props.get("force_destroy", False):
             raise RuntimeError(
-                f"{path} still holds data and force_destroy is false; empty it by hand or "
-                "redeploy with -c force_destroy=true, then destroy again"
+                f"{path} still holds data ({len(entries)} entries, e.g. {entries[0]!r}) and force_destroy is "
+                "false; empty it by hand (or allow force_destroy in the recipe's config), then destroy again"
             )
         shutil.rmtree(path)
 
@@ -105,9 +106,13 @@ class MLServerProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(props["root"], self._start(props, port=int(props.get("port") or 0)))
+
+    def _start(self, props: dict[str, Any], port: int) -> dict[str, Any]:
+        """(Re)start the server on ``root``; the model repository is kept."""
         root = Path(props["root"])
         _stop(root)  # replace whatever an interrupted create left
-        port = int(props.get("port") or 0) or processes.free_port()
+        port = port or processes.free_port()
         settings = _write_settings(root, port)
         command = [sys.executable, "-c", "from mlserver.cli.main import main; main()", "start", str(root)]
         log_path = root / "mlserver.log"
@@ -118,20 +123,26 @@ class MLServerProvider(ResourceProvider):
         except Exception:
             _stop(root)
             raise
-        outs = {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
+        return {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
                 "model_repository": settings["model_repository_root"], "log_file": str(log_path)}
-        return CreateResult(str(root), outs)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("root", "port") if olds.get(k) != news.get(k)]
-        if not replaces and _pid_file(Path(olds["root"])).running_pid() is None:
-            replaces = ["process"]  # the server died (reboot, kill): start it again
-        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+        """A new root is a new server; a new port or a dead process is a restart in place."""
+        if olds.get("root") != news.get("root"):
+            return DiffResult(changes=True, replaces=["root"], delete_before_replace=True)
+        dead = _pid_file(Path(olds["root"])).running_pid() is None
+        return DiffResult(changes=dead or olds.get("port") != news.get("port"))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        wanted = int(news.get("port") or 0)
+        previous = int(olds.get("http_port") or 0)
+        port = wanted or (previous if previous and _port_free(previous) else 0)
+        return UpdateResult(self._start(news, port=port))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        healthy = processes.http_ok(f"{props.get('endpoint', '')}/v2/health/ready")
+        """Gone only when its process is: a busy or paused server is still ours to stop."""
         alive = _pid_file(Path(props["root"])).running_pid() is not None
-        return ReadResult(id_ if alive and healthy else "", props)
+        return ReadResult(id_ if alive else "", props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         root = Path(props["root"])
@@ -152,6 +163,17 @@ def _stop(root: Path) -> None:
     """The recorded server, and any server started on this root whose pid was never recorded."""
     processes.stop(_pid_file(root))
     processes.stop_matching("mlserver", "start", str(root))
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _pid_file(root: Path) -> processes.PidFile:

@@ -23,7 +23,7 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
         "s3": ("zenprovision.runtime.artifact_stores.s3:S3ArtifactStore", "pip install 'zenprovision[aws]'"),
     },
     "orchestrator": {
-        "dask": ("zenprovision.runtime.orchestrators.dask:DaskOrchestrator", "pip install 'dask[distributed]'"),
+        "dask": ("zenprovision.runtime.orchestrators.dask:DaskOrchestrator", "pip install 'dask[distributed]' (a dependency of zenprovision)"),
         "local": ("zenprovision.runtime.orchestrators.local:LocalOrchestrator", ""),
     },
     "model_server": {

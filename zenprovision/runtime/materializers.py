@@ -32,13 +32,27 @@ def _from_module(value: Any, prefix: str) -> bool:
     return type(value).__module__.split(".")[0] == prefix
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Exactly the types JSON gives back: no dict or list subclasses (defaultdict, Counter)."""
+    if type(value) in _PLAIN:
+        return True
+    if type(value) is list:
+        return all(_plain(item) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    return False
+
+
 class JSONMaterializer(Materializer):
     """Plain data that survives a JSON round trip unchanged (no tuples, str keys only)."""
 
     name, extension = "json", ".json"
 
     def handles(self, value: Any) -> bool:
-        if not isinstance(value, (dict, list, str, int, float, bool, type(None))):
+        if not _plain(value):
             return False
         try:
             return json.loads(json.dumps(value, allow_nan=False)) == value

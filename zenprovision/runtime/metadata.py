@@ -14,6 +14,7 @@ from typing import Any
 
 from zenprovision import home
 from zenprovision.errors import NotFoundError
+from zenprovision.stacks.names import validate_stack_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -35,7 +36,7 @@ CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 
 
 def db_path(stack: str) -> Path:
-    return home.home() / "metadata" / f"{stack}.db"
+    return home.home() / "metadata" / f"{validate_stack_name(stack)}.db"
 
 
 class MetadataStore:
@@ -105,7 +106,8 @@ class MetadataStore:
     def step_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Artifacts of the steps that succeeded (or were cached) in a run, by node."""
         rows = self.db.execute(
-            "SELECT a.* FROM artifacts a JOIN steps s ON a.run_id = s.run_id AND a.node_id = s.node_id "
+            "SELECT a.*, s.cache_key AS cache_key FROM artifacts a JOIN steps s "
+            "ON a.run_id = s.run_id AND a.node_id = s.node_id "
             "WHERE a.run_id=? AND s.status IN ('succeeded', 'cached')", (run_id,),
         ).fetchall()
         return {row["node_id"]: dict(row) for row in rows}

@@ -42,6 +42,8 @@ def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> N
 
 def _load_step(spec: dict[str, Any], code_root: Path) -> Step:
     module = spec["module"]
+    if module == "__main__":  # a script run directly: never re-run its __main__ block here
+        module = "zenprovision_remote_main"
     if spec["file"] and getattr(sys.modules.get(module), "__zenprovision_code__", None) != spec["code"]:
         location = code_root / spec["file"]
         module_spec = importlib.util.spec_from_file_location(module, location)

@@ -43,7 +43,8 @@ class RunFailed(OperationFailed):
     def __init__(self, summary: RunSummary) -> None:
         super().__init__(
             f"run {summary.run_id} failed at step {summary.failed_step!r}: {summary.error}",
-            hint=f"fix it and re-run only what failed: provision run FILE --stack {summary.stack} --resume {summary.run_id}",
+            hint=f"fix it and re-run what failed: provision run FILE --stack {summary.stack} --resume {summary.run_id} "
+                 "(with the same -p parameters)",
         )
         self.summary = summary
 
@@ -79,6 +80,10 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
         meta.end_run(run_id, "aborted", "interrupted")
         meta.close()
         raise CancelledError(f"run {run_id} aborted", hint=f"resume it with --resume {run_id}") from None
+    except BaseException as exc:  # the orchestrator itself failed: the run must not stay "running"
+        meta.end_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        meta.close()
+        raise
     failure = state.failure
     status = "failed" if failure else "succeeded"
     meta.end_run(run_id, status, failure.error if failure else None)

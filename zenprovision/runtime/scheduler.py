@@ -27,6 +27,18 @@ class RunState:
     status: dict[str, str] = field(default_factory=dict)
     failure: StepResult | None = None
     attempts: dict[str, int] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)  # steps given an extra attempt after a lost worker
+
+
+LOST = "the step's process died"
+
+
+def _result_of(future: Future, node_id: str) -> StepResult:
+    """A step whose process died (os._exit, OOM kill) is a failed step, not a crashed run."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return StepResult(node_id, False, error=f"{LOST}: {type(exc).__name__}: {exc}")
 
 
 class Scheduler:
@@ -60,7 +72,7 @@ class Scheduler:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 node_id = running.pop(future)
-                self._finish(executor, running, node_id, future.result())
+                self._finish(executor, running, node_id, _result_of(future, node_id))
         for node_id in self.pending:  # blocked behind a failure
             self._mark(node_id, "skipped")
         self.pending.clear()
@@ -79,6 +91,8 @@ class Scheduler:
         key = self._cache_key(node)
         self.meta.step_status(self.run_id, node.id, node.step.name, "pending", cache_key=key)
         found = self.reuse.get(node.id)
+        if found is not None and found.get("cache_key") != key:
+            found = None  # resumed with other code, parameters or inputs: run it again
         if found is None and self.cache and node.step.cache:
             found = self.meta.cached_output(key)
         if found is None or not self.store.exists(f"{found['relpath']}/meta.json"):
@@ -109,7 +123,11 @@ class Scheduler:
                 self.meta.add_run_metadata(self.run_id, result.run_metadata)
             self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
             return
-        if self.state.attempts[node_id] <= node.step.retries:
+        # A dead worker pool takes its other steps down too: each gets one extra attempt.
+        lost_once = result.error.startswith(LOST) and node_id not in self.state.lost
+        if lost_once:
+            self.state.lost.add(node_id)
+        if lost_once or self.state.attempts[node_id] <= node.step.retries:
             self.on_event("retry", node_id, result.error)
             running[self._submit(executor, node_id)] = node_id
             return

@@ -94,3 +94,19 @@ def unstorable() -> object:
 @pipeline
 def generator():
     unstorable()
+
+
+@step(retries=1)
+def dies() -> str:
+    counter = MARKERS / "dies-attempts"
+    attempts = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(attempts))
+    if attempts == 1:
+        os._exit(3)  # the worker process vanishes, as under the OOM killer
+    return "second attempt"
+
+
+@pipeline
+def crashing():
+    dies()
+    independent()

@@ -44,3 +44,10 @@ class BaseOrchestrator(ABC):
     @abstractmethod
     def abort(self, executor: Executor) -> None:
         """Stop running steps at once (Ctrl-C)."""
+
+    def probe(self) -> str:
+        """Run a no-op where steps run (``provision doctor``); says where it ran."""
+        import os
+
+        with self.executor() as executor:
+            return f"no-op step ran in process {executor.submit(os.getpid).result(timeout=60)}"

@@ -53,6 +53,17 @@ class DaskOrchestrator(BaseOrchestrator):
         finally:
             client.close()
 
+    def probe(self) -> str:
+        import os
+
+        from distributed import Client
+
+        address = self.config["scheduler_address"]
+        with Client(address, timeout=10, set_as_default=False) as client:
+            workers = len(client.scheduler_info()["workers"])
+            pid = client.submit(os.getpid, pure=False).result(timeout=60)
+        return f"no-op task ran in worker process {pid} ({workers} workers at {address})"
+
     def abort(self, executor: Any) -> None:
         for task in self._pending:
             task.cancel()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from typing import Any
 
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
 
@@ -16,6 +18,29 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class HealingPool:
+    """A process pool that replaces itself when a worker died, so a retry gets a fresh one."""
+
+    def __init__(self, make: Callable[[], ProcessPoolExecutor]) -> None:
+        self._make = make
+        self.pool = make()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        try:
+            return self.pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._make()
+            return self.pool.submit(fn, *args)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    @property
+    def _processes(self) -> dict:
+        return getattr(self.pool, "_processes", None) or {}
+
+
 class LocalOrchestrator(BaseOrchestrator):
     flavor = "local"
 
@@ -23,7 +48,7 @@ class LocalOrchestrator(BaseOrchestrator):
     def executor(self) -> Iterator[Executor]:
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(self.parallelism, mp_context=context, initializer=_worker_init)
+        pool = HealingPool(lambda: ProcessPoolExecutor(self.parallelism, mp_context=context, initializer=_worker_init))
         try:
             yield pool
         finally:
