@@ -35,6 +35,15 @@ def test_quickstart_on_the_local_stack(home, cli):
     assert infer(models[0]["infer_url"], [6.7, 3.0, 5.2, 2.3]) == [2]  # a virginica
     assert "iris" in cli("models", "--stack", "dev").out
 
+    for proc in servers_under(home):  # a crash or a reboot: the next deploy restarts it in place
+        proc.kill()
+        proc.wait(10)
+    healed = cli("recipe", "local", "--stack", "dev", "--yes")
+    assert healed.code == 0 and "model-server updated" in healed.err
+    models = json.loads(cli("models", "--stack", "dev", "--json").out)
+    assert [(m["name"], m["state"]) for m in models] == [("iris", "READY")]  # the repository survived
+    assert infer(models[0]["infer_url"], [6.7, 3.0, 5.2, 2.3]) == [2]
+
     again = json.loads(cli("run", EXAMPLE, "--stack", "dev", "--json").out)
     assert again["steps"]["train"] == "cached" and again["steps"]["deploy_model"] == "succeeded"
 
