@@ -93,10 +93,12 @@ class FakeKubernetes:
         self._processes: dict[str, subprocess.Popen] = {}
         self._gone: dict[str, threading.Event] = {}  # job uid -> deleted
         self._version = 0
+        self._stopped = False
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True)
 
     # --- lifecycle and what tests read ---------------------------------------------------
 
@@ -105,6 +107,9 @@ class FakeKubernetes:
         return self
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         with self.lock:
             for event in self._gone.values():
                 event.set()

@@ -128,3 +128,12 @@ def test_existing_vpc_creates_no_network():
     existing = record(vpc_id="vpc-123", public_subnet_ids="subnet-a,subnet-b", private_subnet_ids="subnet-c,subnet-d")
     assert not existing.of_type("aws:ec2/vpc:Vpc") and not existing.of_type("aws:ec2/subnet:Subnet")
     assert existing.one("aws:eks/nodeGroup:NodeGroup").inputs["subnetIds"] == ["subnet-c", "subnet-d"]
+
+
+def test_pipeline_service_account_may_manage_inference_services_only(dev):
+    role = dev.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs
+    assert role["rules"] == [{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                              "verbs": ["get", "list", "watch", "create", "update", "patch"]}]
+    binding = dev.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "zenprovision-steps", "namespace": "zenprovision"}]
+    assert binding["roleRef"]["kind"] == "Role"

@@ -70,7 +70,7 @@ def k8s_stack(home, s3_bucket, fake, tmp_path, markers):
     save_stack("k8s", {"flavor": "s3", "config": s3_bucket}, {
         "cluster_name": "zp-k8s", "namespace": NAMESPACE, "service_account": SERVICE_ACCOUNT, "region": "us-east-1",
         "kubeconfig": "pulumi:kubeconfig", "kubeconfig_path": str(fake.write_kubeconfig(tmp_path / "kubeconfig")),
-        "image": IMAGE, "poll_seconds": 0.1, "ttl_seconds_after_finished": 600,
+        "image": IMAGE, "poll_seconds": 0.05, "ttl_seconds_after_finished": 600,
     })
     return "k8s"
 
@@ -125,12 +125,9 @@ def test_fan_out_runs_one_job_per_step_with_artifacts_in_s3(k8s_stack, fake, cli
 FAILING = """
 from zenprovision import pipeline, step
 
-@step
+@step(image="registry.example/gpu-step:1", resources={"cpu": "2", "memory": "4Gi", "gpu": 1})
 def heavy() -> int:
     return 1
-
-heavy.image = "registry.example/gpu-step:1"
-heavy.resources = {"cpu": "2", "memory": "4Gi", "gpu": 1}
 
 @step
 def pull() -> int:
@@ -209,15 +206,21 @@ def test_retries_are_the_schedulers_one_job_per_attempt(k8s_stack, fake, cli, ma
 def test_ctrl_c_deletes_the_runs_jobs_and_their_pods(k8s_stack, fake, markers):
     proc = subprocess.Popen([sys.executable, "-m", "zenprovision", "run", f"{SHAPES}:sleepy", "--stack", k8s_stack],
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while not (markers / "slow-started").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    step_pid = int((markers / "slow-started").read_text())
-    (job,) = fake.created_of("jobs")
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(30) == 130, proc.stderr.read()
+    try:
+        deadline = time.monotonic() + 30
+        while not (markers / "slow-started").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (markers / "slow-started").exists(), proc.stderr.read() if proc.poll() is not None else "no step"
+        step_pid = int((markers / "slow-started").read_text())
+        (job,) = fake.created_of("jobs")
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(30) == 130, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert "aborted" in proc.stderr.read()
-    assert (("jobs", NAMESPACE, job["metadata"]["name"], "Background") in fake.deleted)
+    assert ("jobs", NAMESPACE, job["metadata"]["name"], "Background") in fake.deleted
     assert fake.items("jobs") == [] and fake.items("pods") == []
     assert not psutil.pid_exists(step_pid) or psutil.Process(step_pid).status() == psutil.STATUS_ZOMBIE
     assert MetadataStore(k8s_stack).runs()[0]["status"] == "aborted"
@@ -251,12 +254,14 @@ def test_connection_sources_in_order(tmp_path):
     assert "export KUBECONFIG" in raised.value.hint and "pulumi" not in raised.value.hint
 
 
-def test_unreachable_api_server_is_a_clear_error(tmp_path, fake):
+def test_doctor_probe_and_an_unreachable_api_server(tmp_path, fake):
     kubeconfig = fake.write_kubeconfig(tmp_path / "kc")
+    orchestrator = k8s.KubernetesOrchestrator({"kubeconfig_path": str(kubeconfig), "namespace": NAMESPACE})
+    assert orchestrator.probe() == f"Kubernetes v1.31.0-fake at {fake.url}; Jobs listable in namespace {NAMESPACE}"
+    assert ("GET", f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs?limit=1") in fake.requests
     fake.stop()
-    orchestrator = k8s.KubernetesOrchestrator({"kubeconfig_path": str(kubeconfig)})
     with pytest.raises(OperationFailed, match=f"the Kubernetes API at {fake.url} .* does not answer"):
-        orchestrator.check()
+        orchestrator.probe()
 
 
 def test_names_labels_and_resources_follow_kubernetes_rules():

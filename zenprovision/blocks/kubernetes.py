@@ -34,6 +34,23 @@ class PipelineNamespace(pulumi.ComponentResource):
             automount_service_account_token=True,
             opts=child,
         )
+        # deploy_model runs inside a step's pod: it manages InferenceServices of this namespace.
+        role = k8s.rbac.v1.Role(
+            f"{name}-deployer",
+            metadata={"name": f"{args.service_account}-deployer", "namespace": namespace.metadata["name"],
+                      "labels": labels},
+            rules=[{"apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"],
+                    "verbs": ["get", "list", "watch", "create", "update", "patch"]}],
+            opts=child,
+        )
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-deployer",
+            metadata={"name": f"{args.service_account}-deployer", "namespace": namespace.metadata["name"],
+                      "labels": labels},
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata["name"]},
+            subjects=[{"kind": "ServiceAccount", "name": args.service_account, "namespace": args.namespace}],
+            opts=child,
+        )
         self.namespace = namespace.metadata["name"]
         self.register_outputs({"namespace": self.namespace})
 

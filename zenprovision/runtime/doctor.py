@@ -62,8 +62,9 @@ def _http(url: str, timeout: float = 5.0) -> int:
 
 def _model_server(doc: dict[str, Any]) -> str:
     component = doc["components"]["model_server"]
-    if component["flavor"] != "mlserver":
-        flavors.load_class("model_server", component["flavor"])  # raises: not available here
+    server = flavors.build("model_server", component["flavor"], component.get("config", {}))
+    if hasattr(server, "probe"):
+        return server.probe()
     endpoint = component["config"]["endpoint"].rstrip("/")
     for path in ("/v2/health/live", "/v2/health/ready"):
         status = _http(endpoint + path)

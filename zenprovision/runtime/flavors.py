@@ -24,9 +24,13 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
     },
     "orchestrator": {
         "dask": ("zenprovision.runtime.orchestrators.dask:DaskOrchestrator", "pip install 'dask[distributed]' (a dependency of zenprovision)"),
+        "kubernetes": ("zenprovision.runtime.orchestrators.kubernetes:KubernetesOrchestrator",
+                       "pip install 'zenprovision[aws]' (or [gcp]): it needs the kubernetes client"),
         "local": ("zenprovision.runtime.orchestrators.local:LocalOrchestrator", ""),
     },
     "model_server": {
+        "kserve": ("zenprovision.runtime.model_servers.kserve:KServeModelServer",
+                   "pip install 'zenprovision[aws]' (or [gcp]): it needs the kubernetes client"),
         "mlserver": ("zenprovision.runtime.model_servers.mlserver:MLServerModelServer", "pip install mlserver mlserver-sklearn"),
     },
 }

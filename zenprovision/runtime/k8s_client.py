@@ -26,6 +26,7 @@ from zenprovision.errors import InputError, UnsupportedError
 
 REQUEST_TIMEOUT = 30.0  # seconds, for every API call that is not a log stream
 INSTALL_HINT = "pip install kubernetes"
+POOL_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,13 @@ def api_client(source: KubeSource) -> Any:
     except ImportError as exc:
         raise UnsupportedError(f"Kubernetes support needs a package that is missing: {exc.name}",
                                hint=INSTALL_HINT) from exc
+    configuration = client.Configuration()
+    # One log stream per running step holds a connection: a small pool would discard and warn.
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, POOL_SIZE)
     try:
         if source.path:
             return config.new_client_from_config(config_file=source.path, context=source.context,
-                                                 persist_config=False)
-        configuration = client.Configuration()
+                                                 persist_config=False, client_configuration=configuration)
         config.load_incluster_config(client_configuration=configuration)
         return client.ApiClient(configuration)
     except (config.ConfigException, OSError, ValueError) as exc:

@@ -34,12 +34,14 @@ class StepOutput:
 
 class Step:
     def __init__(self, func: Callable[..., Any], name: str | None = None, retries: int = 0,
-                 cache: bool = True) -> None:
+                 cache: bool = True, image: str | None = None, resources: dict[str, Any] | None = None) -> None:
         functools.update_wrapper(self, func)
         self.func = func
         self.name = name or func.__name__
         self.retries = int(retries)
         self.cache = cache
+        self.image = image  # remote orchestrators: the container image for this step
+        self.resources = dict(resources or {})  # e.g. {"cpu": "2", "memory": "4Gi", "gpu": 1}
         self.signature = inspect.signature(func)
 
     @functools.cached_property
@@ -90,8 +92,9 @@ def _lookup_step(module: str, qualname: str) -> Step:
 
 
 def step(func: Callable[..., Any] | None = None, *, name: str | None = None, retries: int = 0,
-         cache: bool = True) -> Any:
-    """Mark a function as a pipeline step: ``@step`` or ``@step(retries=2)``."""
+         cache: bool = True, image: str | None = None, resources: dict[str, Any] | None = None) -> Any:
+    """Mark a function as a pipeline step: ``@step`` or ``@step(retries=2, resources={"gpu": 1})``."""
+    options = {"name": name, "retries": retries, "cache": cache, "image": image, "resources": resources}
     if func is None:
-        return lambda f: Step(f, name=name, retries=retries, cache=cache)
-    return Step(func, name=name, retries=retries, cache=cache)
+        return lambda f: Step(f, **options)
+    return Step(func, **options)

@@ -186,6 +186,11 @@ class KServeModelServer(BaseModelServer):
                                        hint=f"kubectl describe inferenceservice {name} -n {self.namespace}")
             time.sleep(poll)
 
+    def probe(self) -> str:
+        """A health probe (for ``provision doctor``): the namespace's InferenceServices can be listed."""
+        found = self._call("list InferenceServices", "list_namespaced_custom_object")
+        return f"{len(found.get('items', []))} InferenceServices in namespace {self.namespace}"
+
     def models(self) -> list[dict[str, Any]]:
         found = self._call("list InferenceServices", "list_namespaced_custom_object")
         rows = []

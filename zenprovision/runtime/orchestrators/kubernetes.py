@@ -29,8 +29,9 @@ failure that leaves no ``result.json`` (OOMKilled, eviction) is retried like any
 A watcher thread polls the run's Jobs and pods (two list calls per poll), settles each
 step's future from its ``result.json`` or, when the pod died without one, from the pod's
 status in one line; it streams each pod's log to stderr as ``[step] line`` (one
-follow-stream per running pod, ending with the container). Ctrl-C deletes the run's Jobs
-and their pods.
+follow-stream per running pod, ending with the container; a pod that cannot be scheduled
+says why, once). A pod that can never start (image pull, bad config) fails its step at
+once and its Job is deleted. Ctrl-C deletes the run's Jobs and their pods.
 """
 
 from __future__ import annotations
@@ -442,13 +443,25 @@ class KubernetesOrchestrator(BaseOrchestrator):
                 hint="is the stack up, and the kubeconfig current? `provision doctor STACK`") from exc
         return api
 
-    def check(self) -> str:
-        """A health probe for ``provision doctor``: the API server answers."""
+    def probe(self) -> str:
+        """``provision doctor``: the API server answers and Jobs can be listed in the namespace.
+
+        (The base class's probe runs a no-op step; here that would need an image and a run.)
+        """
+        from kubernetes import client
+
         api = self.connect()
+        namespace = str(self.config.get("namespace") or "default")
         try:
-            return f"Kubernetes API at {k8s_client.host(api)} answers"
+            version = client.VersionApi(api).get_code(_request_timeout=k8s_client.REQUEST_TIMEOUT).git_version
+            client.BatchV1Api(api).list_namespaced_job(namespace, limit=1, _request_timeout=k8s_client.REQUEST_TIMEOUT)
+        except Exception as exc:
+            raise OperationFailed(f"cannot list Jobs in namespace {namespace!r} at {k8s_client.host(api)}: "
+                                  f"{k8s_client.describe(exc)}",
+                                  hint="does the namespace exist, and may your identity manage Jobs there?") from exc
         finally:
             api.close()
+        return f"Kubernetes {version} at {k8s_client.host(api)}; Jobs listable in namespace {namespace}"
 
     @contextmanager
     def executor(self) -> Iterator[JobExecutor]:
