@@ -588,12 +588,21 @@ def test_a_locked_stack_through_up(home, tmp_path, monkeypatch, fake_cli, recipe
 
 
 def test_a_command_holding_the_stack_lock_blocks_up(home, tmp_path, monkeypatch, fake_cli, recipe):
-    from zenprovision.locks import StackLock
+    import subprocess
+    import sys
 
     stack = FakeStack(script=UP_SCRIPT)
     use(monkeypatch, stack)
-    with StackLock("dev"), pytest.raises(StackLockedError):
-        PulumiEngine().up(request_for(recipe, tmp_path), lambda e: None)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time; from zenprovision.locks import StackLock; StackLock('dev').acquire(); "
+        "print('held', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StackLockedError):  # another command (process) holds it
+            PulumiEngine().up(request_for(recipe, tmp_path), lambda e: None)
+    finally:
+        holder.kill()
+        holder.wait()
     assert stack.calls == [] and not paths.work_dir("dev").exists()
 
 
