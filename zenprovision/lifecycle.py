@@ -1,7 +1,8 @@
 """Deploy, destroy and refresh a stack: the steps between a recipe and a stack config.
 
 The CLI calls these; they validate input before anything runs, drive the engine, and keep
-the stack registry (``stacks/<name>.yaml``) in step with what the engine did.
+the stack config (``stacks/<name>.yaml``) and the registry record (``registry/<name>.json``)
+in step with what the engine did.
 """
 
 from __future__ import annotations
