@@ -152,7 +152,7 @@ EXPECTED = {
     "heavy": "OOMKilled: the step ran out of memory (exit code 137); raise its memory limit of 4Gi",
     "pull": f"for image {IMAGE}: ",  # after ErrImagePull or ImagePullBackOff, whichever is seen first
     "crash": "container exited with code 3 (Error); last output: loading the data",
-    "evict": "pod evicted: The node was low on resource: ephemeral-storage.",
+    "evict": "the step's process died: pod evicted: The node was low on resource: ephemeral-storage.",
 }
 
 
@@ -184,7 +184,8 @@ def test_pod_failures_are_one_line_each_and_fail_the_run(k8s_stack, fake, cli, t
         assert container["image"] == IMAGE and "resources" not in container
     # a pod that can never start is not left waiting; finished Jobs are left to their TTL
     assert [(d[2], d[3]) for d in fake.deleted] == [(jobs["pull"]["metadata"]["name"], "Background")]
-    assert len(fake.items("jobs")) == 3
+    assert len(fake.items("jobs")) == 4  # an evicted pod is not the step's fault: one extra attempt
+    assert {s["node_id"]: s["attempts"] for s in run["steps"]}["evict"] == 2
 
 
 def test_retries_are_the_schedulers_one_job_per_attempt(k8s_stack, fake, cli, markers):

@@ -54,6 +54,7 @@ from zenprovision.runtime.execution import StepResult, StepTask
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator, RunContext
 from zenprovision.runtime.orchestrators.remote import RemoteExecutor, failed
 from zenprovision.runtime.remote import read_result, task_folder
+from zenprovision.runtime.scheduler import LOST
 
 DEFAULT_IMAGE = "zenprovision/step:latest"
 RUN_LABEL, STEP_LABEL, ATTEMPT_LABEL = "zenprovision.io/run", "zenprovision.io/step", "zenprovision.io/attempt"
@@ -135,8 +136,8 @@ def job_manifest(options: JobOptions, run_id: str, node_id: str, attempt: int, s
 def pod_failure(pod: Any, last_output: str = "") -> str:
     """Why a step's pod failed, in one line (``""`` when its status does not say)."""
     status = pod.status
-    if status.reason == "Evicted":
-        return f"pod evicted: {k8s_client.one_line(status.message)}"
+    if status.reason == "Evicted":  # not the step's fault: like a lost worker, one extra attempt
+        return f"{LOST}: pod evicted: {k8s_client.one_line(status.message)}"
     for container in status.container_statuses or []:
         waiting = container.state.waiting if container.state else None
         if waiting and waiting.reason in FATAL_WAITING:
