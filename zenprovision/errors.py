@@ -43,6 +43,10 @@ class UnsupportedError(InputError):
     """The request needs something this installation or engine cannot do."""
 
 
+class MissingExtraError(UnsupportedError):
+    """An optional part of zenprovision is not installed; the hint names the extra."""
+
+
 class OperationFailed(ZenProvisionError):
     """An engine operation started and failed; state records what was done."""
 

@@ -5,9 +5,14 @@ import pulumi
 from zenprovision.blocks.dask_cluster import LocalDaskCluster
 from zenprovision.blocks.local import LocalFolder, LocalOrchestrator, MLServerModelServer
 from zenprovision.errors import InputError
+from zenprovision.extras import require as require_extra
 from zenprovision.home import stack_data_dir
 
 config = pulumi.Config()
+# Checked before any resource is created: a missing extra must leave nothing behind.
+require_extra("local", "the local recipe's MLServer model server")
+if config.require("orchestrator") == "dask":
+    require_extra("dask", "the local recipe's Dask orchestrator (-c orchestrator=dask)")
 root = stack_data_dir(pulumi.get_stack())
 
 # Everything lives in one folder per stack; it is removed last, and only once empty.

@@ -45,7 +45,7 @@ def fake(tmp_path, moto_server, monkeypatch):
 def server(fake, s3_bucket, tmp_path, monkeypatch):
     """The flavor, registered for this process, inside a running step on an S3 stack."""
     monkeypatch.setitem(flavors.BUILTIN["model_server"], "kserve",
-                        ("zenprovision.runtime.model_servers.kserve:KServeModelServer", "pip install kubernetes"))
+                        ("zenprovision.runtime.model_servers.kserve:KServeModelServer", "kubernetes", ("kubernetes",)))
     stack = {"components": {"artifact_store": {"flavor": "s3", "config": s3_bucket}}}
     token = _CONTEXT.set(StepContext("train-20260509-101010-ab12", "deploy_model", stack, artifact_store_for(stack)))
     yield flavors.build("model_server", "kserve", {

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -10,8 +11,8 @@ import pytest
 @pytest.mark.timeout(120)
 def test_wheel_ships_builtin_recipes(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
-        capture_output=True, text=True,
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        capture_output=True, text=True, cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("zenprovision-*.whl"))
@@ -26,3 +27,19 @@ def test_wheel_ships_builtin_recipes(tmp_path):
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "provision = zenprovision.cli:main" in entry_points
     assert "zenprovision = zenprovision.cli:main" in entry_points
+
+
+@pytest.mark.timeout(120)
+def test_wheel_core_requirements_are_provisioning_only(tmp_path):
+    """The published metadata, not just pyproject: heavy packages appear only under an extra."""
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+                   check=True, capture_output=True, cwd=Path(__file__).parents[2])
+    wheel = zipfile.ZipFile(next(tmp_path.glob("zenprovision-*.whl")))
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith("METADATA"))).decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    core = [line for line in requires if "extra ==" not in line]
+    for heavy in ("mlserver", "scikit-learn", "dask", "pulumi-aws", "pulumi-gcp", "boto3", "kubernetes"):
+        assert not any(line.startswith(heavy) for line in core), heavy
+        assert any(line.startswith(heavy) for line in requires), heavy  # still offered as an extra
+    provides = {line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")}
+    assert {"local", "dask", "kubernetes", "aws", "gcp", "policy", "all", "dev"} <= provides

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from zenprovision.errors import ZenProvisionError
+from zenprovision.extras import missing_extra
 
 _consoles: dict[str, Any] = {}
 
@@ -71,5 +72,9 @@ def run_guarded(group: click.Group) -> int:
     except Exception as exc:  # a bug or an unexpected environment: one line, traceback on request
         if verbose:
             traceback.print_exc()
+        missing = missing_extra(exc)  # an optional package that is not installed: name its extra
+        if missing is not None:
+            click.echo(f"Error: {missing}", err=True)
+            return missing.exit_code
         click.echo(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
         return 1

@@ -12,26 +12,28 @@ import warnings
 from importlib import metadata
 from typing import Any
 
+from zenprovision import extras
 from zenprovision.errors import UnsupportedError
 
 ENTRY_POINT_GROUP = "zenprovision.flavors"
 
-BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
+# kind -> flavor -> ("module:Class", the extra that installs it and the modules it imports);
+# flavors of the core have no extra.
+BUILTIN: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "artifact_store": {
-        "gcs": ("zenprovision.runtime.artifact_stores.gcs:GCSArtifactStore", "pip install 'zenprovision[gcp]'"),
-        "local": ("zenprovision.runtime.artifact_stores.local:LocalArtifactStore", ""),
-        "s3": ("zenprovision.runtime.artifact_stores.s3:S3ArtifactStore", "pip install 'zenprovision[aws]'"),
+        "gcs": ("zenprovision.runtime.artifact_stores.gcs:GCSArtifactStore", "gcp", ("gcsfs",)),
+        "local": ("zenprovision.runtime.artifact_stores.local:LocalArtifactStore", "", ()),
+        "s3": ("zenprovision.runtime.artifact_stores.s3:S3ArtifactStore", "aws", ("s3fs",)),
     },
     "orchestrator": {
-        "dask": ("zenprovision.runtime.orchestrators.dask:DaskOrchestrator", "pip install 'dask[distributed]' (a dependency of zenprovision)"),
-        "kubernetes": ("zenprovision.runtime.orchestrators.kubernetes:KubernetesOrchestrator",
-                       "pip install 'zenprovision[aws]' (or [gcp]): it needs the kubernetes client"),
-        "local": ("zenprovision.runtime.orchestrators.local:LocalOrchestrator", ""),
+        "dask": ("zenprovision.runtime.orchestrators.dask:DaskOrchestrator", "dask", ("distributed",)),
+        "kubernetes": ("zenprovision.runtime.orchestrators.kubernetes:KubernetesOrchestrator", "kubernetes",
+                       ("kubernetes",)),
+        "local": ("zenprovision.runtime.orchestrators.local:LocalOrchestrator", "", ()),
     },
     "model_server": {
-        "kserve": ("zenprovision.runtime.model_servers.kserve:KServeModelServer",
-                   "pip install 'zenprovision[aws]' (or [gcp]): it needs the kubernetes client"),
-        "mlserver": ("zenprovision.runtime.model_servers.mlserver:MLServerModelServer", "pip install mlserver mlserver-sklearn"),
+        "kserve": ("zenprovision.runtime.model_servers.kserve:KServeModelServer", "kubernetes", ("kubernetes",)),
+        "mlserver": ("zenprovision.runtime.model_servers.mlserver:MLServerModelServer", "local", ("sklearn",)),
     },
 }
 
@@ -48,14 +50,19 @@ def available(kind: str) -> list[str]:
 def load_class(kind: str, flavor: str) -> type:
     """The implementation class of ``flavor``; a broken plug-in warns and is skipped."""
     if flavor in BUILTIN.get(kind, {}):
-        target, hint = BUILTIN[kind][flavor]
+        target, extra, modules = BUILTIN[kind][flavor]
+        if extra:
+            extras.require(extra, f"the {flavor} {kind.replace('_', ' ')}", modules)
         module_name, _, class_name = target.partition(":")
         try:
             return getattr(importlib.import_module(module_name), class_name)
         except ImportError as exc:
+            missing = extras.missing_extra(exc, f"the {flavor} {kind.replace('_', ' ')}")
+            if missing is not None:
+                raise missing from exc
             raise UnsupportedError(
                 f"{kind} flavor {flavor!r} needs a package that is missing: {exc.name}",
-                hint=hint or "reinstall zenprovision",
+                hint="reinstall zenprovision",
             ) from exc
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == f"{kind}.{flavor}":

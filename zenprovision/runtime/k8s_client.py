@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zenprovision import extras
 from zenprovision.errors import InputError, UnsupportedError
 
 REQUEST_TIMEOUT = 30.0  # seconds, for every API call that is not a log stream
-INSTALL_HINT = "pip install kubernetes"
 POOL_SIZE = 64
 
 
@@ -69,11 +69,9 @@ def resolve(config: dict[str, Any], environ: dict[str, str] | None = None) -> Ku
 
 def api_client(source: KubeSource) -> Any:
     """A ``kubernetes.client.ApiClient`` for ``source``; never touches the client's global config."""
-    try:
-        from kubernetes import client, config
-    except ImportError as exc:
-        raise UnsupportedError(f"Kubernetes support needs a package that is missing: {exc.name}",
-                               hint=INSTALL_HINT) from exc
+    extras.require("kubernetes", "connecting to the stack's Kubernetes cluster")
+    from kubernetes import client, config
+
     configuration = client.Configuration()
     # One log stream per running step holds a connection: a small pool would discard and warn.
     configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, POOL_SIZE)

@@ -51,10 +51,9 @@ class AwsTarget:
 
 def connect(regions: Sequence[str], endpoint_url: str | None = None) -> AwsTarget:
     """A target for the regions given (default: the environment's region), checked for credentials."""
-    try:
-        import boto3
-    except ImportError as exc:
-        raise UnsupportedError("sweeping AWS needs boto3", hint="pip install 'zenprovision[aws]'") from exc
+    extras.require("aws", "sweeping AWS", modules=("boto3",))
+    import boto3
+
     session = boto3.Session()
     chosen = resolve_regions(regions, session.region_name)
     if session.get_credentials() is None:

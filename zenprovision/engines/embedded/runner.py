@@ -16,7 +16,8 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
-from zenprovision.errors import ZenProvisionError
+from zenprovision.errors import OperationFailed, ZenProvisionError
+from zenprovision.extras import missing_extra
 
 
 class EventChannel:
@@ -133,6 +134,13 @@ def main() -> int:
     except ZenProvisionError as exc:
         traceback.print_exc()
         events({"kind": "error", "error": type(exc).__name__, "message": exc.message, "hint": exc.hint})
+        return 1
+    except ImportError as exc:  # an optional package: one line naming the extra to install
+        traceback.print_exc()
+        error = missing_extra(exc, f"recipe {job.get('recipe') or job['stack']!r}")
+        if error is None:
+            error = OperationFailed(f"{type(exc).__name__}: {exc}")
+        events({"kind": "error", "error": type(error).__name__, "message": error.message, "hint": error.hint})
         return 1
     except BaseException as exc:  # the program itself failed: report, with its traceback in the log
         traceback.print_exc()
