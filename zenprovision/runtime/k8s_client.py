@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision import extras
-from zenprovision.errors import InputError, UnsupportedError
+from zenprovision.errors import InputError
 
 REQUEST_TIMEOUT = 30.0  # seconds, for every API call that is not a log stream
 POOL_SIZE = 64

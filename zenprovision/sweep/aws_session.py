@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from zenprovision.errors import InputError, OperationFailed, UnsupportedError
+from zenprovision import extras
+from zenprovision.errors import InputError, OperationFailed
 
 ENDPOINT_ENV = "ZENPROVISION_AWS_ENDPOINT_URL"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+-\d{1,2}$")
