@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from zenprovision.errors import InputError
+
 HOME_ENV = "ZENPROVISION_HOME"
 
 
@@ -16,6 +18,11 @@ def home() -> Path:
     """The home folder; from ``$ZENPROVISION_HOME`` or the platform's user data folder."""
     configured = os.environ.get(HOME_ENV)
     if configured:
+        if "://" in configured:  # never taken for a path: `s3://b/p` would become ./s3:/b/p
+            raise InputError(
+                f"{HOME_ENV}={configured} is a URL; this version keeps its home in a local folder",
+                hint=f"set {HOME_ENV} to a folder, and share state through --backend s3://... instead",
+            )
         return Path(configured).expanduser().resolve()
     from platformdirs import user_data_dir
 
