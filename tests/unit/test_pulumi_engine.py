@@ -421,6 +421,7 @@ class FakeStack:
         self.result_outputs = outputs or {}
         self.error = error
         self.config: dict[str, auto.ConfigValue] = {}
+        self.typed: dict[str, object] = {}  # keys set as object values, with their value
         self.calls: list[tuple[str, dict]] = []
 
     def _play(self, op, on_event, **options):
@@ -439,6 +440,12 @@ class FakeStack:
 
     def set_all_config(self, values):
         self.config.update(values)
+
+    def set_all_config_json(self, text):
+        """As the CLI stores `config set-all --json`: objects typed, the rest as strings."""
+        for key, entry in json.loads(text).items():
+            self.config[key] = auto.ConfigValue(entry["value"], secret=entry["secret"])
+            self.typed[key] = entry.get("objectValue")
 
     def preview(self, on_event=None, color=None):
         self._play("preview", on_event, color=color)
@@ -537,6 +544,7 @@ def test_up_sets_config_and_sends_secrets_on_stdin_not_argv(home, tmp_path, monk
 
     plain = {k: (v.value, v.secret) for k, v in stack.config.items()}
     assert plain["files:files"] == ('["a"]', False) and plain["files:generation"] == ("1", False)
+    assert stack.typed == {"files:files": ["a"]}  # an array reaches the CLI as an array, not as text
     assert "files:removed_key" not in plain and plain["aws:region"] == ("eu", False)
     assert plain["zenprovision:owner"] == ("ana", False) and plain["zenprovision:stack"] == ("dev", False)
     assert "files:token" not in plain
