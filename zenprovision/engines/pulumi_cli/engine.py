@@ -10,7 +10,16 @@ from typing import Any
 
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.pulumi_cli import backend as backends
-from zenprovision.engines.pulumi_cli import config, failures, interrupt, plugins, records, session, workdir
+from zenprovision.engines.pulumi_cli import (
+    config,
+    deployer,
+    failures,
+    interrupt,
+    plugins,
+    records,
+    session,
+    workdir,
+)
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
 from zenprovision.locks import StackLock
@@ -117,6 +126,7 @@ class PulumiEngine(Engine):
                 backend=self.backend, work_dir=str(target.work_dir),
             ))
         wanted = config.stack_settings(recipe.name, recipe.config, request.config, request.labels)
+        wanted.update(deployer.settings(recipe.cloud))  # the API stays reachable from this machine
         session.apply_config(stack, wanted, recipe.name)
         self._ensure_plugins(stack.workspace, request)
         return stack, created
