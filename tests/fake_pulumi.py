@@ -4,6 +4,7 @@ It knows each subcommand's documented flags (pulumi ``pkg/cmd/pulumi/config/conf
 ``stack/stack_new.go``, ``stack/stack_select.go`` and the global flags of ``pulumi.go``) and
 fails, as cobra does, on any other flag. It stores stack config the way the CLI's
 ``config.Value`` does (text, object, secure), in ``$FAKE_PULUMI_STATE/<stack>.json``.
+Stack outputs come from ``<stack>.outputs.json`` there (``{name: {"value", "secret"}}``).
 Run as ``python tests/fake_pulumi.py ARGS``; the log is ``$FAKE_PULUMI_STATE/argv.jsonl``.
 """
 
@@ -19,6 +20,7 @@ GLOBAL = {"--non-interactive", "--color", "--cwd", "-C", "--logtostderr", "--ver
 FLAGS: dict[tuple[str, ...], tuple[set[str], set[str]]] = {
     ("version",): (set(), set()),
     ("stack", "select"): ({"--create", "-c"}, {"--stack", "-s", "--secrets-provider"}),
+    ("stack", "output"): ({"--json", "-j", "--show-secrets", "--shell"}, {"--stack", "-s"}),
     ("stack", "init"): ({"--no-select", "--remote-config", "--yes", "-y"},
                         {"--stack", "-s", "--secrets-provider", "--copy-config-from", "--teams"}),
     ("config",): ({"--show-secrets", "--open", "--json", "-j"}, {"--stack", "-s", "--config-file"}),
@@ -34,7 +36,8 @@ class Usage(Exception):
 
 def parse(argv: list[str]) -> tuple[tuple[str, ...], dict[str, list[str]], list[str]]:
     """(command, flags -> values, positional args), rejecting undocumented flags like cobra."""
-    words = [a for a in argv if a in ("version", "stack", "select", "init", "config", "set-all", "rm-all", "set")]
+    words = [a for a in argv if a in ("version", "stack", "select", "init", "output", "config", "set-all", "rm-all",
+                                      "set")]
     command = next((c for c in sorted(FLAGS, key=len, reverse=True) if tuple(words[:len(c)]) == c), None)
     if command is None:
         raise Usage(f"unknown command {argv}")
@@ -85,6 +88,13 @@ def _set_all(config: dict, flags: dict[str, list[str]]) -> None:
                        "secure": bool(entry.get("secret"))}
 
 
+def _outputs(stack: str, show_secrets: bool) -> str:
+    """``stack output --json``: secrets as ``[secret]`` unless shown (outputs from ``<stack>.outputs.json``)."""
+    path = _state(stack).with_suffix(".outputs.json")
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    return json.dumps({k: v["value"] if show_secrets or not v["secret"] else "[secret]" for k, v in stored.items()})
+
+
 def run(argv: list[str]) -> str:
     command, flags, positional = parse(argv)
     stack = (flags.get("--stack") or flags.get("-s") or positional[-1:] or [""])[0]
@@ -97,6 +107,8 @@ def run(argv: list[str]) -> str:
         _load(stack)
         return ""
     config = _load(stack)
+    if command == ("stack", "output"):
+        return _outputs(stack, "--show-secrets" in flags)
     if command == ("config",):
         return json.dumps({k: {"value": v["value"], "secret": v["secure"],
                                **({"objectValue": json.loads(v["value"])} if v["object"] else {})}

@@ -87,6 +87,14 @@ class PulumiEngine(Engine):
         with failures.boundary("output", stack, record.backend):
             return interrupt.run(lambda: shown_outputs(self._existing(record).outputs()), f"outputs of {stack!r}")
 
+    def secret_output(self, stack: str, name: str) -> Any:
+        """One output's real value, secret or not (a kubeconfig the user asked for), or None."""
+        failures.require_cli()
+        record = records.load(stack)
+        with failures.boundary("output", stack, record.backend):
+            found = interrupt.run(lambda: self._existing(record).outputs(), f"outputs of {stack!r}").get(name)
+        return None if found is None else found.value
+
     def has_state(self, stack: str) -> bool:
         """Does this engine know the stack (also after an up that was cut short)?"""
         return records.exists(stack)
