@@ -4,35 +4,52 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from zenprovision.blocks.gcp.cluster import GkeCluster, GkeClusterArgs
+from zenprovision import __version__
+from zenprovision.blocks.gcp.apis import BASE_APIS, KMS_API, enable_apis
+from zenprovision.blocks.gcp.cluster import (
+    DEV_LOG_COMPONENTS,
+    PROD_LOG_COMPONENTS,
+    GkeCluster,
+    GkeClusterArgs,
+)
 from zenprovision.blocks.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
 from zenprovision.blocks.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
 from zenprovision.blocks.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
 from zenprovision.blocks.kubernetes import KServeArgs, KServeInstall, PipelineNamespace, PipelineNamespaceArgs
 from zenprovision.blocks.labels import StackLabels
-from zenprovision.blocks.options import force_destroy
+from zenprovision.blocks.options import api_access_cidrs, force_destroy, prod_default
 
 config = pulumi.Config()
 labels = StackLabels.from_config()
 project, region = config.require("project"), config.require("region")
 namespace, service_account = config.require("namespace"), config.require("service_account")
-provider = gcp.Provider("gcp", project=project, region=region, default_labels=labels.gcp_labels())
+secrets_key = prod_default("secrets_encryption", config.require("secrets_encryption"), labels)
+# The APIs first, with their own provider; every other resource waits for them through its provider.
+apis = enable_apis(project, [*BASE_APIS, *([KMS_API] if secrets_key else [])], pulumi.ResourceOptions(
+    provider=gcp.Provider("gcp-apis", project=project, region=region, default_labels=labels.gcp_labels())))
+provider = gcp.Provider("gcp", project=project, region=region, default_labels=labels.gcp_labels(),
+                        opts=pulumi.ResourceOptions(depends_on=apis))
 on_gcp = pulumi.ResourceOptions(provider=provider)
 
 store = GcsArtifactStore("artifacts", GcsArtifactStoreArgs(
     labels=labels, project=project, location=region,
     force_destroy=force_destroy(config.require("force_destroy"), labels),
-    versioning=config.require_bool("bucket_versioning"),
+    versioning=config.require_bool("bucket_versioning"), noncurrent_days=config.require_int("noncurrent_version_days"),
 ), on_gcp)
 registry = ArtifactRegistry("registry", ArtifactRegistryArgs(labels=labels, project=project, location=region), on_gcp)
 cluster = GkeCluster("gke", GkeClusterArgs(
     labels=labels, project=project, region=region, autopilot=config.require_bool("autopilot"),
     machine_type=config.require("machine_type"), min_nodes=config.require_int("node_min_count"),
     max_nodes=config.require_int("node_max_count"), release_channel=config.require("release_channel"),
+    master_authorized_cidrs=api_access_cidrs("api_allowed_cidrs", config.require_object("api_allowed_cidrs")),
+    disk_size_gb=config.require_int("node_disk_gb"), secrets_encryption=secrets_key,
+    flow_logs=prod_default("flow_logs", config.require("flow_logs"), labels),
+    network_policy=prod_default("network_policy", config.require("network_policy"), labels),
+    log_components=PROD_LOG_COMPONENTS if labels.is_prod else DEV_LOG_COMPONENTS,
 ), on_gcp)
 identity = WorkloadIdentity("steps", WorkloadIdentityArgs(
     labels=labels, project=project, location=region, namespace=namespace, service_account=service_account,
-    bucket=store.bucket.name, repository=registry.repository.repository_id,
+    bucket=store.bucket.name, repository=registry.repository.repository_id, wait_for=[cluster.cluster],
 ), on_gcp)
 
 kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster]))
@@ -43,12 +60,14 @@ PipelineNamespace("pipelines", PipelineNamespaceArgs(
 ), on_cluster)
 KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version")), on_cluster)
 
+step_image = config.require("step_image") or pulumi.Output.concat(registry.uri, f"/step:zenprovision-{__version__}")
+
 pulumi.export("stack", {
     "artifact_store": {"flavor": "gcs", "config": {"bucket": store.bucket.name, "project": project}},
     "container_registry": {"flavor": "gar", "config": {"uri": registry.uri}},
     "orchestrator": {"flavor": "kubernetes", "config": {
         "cluster_name": cluster.cluster.name, "namespace": namespace, "service_account": service_account,
-        "project": project, "region": region, "kubeconfig": "pulumi:kubeconfig"}},
+        "project": project, "region": region, "kubeconfig": "pulumi:kubeconfig", "image": step_image}},
     "model_server": {"flavor": "kserve", "config": {"namespace": namespace, "service_account": service_account}},
 })
 pulumi.export("kubeconfig", cluster.kubeconfig)

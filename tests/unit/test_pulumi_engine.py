@@ -421,6 +421,7 @@ class FakeStack:
         self.result_outputs = outputs or {}
         self.error = error
         self.config: dict[str, auto.ConfigValue] = {}
+        self.typed: dict[str, object] = {}  # keys set as object values, with their value
         self.calls: list[tuple[str, dict]] = []
 
     def _play(self, op, on_event, **options):
@@ -439,6 +440,12 @@ class FakeStack:
 
     def set_all_config(self, values):
         self.config.update(values)
+
+    def set_all_config_json(self, text):
+        """As the CLI stores `config set-all --json`: objects typed, the rest as strings."""
+        for key, entry in json.loads(text).items():
+            self.config[key] = auto.ConfigValue(entry["value"], secret=entry["secret"])
+            self.typed[key] = entry.get("objectValue")
 
     def preview(self, on_event=None, color=None):
         self._play("preview", on_event, color=color)
@@ -537,6 +544,7 @@ def test_up_sets_config_and_sends_secrets_on_stdin_not_argv(home, tmp_path, monk
 
     plain = {k: (v.value, v.secret) for k, v in stack.config.items()}
     assert plain["files:files"] == ('["a"]', False) and plain["files:generation"] == ("1", False)
+    assert stack.typed == {"files:files": ["a"]}  # an array reaches the CLI as an array, not as text
     assert "files:removed_key" not in plain and plain["aws:region"] == ("eu", False)
     assert plain["zenprovision:owner"] == ("ana", False) and plain["zenprovision:stack"] == ("dev", False)
     assert "files:token" not in plain
@@ -827,3 +835,57 @@ def test_secret_config_and_outputs_with_the_real_cli(home, tmp_path, no_user_pas
         if path.is_file():
             assert "tok-456" not in path.read_text(errors="replace"), path
     engine.destroy("sec", lambda e: None)
+
+
+# ---- the deploying machine's address (issue 11: a closed API stays reachable from here) -------
+
+@pytest.fixture
+def checkip():
+    """A check-ip service on 127.0.0.1 answering like checkip.amazonaws.com."""
+    import http.server
+
+    answers = ["198.51.100.7\n"]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = answers[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", answers
+    server.shutdown()
+
+
+def test_the_deployers_address_is_looked_up_or_given(monkeypatch, checkip):
+    from zenprovision.engines.pulumi_cli import deployer
+
+    url, answers = checkip
+    monkeypatch.delenv(deployer.ENV, raising=False)
+    assert deployer.deployer_cidr(url) == "198.51.100.7/32"
+    answers[0] = "<html>not an address</html>"
+    assert deployer.deployer_cidr(url) is None
+    assert deployer.deployer_cidr("http://127.0.0.1:9/", timeout=2) is None  # nothing listens: no address
+    monkeypatch.setenv(deployer.ENV, "203.0.113.9/32")
+    assert deployer.settings("aws") == {"zenprovision:deployer_cidr": config.Setting("203.0.113.9/32")}
+    assert deployer.settings("local") == {}
+    monkeypatch.setenv(deployer.ENV, "none")
+    assert deployer.settings("gcp") == {}
+
+
+def test_up_of_a_cloud_recipe_passes_the_deployers_address(home, tmp_path, monkeypatch, fake_cli):
+    from zenprovision.engines.pulumi_cli import deployer
+
+    monkeypatch.setenv(deployer.ENV, "198.51.100.7/32")
+    cloudish = load_recipe(FIXTURE_RECIPES / "cloudish")
+    stack = FakeStack(script=UP_SCRIPT)
+    use(monkeypatch, stack)
+    PulumiEngine().up(DeployRequest(cloudish, "dev", {k: v.default for k, v in cloudish.config.items()},
+                                    labels={"env": "dev"}), lambda e: None)
+    assert stack.config["zenprovision:deployer_cidr"].value == "198.51.100.7/32"

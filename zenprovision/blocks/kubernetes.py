@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -57,12 +58,33 @@ class PipelineNamespace(pulumi.ComponentResource):
 
 @dataclass
 class KServeArgs:
-    kserve_version: str = "v0.14.1"
-    cert_manager_version: str = "v1.16.2"
+    kserve_version: str = "v0.20.0"
+    cert_manager_version: str = "v1.21.1"
+    ingress_class: str = ""  # empty: InferenceServices are reachable inside the cluster only
+
+
+def _minor(version: str) -> tuple[int, int]:
+    """``v0.20.0`` -> (0, 20); something unparsable counts as the newest."""
+    parts = re.findall(r"\d+", version)[:2]
+    return (int(parts[0]), int(parts[1])) if len(parts) == 2 else (99, 0)
+
+
+def kserve_chart(version: str) -> str:
+    """KServe's controller chart: ``kserve`` until v0.16, ``kserve-resources`` from v0.17 on."""
+    return "oci://ghcr.io/kserve/charts/" + ("kserve-resources" if _minor(version) >= (0, 17) else "kserve")
+
+
+def kserve_values(args: KServeArgs) -> dict:
+    """Standard (raw) deployment mode, no Knative; an Ingress per InferenceService only with a class."""
+    gateway: dict = {"disableIngressCreation": not args.ingress_class}
+    if args.ingress_class:
+        gateway["ingressGateway"] = {"className": args.ingress_class}
+    mode = "Standard" if _minor(args.kserve_version) >= (0, 15) else "RawDeployment"  # renamed in v0.15
+    return {"kserve": {"controller": {"deploymentMode": mode, "gateway": gateway}}}
 
 
 class KServeInstall(pulumi.ComponentResource):
-    """cert-manager, then KServe's CRDs and controller in raw deployment mode (no Knative)."""
+    """cert-manager, then KServe's CRDs and controller in standard (raw) deployment mode."""
 
     def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("zenprovision:k8s:KServe", name, None, opts)
@@ -77,8 +99,7 @@ class KServeInstall(pulumi.ComponentResource):
             namespace="kserve", create_namespace=True,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cert_manager])))
         self.controller = k8s.helm.v3.Release(
-            f"{name}-controller", chart="oci://ghcr.io/kserve/charts/kserve", version=args.kserve_version,
-            namespace="kserve", create_namespace=True,
-            values={"kserve": {"controller": {"deploymentMode": "RawDeployment"}}},
+            f"{name}-controller", chart=kserve_chart(args.kserve_version), version=args.kserve_version,
+            namespace="kserve", create_namespace=True, values=kserve_values(args),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[crds])))
         self.register_outputs({})

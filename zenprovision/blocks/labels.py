@@ -7,6 +7,7 @@ and values allow only lowercase letters, digits, ``-`` and ``_``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class StackLabels:
     def is_dev(self) -> bool:
         return self.env == "dev"
 
+    @property
+    def is_prod(self) -> bool:
+        """Production gets logs, customer keys, deletion protection (see docs/recipes)."""
+        return self.env == "prod"
+
     def aws_tags(self, **extra: str) -> dict[str, str]:
         return {f"zenprovision:{key}": getattr(self, key) for key in KEYS} | extra
 
@@ -47,8 +53,16 @@ class StackLabels:
                 for key in KEYS}
 
     def resource_name(self, suffix: str, limit: int = 63) -> str:
-        """A cloud name unique per stack: ``zp-<stack>-<suffix>``, lowercase."""
-        return re.sub(r"[^a-z0-9-]", "-", f"zp-{self.stack}-{suffix}".lower())[:limit].strip("-")
+        """A cloud name unique per stack: ``zp-<stack>-<suffix>``, lowercase.
+
+        Too long a name is cut and ends in a hash of the whole name, so two long stack
+        names that share a beginning never get the same cloud name.
+        """
+        full = re.sub(r"[^a-z0-9-]", "-", f"zp-{self.stack}-{suffix}".lower())
+        if len(full) <= limit:
+            return full.strip("-")
+        digest = hashlib.sha256(full.encode()).hexdigest()[:7]
+        return f"{full[:limit - len(digest) - 1].strip('-')}-{digest}"
 
 
 def gcp_label_value(value: str) -> str:

@@ -15,6 +15,7 @@ from zenprovision.cli import (
     catalog_cmds,
     deploy_cmds,
     doctor_cmds,
+    kubeconfig_cmds,
     run_cmds,
     stack_cmds,
     sweep_cmds,
@@ -36,7 +37,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds,
-               sweep_cmds):
+               sweep_cmds, kubeconfig_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -48,8 +48,20 @@ def predicted_outputs(type_: str, name: str, inputs: dict[str, Any]) -> dict[str
 
 
 class CloudMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.provider_regions: dict[str, str] = {}  # provider id -> its region, for invokes
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ.startswith("pulumi:providers:") and args.inputs.get("region"):
+            self.provider_regions[f"{args.name}-id"] = str(args.inputs["region"])
         return f"{args.name}-id", predicted_outputs(args.typ, args.name, args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        """Data sources recipes read: a region's available zones (AWS lists them a to d), a project's number."""
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            region = self.provider_regions.get(str(args.provider).rpartition("::")[2], "us-east-1")
+            names = [f"{region}{letter}" for letter in "dcba"]
+            return {"id": region, "names": names, "zoneIds": [f"use1-az{i}" for i in range(4)], "state": "available"}
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"projectId": args.args.get("projectId", "project"), "number": "123456789012"}
         return {}

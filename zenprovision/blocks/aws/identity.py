@@ -1,5 +1,8 @@
 """IRSA: an IAM role that only the pipeline namespace's service account can assume, allowed
-to use only this stack's bucket and registry. No access keys exist anywhere."""
+to use only this stack's bucket and pull from its registry. No access keys exist anywhere.
+
+Steps pull images; pushing is for the people and CI that build them (docs/images).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,7 @@ import pulumi_aws as aws
 
 from zenprovision.blocks.labels import StackLabels
 
-ECR_PUSH_PULL = [
-    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-    "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
-]
+ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
 
 @dataclass
@@ -47,7 +47,7 @@ def access_policy(bucket_arn: str, repository_arn: str | None) -> str:
     ]
     if repository_arn:
         statements += [
-            {"Effect": "Allow", "Action": ECR_PUSH_PULL, "Resource": repository_arn},
+            {"Effect": "Allow", "Action": ECR_PULL, "Resource": repository_arn},
             # GetAuthorizationToken cannot be scoped to a repository: AWS only accepts "*".
             {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
         ]

@@ -1,7 +1,9 @@
-"""An S3 bucket fit to hold artifacts: private, encrypted, versioning as configured."""
+"""An S3 bucket fit to hold artifacts: private, encrypted, TLS only, versioning as configured,
+old versions expiring."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pulumi
@@ -16,6 +18,16 @@ class S3ArtifactStoreArgs:
     region: str
     force_destroy: bool
     versioning: bool = True
+    noncurrent_days: int = 30  # overwritten or deleted artifacts are kept this long; 0 keeps them forever
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    """Deny every request that does not use TLS (CIS AWS 2.1.1)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]})
 
 
 class S3ArtifactStore(pulumi.ComponentResource):
@@ -31,7 +43,7 @@ class S3ArtifactStore(pulumi.ComponentResource):
             tags=args.labels.aws_tags(),
             opts=child,
         )
-        aws.s3.BucketPublicAccessBlock(
+        access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access-block",
             bucket=self.bucket.id,
             block_public_acls=True,
@@ -52,4 +64,12 @@ class S3ArtifactStore(pulumi.ComponentResource):
             versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
             opts=child,
         )
+        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=self.bucket.id, policy=self.bucket.arn.apply(tls_only_policy),
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[access_block]))
+        if args.noncurrent_days > 0:
+            aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=self.bucket.id, opts=child, rules=[{
+                "id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
+                "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+            }])
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})

@@ -3,7 +3,7 @@ service account can act as, allowed to use only this stack's bucket and reposito
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -20,6 +20,9 @@ class WorkloadIdentityArgs:
     service_account: str
     bucket: pulumi.Input[str]
     repository: pulumi.Input[str] | None = None  # None: a stack without a registry
+    # The GKE cluster: the `<project>.svc.id.goog` pool exists only once it does, and GCP
+    # refuses the workloadIdentityUser binding before.
+    wait_for: list[pulumi.Resource] = field(default_factory=list)
 
 
 class WorkloadIdentity(pulumi.ComponentResource):
@@ -40,5 +43,6 @@ class WorkloadIdentity(pulumi.ComponentResource):
                 role="roles/artifactregistry.writer", member=member, opts=child)
         gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]", opts=child)
+            member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
         self.register_outputs({"email": self.account.email})

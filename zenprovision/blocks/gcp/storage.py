@@ -1,5 +1,5 @@
 """A GCS bucket fit to hold artifacts: uniform access, public access prevented, encrypted
-at rest by Google, versioning as configured."""
+at rest by Google, versioning as configured, old versions expiring."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class GcsArtifactStoreArgs:
     location: str
     force_destroy: bool
     versioning: bool = True
+    noncurrent_days: int = 30  # overwritten or deleted artifacts are kept this long; 0 keeps them forever
 
 
 class GcsArtifactStore(pulumi.ComponentResource):
@@ -33,6 +34,9 @@ class GcsArtifactStore(pulumi.ComponentResource):
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
             versioning={"enabled": args.versioning},
+            lifecycle_rules=[{"action": {"type": "Delete"}, "condition": {
+                "days_since_noncurrent_time": args.noncurrent_days, "with_state": "ARCHIVED"}}]
+            if args.noncurrent_days > 0 else [],
             force_destroy=args.force_destroy,
             labels=args.labels.gcp_labels(),
             opts=pulumi.ResourceOptions(parent=self),

@@ -1,4 +1,10 @@
-"""A request's typed config values as Pulumi stack config strings, with the schema's secret flags."""
+"""A request's typed config values as Pulumi stack config, with the schema's secret flags.
+
+Scalars travel as the strings ``pulumi config set`` takes. Arrays and maps must reach the
+stack as *object* values: the CLI checks every stack value against the project's declared
+type (``validateStackConfigValue`` in pulumi ``pkg/workspace/config.go``) and rejects a
+JSON text where ``type: array`` is declared, so those go through ``config set-all --json``.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +24,17 @@ class Setting:
 
     value: str
     secret: bool = False
+    structured: bool = False  # an array or map: ``value`` is its JSON text, set as an object value
 
     def __repr__(self) -> str:
         return "Setting('[secret]', secret=True)" if self.secret else f"Setting({self.value!r})"
+
+    def as_config_json(self) -> dict[str, Any]:
+        """This value in the shape ``pulumi config --json`` prints and ``config set-all --json`` reads."""
+        entry: dict[str, Any] = {"value": self.value, "secret": self.secret}
+        if self.structured:
+            entry["objectValue"] = json.loads(self.value)
+        return entry
 
 
 def to_config_string(value: Any) -> str:
@@ -38,7 +52,8 @@ def stack_settings(project: str, schema: Mapping[str, ConfigKey], values: Mappin
                    labels: Any = None) -> dict[str, Setting]:
     """``<project>:<key>`` for every config value that is set, ``zenprovision:<label>`` for labels."""
     settings = {
-        f"{project}:{key}": Setting(to_config_string(value), secret=_is_secret(schema, key))
+        f"{project}:{key}": Setting(to_config_string(value), secret=_is_secret(schema, key),
+                                    structured=isinstance(value, (list, tuple, dict)))
         for key, value in values.items()
         if value is not None
     }

@@ -10,7 +10,16 @@ from typing import Any
 
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.pulumi_cli import backend as backends
-from zenprovision.engines.pulumi_cli import config, failures, interrupt, plugins, records, session, workdir
+from zenprovision.engines.pulumi_cli import (
+    config,
+    deployer,
+    failures,
+    interrupt,
+    plugins,
+    records,
+    session,
+    workdir,
+)
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
 from zenprovision.locks import StackLock
@@ -78,6 +87,14 @@ class PulumiEngine(Engine):
         with failures.boundary("output", stack, record.backend):
             return interrupt.run(lambda: shown_outputs(self._existing(record).outputs()), f"outputs of {stack!r}")
 
+    def secret_output(self, stack: str, name: str) -> Any:
+        """One output's real value, secret or not (a kubeconfig the user asked for), or None."""
+        failures.require_cli()
+        record = records.load(stack)
+        with failures.boundary("output", stack, record.backend):
+            found = interrupt.run(lambda: self._existing(record).outputs(), f"outputs of {stack!r}").get(name)
+        return None if found is None else found.value
+
     def has_state(self, stack: str) -> bool:
         """Does this engine know the stack (also after an up that was cut short)?"""
         return records.exists(stack)
@@ -117,6 +134,7 @@ class PulumiEngine(Engine):
                 backend=self.backend, work_dir=str(target.work_dir),
             ))
         wanted = config.stack_settings(recipe.name, recipe.config, request.config, request.labels)
+        wanted.update(deployer.settings(recipe.cloud))  # the API stays reachable from this machine
         session.apply_config(stack, wanted, recipe.name)
         self._ensure_plugins(stack.workspace, request)
         return stack, created

@@ -7,6 +7,7 @@ functions so that importing the engine stays cheap.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -76,9 +77,13 @@ def apply_config(stack: Any, wanted: dict[str, config.Setting], project: str) ->
     stale = config.stale_keys(stack.get_all_config(), wanted, project)
     if stale:
         stack.remove_all_config(stale)
-    plain = {key: auto.ConfigValue(value=s.value, secret=False) for key, s in wanted.items() if not s.secret}
+    plain = {key: auto.ConfigValue(value=s.value, secret=False) for key, s in wanted.items()
+             if not s.secret and not s.structured}
     if plain:
         stack.set_all_config(plain)
+    structured = {key: s.as_config_json() for key, s in wanted.items() if s.structured and not s.secret}
+    if structured:  # typed: `config set-all --json` stores them as arrays and maps, as the project declares
+        stack.set_all_config_json(json.dumps(structured, sort_keys=True))
     for key, setting in wanted.items():
         if setting.secret:
             set_secret(stack, key, setting.value)

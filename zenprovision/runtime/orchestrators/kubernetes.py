@@ -10,7 +10,8 @@ when dependencies do (``docs/images/Dockerfile``).
 Orchestrator config:
 
 * ``namespace`` (``default``), ``service_account`` (``default``);
-* ``image``: the step image (:data:`DEFAULT_IMAGE` when unset);
+* ``image``: the step image, in the stack's own registry (the cloud recipes name one; build
+  and push it as ``docs/images/README.md`` says). Without it, a run stops before it starts;
 * ``resources``: defaults for every step, as for a step below;
 * ``ttl_seconds_after_finished`` (3600): Kubernetes deletes finished Jobs after that;
 * ``poll_seconds`` (1.0), ``stream_logs`` (true), ``api_timeout_seconds`` (60: how long
@@ -56,7 +57,8 @@ from zenprovision.runtime.orchestrators.remote import RemoteExecutor, failed
 from zenprovision.runtime.remote import read_result, task_folder
 from zenprovision.runtime.scheduler import LOST
 
-DEFAULT_IMAGE = "zenprovision/step:latest"
+IMAGE_HINT = ("build and push the step image (docs/images/README.md), then redeploy the stack "
+              "or set `image` in its orchestrator config")
 RUN_LABEL, STEP_LABEL, ATTEMPT_LABEL = "zenprovision.io/run", "zenprovision.io/step", "zenprovision.io/attempt"
 # A pod waiting for one of these never starts by itself: the step fails at once.
 FATAL_WAITING = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
@@ -80,7 +82,7 @@ class JobOptions:
     def from_config(cls, config: dict[str, Any], store_component: dict[str, Any]) -> JobOptions:
         return cls(namespace=str(config.get("namespace") or "default"),
                    service_account=str(config.get("service_account") or "default"),
-                   image=str(config.get("image") or DEFAULT_IMAGE),
+                   image=str(config.get("image") or ""),
                    ttl_seconds=int(config.get("ttl_seconds_after_finished", 3600)),
                    resources=dict(config.get("resources") or {}),
                    store_json=json.dumps(store_component, sort_keys=True))
@@ -469,8 +471,11 @@ class KubernetesOrchestrator(BaseOrchestrator):
         if self.context is None:
             raise OperationFailed("the kubernetes orchestrator runs pipeline steps only",
                                   hint="run a pipeline: provision run FILE --stack STACK")
-        api = self.connect()
         options = JobOptions.from_config(self.config, self.context.stack["components"]["artifact_store"])
+        if not options.image:
+            raise InputError(f"stack {self.context.stack.get('name', '?')!r} names no image for its pipeline steps",
+                             hint=IMAGE_HINT)
+        api = self.connect()
         jobs = RunJobs(api, options, self.context, poll_seconds=float(self.config.get("poll_seconds", 1.0)),
                        stream_logs=bool(self.config.get("stream_logs", True)),
                        api_timeout=float(self.config.get("api_timeout_seconds", 60)))
