@@ -38,6 +38,7 @@ from zenprovision.engines.pulumi_cli import (
     workdir,
 )
 from zenprovision.engines.pulumi_cli.events import EventSink, summarize
+from zenprovision.policy import pack_path
 from zenprovision.errors import (
     CancelledError,
     InputError,
@@ -447,11 +448,11 @@ class FakeStack:
             self.config[key] = auto.ConfigValue(entry["value"], secret=entry["secret"])
             self.typed[key] = entry.get("objectValue")
 
-    def preview(self, on_event=None, color=None):
-        self._play("preview", on_event, color=color)
+    def preview(self, on_event=None, color=None, policy_packs=None):
+        self._play("preview", on_event, color=color, policy_packs=policy_packs)
 
-    def up(self, on_event=None, color=None):
-        self._play("up", on_event, color=color)
+    def up(self, on_event=None, color=None, policy_packs=None):
+        self._play("up", on_event, color=color, policy_packs=policy_packs)
         return type("UpResult", (), {"outputs": self.result_outputs})()
 
     def destroy(self, on_event=None, color=None):
@@ -528,7 +529,7 @@ def test_up_reports_counts_masks_secret_outputs_and_records_the_stack(home, tmp_
     assert result.outputs == {"stack": {"artifact_store": {"flavor": "local"}}, "password": "[secret]", "url": "http://x"}
     assert [(e.kind, e.name) for e in events] == [("resource-pre", "a"), ("resource-done", "a"),
                                                   ("resource-pre", "b"), ("resource-done", "b")]
-    assert stack.calls == [("up", {"color": "never"})]
+    assert stack.calls == [("up", {"color": "never", "policy_packs": [str(pack_path())]})]  # the zenprovision pack
     saved = json.loads((home / "pulumi" / "stacks" / "dev.json").read_text())
     assert saved["recipe"] == "files" and saved["recipe_path"] == str(recipe.path)
     assert saved["project"] == "files" and saved["backend"] == f"file://{home}/pulumi/state"

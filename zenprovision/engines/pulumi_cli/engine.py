@@ -23,6 +23,7 @@ from zenprovision.engines.pulumi_cli import (
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
 from zenprovision.locks import StackLock
+from zenprovision.policy import pulumi_policy_packs
 
 SECRET_MASK = "[secret]"
 
@@ -104,14 +105,14 @@ class PulumiEngine(Engine):
     def _preview(self, request: DeployRequest, sink: EventSink) -> None:
         stack, created = self._open(request, record=False)
         try:
-            stack.preview(on_event=sink, color="never")
+            stack.preview(on_event=sink, color="never", policy_packs=pulumi_policy_packs())
         finally:
             if created:
                 self._forget_quietly(stack, request.stack)
 
     def _up(self, request: DeployRequest, sink: EventSink) -> dict[str, Any]:
         stack, _ = self._open(request, record=True)
-        return shown_outputs(stack.up(on_event=sink, color="never").outputs)
+        return shown_outputs(stack.up(on_event=sink, color="never", policy_packs=pulumi_policy_packs()).outputs)
 
     def _destroy(self, record: records.StackRecord, sink: EventSink) -> None:
         found = session.select_existing(self._target(record))
