@@ -106,7 +106,11 @@ class MLServerProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["root"], self._start(props, port=int(props.get("port") or 0)))
+        """A failed create leaves nothing behind; its log goes to ``log_dir``."""
+        try:
+            return CreateResult(props["root"], self._start(props, port=int(props.get("port") or 0)))
+        except Exception as exc:
+            raise processes.undo_create(Path(props["root"]), props.get("log_dir"), exc) from None
 
     def _start(self, props: dict[str, Any], port: int) -> dict[str, Any]:
         """(Re)start the server on ``root``; the model repository is kept."""
@@ -119,8 +123,8 @@ class MLServerProvider(ResourceProvider):
         proc = processes.spawn(command, log_path, _pid_file(root), cwd=root)
         endpoint = f"http://127.0.0.1:{port}"
         try:
-            processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT)
-        except Exception:
+            processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT, "MLServer")
+        except BaseException:
             _stop(root)
             raise
         return {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
@@ -154,15 +158,15 @@ class MLServerModelServer(Resource, module="local", name="MLServer"):
     endpoint: pulumi.Output[str]
     model_repository: pulumi.Output[str]
 
-    def __init__(self, name: str, root: str, port: int = 0, opts: pulumi.ResourceOptions | None = None):
-        props = {"root": root, "port": port, "endpoint": None, "model_repository": None}
+    def __init__(self, name: str, root: str, port: int = 0, log_dir: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {"root": root, "port": port, "log_dir": log_dir, "endpoint": None, "model_repository": None}
         super().__init__(MLServerProvider(), name, props, opts)
 
 
 def _stop(root: Path) -> None:
-    """The recorded server, and any server started on this root whose pid was never recorded."""
+    """The recorded server (a server runs only once its pid is recorded: see processes.spawn)."""
     processes.stop(_pid_file(root))
-    processes.stop_matching("mlserver", "start", str(root))
 
 
 def _port_free(port: int) -> bool:
