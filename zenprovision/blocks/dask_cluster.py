@@ -21,6 +21,7 @@ from pulumi.dynamic import (
 )
 
 from zenprovision.blocks import processes
+from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
 MAX_WORKERS = 64
@@ -76,7 +77,7 @@ class DaskClusterProvider(ResourceProvider):
     def _start(self, root: Path, props: dict[str, Any]) -> dict[str, Any]:
         workers = int(props["workers"])
         _stop(root)
-        root.mkdir(parents=True, exist_ok=True)
+        private_dir(root)
         port = processes.free_port()
         started = {name: processes.spawn(command, root / f"{name}.log", _pid_file(root, name), cwd=root)
                    for name, command in _commands(root, port, workers).items()}

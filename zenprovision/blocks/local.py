@@ -15,7 +15,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from zenprovision.atomic import atomic_write_text
 from zenprovision.blocks import processes
+from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
 
@@ -27,7 +29,7 @@ class FolderProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         path = Path(props["path"])
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         return CreateResult(str(path), {**props, "uri": path.as_uri()})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -71,7 +73,7 @@ class OrchestratorProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        Path(props["work_dir"]).mkdir(parents=True, exist_ok=True)
+        private_dir(Path(props["work_dir"]))
         return CreateResult(props["work_dir"], _with_int(props, "workers"))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]):
@@ -82,7 +84,7 @@ class OrchestratorProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        Path(news["work_dir"]).mkdir(parents=True, exist_ok=True)
+        private_dir(Path(news["work_dir"]))
         return UpdateResult(_with_int(news, "workers"))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -190,7 +192,7 @@ def _with_int(props: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _write_settings(root: Path, port: int) -> dict[str, Any]:
     models = root / "models"
-    models.mkdir(parents=True, exist_ok=True)
+    private_dir(models)
     settings = {
         "host": "127.0.0.1",
         "http_port": port,
@@ -203,5 +205,5 @@ def _write_settings(root: Path, port: int) -> dict[str, Any]:
         "environments_dir": str(root / ".envs"),
         "debug": False,
     }
-    (root / "settings.json").write_text(json.dumps(settings, indent=1))
+    atomic_write_text(root / "settings.json", json.dumps(settings, indent=1))
     return settings

@@ -23,10 +23,12 @@ from pathlib import Path
 import psutil
 
 from zenprovision.atomic import atomic_write_text
+from zenprovision.home import private_dir
 
 # Runs in the child before the server: wait for the parent's go, else exit; then become the server.
 _GATE = (
     "import os, sys\n"
+    "os.umask(0o077)\n"
     "if os.read(0, 1) != b'1':\n"
     "    sys.exit(0)\n"
     "os.dup2(os.open(os.devnull, os.O_RDONLY), 0)\n"
@@ -92,7 +94,7 @@ def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path) -> s
 
     It gets only ``server_env()``, and runs only once its pid record is on disk.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_path.parent)
     with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _GATE, *command],
@@ -199,7 +201,7 @@ def undo_create(root: Path, log_dir: str | None, error: BaseException) -> BaseEx
     if log_dir:
         target = Path(log_dir)
         for log in sorted(root.glob("*.log")):
-            target.mkdir(parents=True, exist_ok=True)
+            private_dir(target)
             kept[log] = target / log.name
             shutil.move(log, kept[log])
     shutil.rmtree(root, ignore_errors=True)
