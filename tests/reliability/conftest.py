@@ -25,8 +25,11 @@ def markers(tmp_path, monkeypatch) -> Path:
 def recorded_groups(home: Path) -> list[psutil.Process]:
     """Every live process in the groups of the pid files under the home's local stacks."""
     found = []
-    for pid_file in sorted((home / "local").rglob("*.pid")):
-        group = json.loads(pid_file.read_text())["pid"]
+    for pid_file in sorted((home / "local").rglob("*.pid")) if (home / "local").is_dir() else []:
+        try:
+            group = json.loads(pid_file.read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            continue
         for process in psutil.process_iter():
             try:
                 if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
