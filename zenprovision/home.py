@@ -2,6 +2,7 @@
 
 Everything zenprovision writes (stack configs, engine state, locks, logs and the data of
 local stacks) lives under it, so pointing the variable at a temp folder isolates a run.
+The home is private (0700) whatever the umask: nothing under it is readable by other users.
 """
 
 from __future__ import annotations
@@ -48,3 +49,39 @@ def logs_dir() -> Path:
 def stack_data_dir(stack: str) -> Path:
     """Folder for the data of a local stack (artifacts, model server files)."""
     return home() / "local" / stack
+
+
+def private_dir(path: Path) -> Path:
+    """Create the folder ``path``; folders made inside the home are 0700, and so is the home.
+
+    An existing home of ours that others could read is tightened too: stack configs, logs
+    and model files are nobody else's business.
+    """
+    root = home()
+    missing = []
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        if _inside(folder, root):
+            os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask; chmod is not
+    if not Path(path).is_dir():
+        raise NotADirectoryError(f"{path} exists and is not a folder")
+    if _inside(Path(path), root):
+        _tighten(root)
+    return Path(path)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _tighten(folder: Path) -> None:
+    try:
+        info = folder.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(folder, 0o700)
+    except OSError:
+        pass

@@ -6,7 +6,7 @@ from zenprovision.blocks.dask_cluster import LocalDaskCluster
 from zenprovision.blocks.local import LocalFolder, LocalOrchestrator, MLServerModelServer
 from zenprovision.errors import InputError
 from zenprovision.extras import require as require_extra
-from zenprovision.home import stack_data_dir
+from zenprovision.home import logs_dir, stack_data_dir
 
 config = pulumi.Config()
 # Checked before any resource is created: a missing extra must leave nothing behind.
@@ -14,6 +14,8 @@ require_extra("local", "the local recipe's MLServer model server")
 if config.require("orchestrator") == "dask":
     require_extra("dask", "the local recipe's Dask orchestrator (-c orchestrator=dask)")
 root = stack_data_dir(pulumi.get_stack())
+# Where a server that failed to start leaves its log: outside the folders a failed create removes.
+failed_logs = str(logs_dir() / pulumi.get_stack())
 
 # Everything lives in one folder per stack; it is removed last, and only once empty.
 stack_home = LocalFolder("stack-home", path=str(root), force_destroy=False)
@@ -27,7 +29,8 @@ artifacts = LocalFolder(
 )
 if config.require("orchestrator") == "dask":
     cluster = LocalDaskCluster(
-        "dask-cluster", root=str(root / "dask"), workers=config.require_int("dask_workers"), opts=inside_home
+        "dask-cluster", root=str(root / "dask"), workers=config.require_int("dask_workers"),
+        log_dir=failed_logs, opts=inside_home,
     )
     orchestrator_component = {"flavor": "dask", "config": {"scheduler_address": cluster.scheduler_address}}
 elif config.require("orchestrator") == "local":
@@ -44,6 +47,7 @@ model_server = MLServerModelServer(
     "model-server",
     root=str(root / "mlserver"),
     port=config.require_int("model_server_port"),
+    log_dir=failed_logs,
     opts=inside_home,
 )
 

@@ -10,62 +10,93 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+)
 
 from zenprovision.blocks import processes
+from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
+MAX_WORKERS = 64
 
 
-def _wait_for_workers(address: str, count: int, scheduler: Any, log: Path) -> None:
+def _wait_for_workers(address: str, count: int, started: dict[str, Any], root: Path) -> None:
+    """Until ``count`` workers joined; fail early, naming its log, if either process exits."""
     from distributed import Client
 
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
-        if scheduler.poll() is not None:
-            raise RuntimeError(f"dask scheduler exited: {processes.tail(log)}")
+        for name, proc in started.items():
+            if proc.poll() is not None:
+                raise processes.ServerFailed(f"dask {name}", f"exited with code {proc.returncode} before it was ready",
+                                             root / f"{name}.log")
         try:
             with Client(address, timeout=2, set_as_default=False) as client:
-                client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
+                client.wait_for_workers(count, timeout=min(5.0, max(1.0, deadline - time.monotonic())))
                 return
         except (OSError, TimeoutError):
             time.sleep(0.1)
-    raise TimeoutError(f"dask cluster at {address} not ready with {count} workers: {processes.tail(log)}")
+    raise processes.ServerFailed("dask cluster", f"at {address} did not get {count} workers in {READY_TIMEOUT:.0f}s",
+                                 root / "workers.log")
+
+
+def _commands(root: Path, port: int, workers: int) -> dict[str, list[str]]:
+    """Scheduler and workers, every listening socket (dashboards too) on 127.0.0.1."""
+    dask = [sys.executable, "-m", "dask"]
+    local = ["--dashboard-address", "127.0.0.1:0", "--no-dashboard"]
+    return {
+        "scheduler": dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), *local, "--no-show"],
+        "workers": dask + ["worker", f"tcp://127.0.0.1:{port}", "--nworkers", str(workers), "--nthreads", "1",
+                           "--host", "127.0.0.1", *local, "--local-directory", str(root / "work")],
+    }
 
 
 class DaskClusterProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        root, workers = Path(props["root"]), int(props["workers"])
-        _stop(root)
-        root.mkdir(parents=True, exist_ok=True)
-        port = processes.free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        dask = [sys.executable, "-m", "dask"]
-        scheduler = processes.spawn(
-            dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard", "--no-show"],
-            root / "scheduler.log", processes.PidFile(root / "scheduler.pid"), cwd=root)
-        processes.spawn(
-            dask + ["worker", address, "--nworkers", str(workers), "--nthreads", "1", "--no-dashboard",
-                    "--host", "127.0.0.1", "--local-directory", str(root / "work")],
-            root / "workers.log", processes.PidFile(root / "workers.pid"), cwd=root)
+        """A failed create leaves nothing behind; its logs go to ``log_dir``."""
+        root = Path(props["root"])
         try:
-            _wait_for_workers(address, workers, scheduler, root / "scheduler.log")
-        except Exception:
+            return CreateResult(str(root), self._start(root, props))
+        except Exception as exc:
+            raise processes.undo_create(root, props.get("log_dir"), exc) from None
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        workers = int(news.get("workers", 0))
+        failures = [] if 1 <= workers <= MAX_WORKERS else [CheckFailure("workers", f"must be 1 to {MAX_WORKERS}")]
+        return CheckResult(news, failures)
+
+    def _start(self, root: Path, props: dict[str, Any]) -> dict[str, Any]:
+        workers = int(props["workers"])
+        _stop(root)
+        private_dir(root)
+        port = processes.free_port()
+        started = {name: processes.spawn(command, root / f"{name}.log", _pid_file(root, name), cwd=root)
+                   for name, command in _commands(root, port, workers).items()}
+        try:
+            _wait_for_workers(f"tcp://127.0.0.1:{port}", workers, started, root)
+        except BaseException:
             _stop(root)
             raise
-        return CreateResult(str(root), {**props, "workers": workers, "scheduler_address": address})
+        return {**props, "workers": workers, "scheduler_address": f"tcp://127.0.0.1:{port}"}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("root", "workers") if olds.get(k) != news.get(k)]
-        if not replaces and processes.PidFile(Path(olds["root"]) / "scheduler.pid").running_pid() is None:
+        if not replaces and _pid_file(Path(olds["root"]), "scheduler").running_pid() is None:
             replaces = ["process"]
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Gone only when its scheduler process is; a busy cluster is still ours to stop."""
-        alive = processes.PidFile(Path(props["root"]) / "scheduler.pid").running_pid() is not None
+        alive = _pid_file(Path(props["root"]), "scheduler").running_pid() is not None
         return ReadResult(id_ if alive else "", props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -74,15 +105,19 @@ class DaskClusterProvider(ResourceProvider):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _pid_file(root: Path, name: str) -> processes.PidFile:
+    return processes.PidFile(root / f"{name}.pid")
+
+
 def _stop(root: Path) -> None:
     for name in ("workers", "scheduler"):  # workers first, so they do not try to reconnect
-        processes.stop(processes.PidFile(root / f"{name}.pid"))
-    processes.stop_matching("dask", str(root / "work"))
+        processes.stop(_pid_file(root, name))
 
 
 class LocalDaskCluster(Resource, module="local", name="DaskCluster"):
     scheduler_address: pulumi.Output[str]
 
-    def __init__(self, name: str, root: str, workers: int, opts: pulumi.ResourceOptions | None = None):
-        props = {"root": root, "workers": workers, "scheduler_address": None}
+    def __init__(self, name: str, root: str, workers: int, log_dir: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {"root": root, "workers": workers, "log_dir": log_dir, "scheduler_address": None}
         super().__init__(DaskClusterProvider(), name, props, opts)

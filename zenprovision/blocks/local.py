@@ -15,7 +15,9 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from zenprovision.atomic import atomic_write_text
 from zenprovision.blocks import processes
+from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
 
@@ -27,7 +29,7 @@ class FolderProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         path = Path(props["path"])
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         return CreateResult(str(path), {**props, "uri": path.as_uri()})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -71,7 +73,7 @@ class OrchestratorProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        Path(props["work_dir"]).mkdir(parents=True, exist_ok=True)
+        private_dir(Path(props["work_dir"]))
         return CreateResult(props["work_dir"], _with_int(props, "workers"))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]):
@@ -82,7 +84,7 @@ class OrchestratorProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        Path(news["work_dir"]).mkdir(parents=True, exist_ok=True)
+        private_dir(Path(news["work_dir"]))
         return UpdateResult(_with_int(news, "workers"))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -106,7 +108,11 @@ class MLServerProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(props["root"], self._start(props, port=int(props.get("port") or 0)))
+        """A failed create leaves nothing behind; its log goes to ``log_dir``."""
+        try:
+            return CreateResult(props["root"], self._start(props, port=int(props.get("port") or 0)))
+        except Exception as exc:
+            raise processes.undo_create(Path(props["root"]), props.get("log_dir"), exc) from None
 
     def _start(self, props: dict[str, Any], port: int) -> dict[str, Any]:
         """(Re)start the server on ``root``; the model repository is kept."""
@@ -119,8 +125,8 @@ class MLServerProvider(ResourceProvider):
         proc = processes.spawn(command, log_path, _pid_file(root), cwd=root)
         endpoint = f"http://127.0.0.1:{port}"
         try:
-            processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT)
-        except Exception:
+            processes.wait_until_ready(f"{endpoint}/v2/health/ready", proc, log_path, READY_TIMEOUT, "MLServer")
+        except BaseException:
             _stop(root)
             raise
         return {**props, "endpoint": endpoint, "http_port": port, "grpc_port": settings["grpc_port"],
@@ -154,15 +160,15 @@ class MLServerModelServer(Resource, module="local", name="MLServer"):
     endpoint: pulumi.Output[str]
     model_repository: pulumi.Output[str]
 
-    def __init__(self, name: str, root: str, port: int = 0, opts: pulumi.ResourceOptions | None = None):
-        props = {"root": root, "port": port, "endpoint": None, "model_repository": None}
+    def __init__(self, name: str, root: str, port: int = 0, log_dir: str | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        props = {"root": root, "port": port, "log_dir": log_dir, "endpoint": None, "model_repository": None}
         super().__init__(MLServerProvider(), name, props, opts)
 
 
 def _stop(root: Path) -> None:
-    """The recorded server, and any server started on this root whose pid was never recorded."""
+    """The recorded server (a server runs only once its pid is recorded: see processes.spawn)."""
     processes.stop(_pid_file(root))
-    processes.stop_matching("mlserver", "start", str(root))
 
 
 def _port_free(port: int) -> bool:
@@ -186,7 +192,7 @@ def _with_int(props: dict[str, Any], key: str) -> dict[str, Any]:
 
 def _write_settings(root: Path, port: int) -> dict[str, Any]:
     models = root / "models"
-    models.mkdir(parents=True, exist_ok=True)
+    private_dir(models)
     settings = {
         "host": "127.0.0.1",
         "http_port": port,
@@ -199,5 +205,5 @@ def _write_settings(root: Path, port: int) -> dict[str, Any]:
         "environments_dir": str(root / ".envs"),
         "debug": False,
     }
-    (root / "settings.json").write_text(json.dumps(settings, indent=1))
+    atomic_write_text(root / "settings.json", json.dumps(settings, indent=1))
     return settings

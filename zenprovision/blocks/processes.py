@@ -1,16 +1,19 @@
 """Supervised local server processes: started detached, tracked by a pid file, stopped whole.
 
-The pid file records the process's start time too, so a recycled PID is never mistaken for
-our server and killed.
+A server is only ever stopped through its pid record (its PID and start time), never by
+matching command lines: another home's server may look just like ours. The record is
+written before the server runs: the child waits at a gate until the parent has written it,
+and exits without starting if the parent dies first. So every server that runs is recorded.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,11 +22,42 @@ from pathlib import Path
 
 import psutil
 
+from zenprovision.atomic import atomic_write_text
+from zenprovision.home import private_dir
+
+# Runs in the child before the server: wait for the parent's go, else exit; then become the server.
+_GATE = (
+    "import os, sys\n"
+    "os.umask(0o077)\n"
+    "if os.read(0, 1) != b'1':\n"
+    "    sys.exit(0)\n"
+    "os.dup2(os.open(os.devnull, os.O_RDONLY), 0)\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])\n"
+)
+# What a local server may see of the caller's environment: nothing secret, nothing that rebinds it.
+ENV_ALLOWED = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT", "PYTHONPATH")
+_START_SLACK = 0.02  # create_time is read in clock ticks; allow for rounding
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def server_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment cut down to ``ENV_ALLOWED`` and the locale (``LC_*``)."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in environ.items() if k in ENV_ALLOWED or k.startswith("LC_")}
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    pid: int
+    started: float  # psutil create_time of the process
+
+    def matches(self, process: psutil.Process) -> bool:
+        return abs(process.create_time() - self.started) <= _START_SLACK
 
 
 @dataclass(frozen=True)
@@ -32,87 +66,98 @@ class PidFile:
 
     def write(self, pid: int) -> None:
         started = psutil.Process(pid).create_time()
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": pid, "started": started}))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, json.dumps({"pid": pid, "started": started}), mode=0o600)
+
+    def read(self) -> PidRecord | None:
+        try:
+            record = json.loads(self.path.read_text())
+            return PidRecord(int(record["pid"]), float(record["started"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def running_pid(self) -> int | None:
         """The recorded PID if that very process is still alive, else None."""
+        record = self.read()
+        if record is None:
+            return None
         try:
-            record = json.loads(self.path.read_text())
-            process = psutil.Process(int(record["pid"]))
-            if abs(process.create_time() - float(record["started"])) > 0.01:
-                return None
-            if process.status() == psutil.STATUS_ZOMBIE:
+            process = psutil.Process(record.pid)
+            if not record.matches(process) or process.status() == psutil.STATUS_ZOMBIE:
                 return None
             return process.pid
-        except (OSError, ValueError, KeyError, psutil.Error):
+        except psutil.Error:
             return None
 
 
 def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path) -> subprocess.Popen:
-    """Start a server in its own session (Ctrl-C in the terminal does not reach it)."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    """Start a server in its own session (Ctrl-C in the terminal does not reach it).
+
+    It gets only ``server_env()``, and runs only once its pid record is on disk.
+    """
+    private_dir(log_path.parent)
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(
-            command,
+            [sys.executable, "-I", "-S", "-c", _GATE, *command],
             cwd=cwd,
-            stdin=subprocess.DEVNULL,
+            env=server_env(),
+            stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    pid_file.write(proc.pid)
+    try:
+        pid_file.write(proc.pid)
+        proc.stdin.write(b"1")
+        proc.stdin.close()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     return proc
 
 
 def stop(pid_file: PidFile, timeout: float = 10.0) -> None:
-    """Terminate the recorded process group, then kill what is left; idempotent."""
-    pid = pid_file.running_pid()
-    if pid is not None:
-        _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _group_alive(pid):
-            time.sleep(0.05)
-        if _group_alive(pid):
-            _signal_group(pid, signal.SIGKILL)
-            while _group_alive(pid) and time.monotonic() < deadline + 5:
-                time.sleep(0.05)
+    """Terminate the recorded process's group, then kill what is left; idempotent."""
+    record = pid_file.read()
+    if record is not None:
+        _signal_group(record, "terminate", timeout)
+        _signal_group(record, "kill", 5.0)  # looked up again: also what was started meanwhile
     pid_file.path.unlink(missing_ok=True)
 
 
-def stop_matching(*markers: str, timeout: float = 10.0) -> None:
-    """Stop processes whose command line holds every marker.
-
-    Catches a server whose starter was killed between spawning it and writing its pid file.
-    """
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if process.pid != os.getpid() and all(marker in cmdline for marker in markers):
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout)
-            except psutil.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-            except psutil.Error:
-                pass
-
-
-def _signal_group(pid: int, signum: int) -> None:
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _group_alive(pgid: int) -> bool:
-    for process in psutil.process_iter(["pid"]):
+def _signal_group(record: PidRecord, action: str, timeout: float) -> None:
+    members = _group_members(record)
+    for process in members:
         try:
-            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
-                return True
-        except (ProcessLookupError, psutil.Error, OSError):
+            getattr(process, action)()  # psutil checks the start time again: no PID reuse
+        except psutil.Error:
+            pass
+    psutil.wait_procs(members, timeout=timeout)
+
+
+def _group_members(record: PidRecord) -> list[psutil.Process]:
+    """Our server and the children in its process group, never a process that reused its PID.
+
+    While the leader lives and matches, its group is ours. When it has died, members still
+    in its group were started after it (a PID in use as a group id is not handed out again).
+    """
+    try:
+        if not record.matches(psutil.Process(record.pid)):
+            return []  # the PID now belongs to another process: its group is not ours
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.Error:
+        return []
+    members = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) != record.pid or process.pid == os.getpid():
+                continue
+            if process.create_time() + _START_SLACK >= record.started and process.status() != psutil.STATUS_ZOMBIE:
+                members.append(process)
+        except (OSError, psutil.Error):
             continue
-    return False
+    return members
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:
@@ -123,16 +168,46 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
-    """Poll ``url`` until it answers 2xx; fail early, with the log's tail, if the server dies."""
+class ServerFailed(RuntimeError):
+    """A server that exited or never became ready: one line, naming its log."""
+
+    def __init__(self, what: str, reason: str, log_path: Path) -> None:
+        super().__init__(f"{what} {reason}; its log: {log_path}")
+        self.what, self.reason, self.log_path = what, reason, log_path
+
+    def with_log(self, log_path: Path) -> ServerFailed:
+        return ServerFailed(self.what, self.reason, log_path)
+
+
+def wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float, what: str = "server") -> None:
+    """Poll ``url`` until it answers 2xx; fail early if the server exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if http_ok(url, timeout=0.5):
             return
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with code {proc.returncode}: {tail(log_path)}")
+            raise ServerFailed(what, f"exited with code {proc.returncode} before it was ready", log_path)
         time.sleep(0.05)
-    raise TimeoutError(f"server not ready at {url} after {timeout:.0f}s: {tail(log_path)}")
+    raise ServerFailed(what, f"was not ready at {url} after {timeout:.0f}s", log_path)
+
+
+def undo_create(root: Path, log_dir: str | None, error: BaseException) -> BaseException:
+    """Remove what a failed create made under ``root``, keeping its logs in ``log_dir``.
+
+    Nothing of a failed create stays in the stack's folder, so destroy can always remove
+    it; the error returned names the log where it now is.
+    """
+    kept: dict[Path, Path] = {}
+    if log_dir:
+        target = Path(log_dir)
+        for log in sorted(root.glob("*.log")):
+            private_dir(target)
+            kept[log] = target / log.name
+            shutil.move(log, kept[log])
+    shutil.rmtree(root, ignore_errors=True)
+    if isinstance(error, ServerFailed) and error.log_path in kept:
+        return error.with_log(kept[error.log_path])
+    return error
 
 
 def tail(path: Path, lines: int = 3) -> str:

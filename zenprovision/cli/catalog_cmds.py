@@ -55,7 +55,8 @@ def describe_command(name: str, as_json: bool) -> None:
     table = Table("config key", "type", "default", "description", box=None)
     for key in recipe.config.values():
         default = "(required)" if key.required else repr(key.default)
-        table.add_row(key.name, key.type, default, key.description)
+        rule = "" if key.allowed() == "any value" else f" ({key.allowed()})"
+        table.add_row(key.name, key.type, default, key.description + rule)
     out.print(table)
     out.print("components: " + ", ".join(f"{k}={v}" for k, v in recipe.components.items()))
     out.print("prerequisites: " + ("; ".join(recipe.prerequisites) or "none"))

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from zenprovision.errors import RecipeError
-from zenprovision.recipes.schema import ConfigKey, parse_schema
+from zenprovision.recipes.schema import ConfigKey, apply_rules, parse_schema
 
 ENGINES = ("embedded", "pulumi")
 COMPONENT_KINDS = ("artifact_store", "orchestrator", "model_server", "container_registry")
@@ -93,7 +93,8 @@ def load_recipe(folder: Path, source: str = "builtin") -> Recipe:
         cloud=str(meta.get("cloud", "")),
         engine=engine,
         components={str(k): str(v) for k, v in components.items()},
-        config=parse_schema(project.get("config"), str(folder / "Pulumi.yaml")),
+        config=apply_rules(parse_schema(project.get("config"), str(folder / "Pulumi.yaml")),
+                           meta.get("config"), str(folder / "recipe.yaml")),
         prerequisites=[str(item) for item in meta.get("prerequisites") or []],
         source=source,
         plugins=[str(item) for item in meta.get("plugins") or []],

@@ -1,8 +1,13 @@
-"""A recipe's config schema (from ``Pulumi.yaml``) and checking ``-c KEY=VALUE`` against it."""
+"""A recipe's config schema and checking ``-c KEY=VALUE`` against it.
+
+Types, defaults and descriptions come from ``Pulumi.yaml``; ranges and choices, which
+Pulumi's project schema has no place for, from the ``config:`` block of ``recipe.yaml``.
+Both are checked before anything is created.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from zenprovision.errors import InputError, RecipeError
@@ -10,6 +15,8 @@ from zenprovision.errors import InputError, RecipeError
 TYPES = ("string", "integer", "number", "boolean", "array")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+RULES = ("minimum", "maximum", "choices")
+_NUMERIC = ("integer", "number")
 
 
 @dataclass(frozen=True)
@@ -22,8 +29,12 @@ class ConfigKey:
     default: Any = None
     required: bool = False
     secret: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        rules = {name: getattr(self, name) for name in RULES if getattr(self, name) is not None}
         return {
             "name": self.name,
             "type": self.type,
@@ -31,7 +42,26 @@ class ConfigKey:
             "required": self.required,
             "secret": self.secret,
             "description": self.description,
+            **{k: list(v) if k == "choices" else v for k, v in rules.items()},
         }
+
+    def allowed(self) -> str:
+        """The rule in words, e.g. ``0 to 65535`` or ``one of local, dask``."""
+        if self.choices is not None:
+            return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.minimum is not None and self.maximum is not None:
+            return f"{_num(self.minimum)} to {_num(self.maximum)}"
+        if self.minimum is not None:
+            return f"at least {_num(self.minimum)}"
+        return f"at most {_num(self.maximum)}" if self.maximum is not None else "any value"
+
+    def violates(self, value: Any) -> bool:
+        if self.choices is not None and value not in self.choices:
+            return True
+        if value is None or self.type not in _NUMERIC:
+            return False
+        return (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum)
 
 
 def parse_schema(raw: Any, source: str) -> dict[str, ConfigKey]:
@@ -60,6 +90,38 @@ def parse_schema(raw: Any, source: str) -> dict[str, ConfigKey]:
             secret=bool(spec.get("secret", False)),
         )
     return keys
+
+
+def apply_rules(keys: dict[str, ConfigKey], raw: Any, source: str) -> dict[str, ConfigKey]:
+    """Add ``minimum``/``maximum``/``choices`` from recipe.yaml; a default must obey them."""
+    if raw is None:
+        return keys
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{source}: `config` must map config keys to their rules ({', '.join(RULES)})")
+    ruled = dict(keys)
+    for name, spec in raw.items():
+        if name not in keys:
+            raise RecipeError(f"{source}: config key {name!r} has rules but is not in Pulumi.yaml's config")
+        ruled[name] = _ruled_key(keys[name], spec, source)
+    return ruled
+
+
+def _ruled_key(key: ConfigKey, spec: Any, source: str) -> ConfigKey:
+    where = f"{source}: config key {key.name!r}"
+    if not isinstance(spec, dict) or not spec or set(spec) - set(RULES):
+        raise RecipeError(f"{where} takes only the rules {', '.join(RULES)}")
+    bounds = {b: spec[b] for b in ("minimum", "maximum") if b in spec}
+    if bounds and key.type not in _NUMERIC:
+        raise RecipeError(f"{where} is {key.type}: minimum and maximum are for integer or number keys")
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in bounds.values()):
+        raise RecipeError(f"{where}: minimum and maximum must be numbers")
+    choices = spec.get("choices")
+    if "choices" in spec and (not isinstance(choices, list) or not choices):
+        raise RecipeError(f"{where}: choices must be a non-empty list")
+    ruled = replace(key, choices=tuple(choices) if choices else None, **bounds)
+    if ruled.default is not None and ruled.violates(ruled.default):
+        raise RecipeError(f"{where}: its default {ruled.default!r} is not {ruled.allowed()}")
+    return ruled
 
 
 def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -97,13 +159,31 @@ def resolve(schema: dict[str, ConfigKey], given: dict[str, str], recipe: str) ->
 
 
 def coerce(key: ConfigKey, raw: str, recipe: str) -> Any:
+    """The typed value of ``raw``, which must also obey the key's range or choices."""
     try:
-        return _COERCE[key.type](raw)
+        value = _COERCE[key.type](raw)
     except ValueError:
         raise InputError(
             f"config key {key.name!r} of recipe {recipe!r} must be {key.type}, got {raw!r}",
             hint=f"see `provision describe {recipe}`",
         ) from None
+    if key.violates(value):
+        raise InputError(
+            f"config key {key.name!r} of recipe {recipe!r} must be {key.allowed()}, got {raw!r}",
+            hint=f"see `provision describe {recipe}`",
+        )
+    return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _finite(raw: str) -> float:
+    value = float(raw)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(raw)
+    return value
 
 
 def _boolean(raw: str) -> bool:
@@ -118,7 +198,7 @@ def _boolean(raw: str) -> bool:
 _COERCE = {
     "string": str,
     "integer": int,
-    "number": float,
+    "number": _finite,
     "boolean": _boolean,
     "array": lambda raw: [item.strip() for item in raw.split(",") if item.strip()],
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -47,8 +48,26 @@ def _artifact_store(doc: dict[str, Any]) -> str:
     return f"write, read, delete at {store.endpoint}"
 
 
+def checked_endpoint(url: str, schemes: tuple[str, ...]) -> str:
+    """``url`` if it can name a server at all: a known scheme, a host and a port of 1-65535.
+
+    The system resolver would quietly wrap a port such as 70000 onto another one (70000 -
+    65536 = 4464), so a probe could pass against a server the config does not name.
+    """
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port if parts.port is not None or parts.scheme in ("http", "https") else 0
+    except ValueError:  # out of range
+        port = 0
+    if parts.scheme not in schemes or not parts.hostname or port == 0:
+        raise RuntimeError(f"{url!r} is not a usable {'/'.join(schemes)} endpoint (a host and a port of 1-65535)")
+    return url.rstrip("/")
+
+
 def _orchestrator(doc: dict[str, Any]) -> str:
     component = doc["components"]["orchestrator"]
+    if "scheduler_address" in component.get("config", {}):
+        checked_endpoint(str(component["config"]["scheduler_address"]), ("tcp", "tls"))
     return flavors.build("orchestrator", component["flavor"], component.get("config", {})).probe()
 
 
@@ -65,7 +84,7 @@ def _model_server(doc: dict[str, Any]) -> str:
     server = flavors.build("model_server", component["flavor"], component.get("config", {}))
     if hasattr(server, "probe"):
         return server.probe()
-    endpoint = component["config"]["endpoint"].rstrip("/")
+    endpoint = checked_endpoint(str(component["config"]["endpoint"]), ("http", "https"))
     for path in ("/v2/health/live", "/v2/health/ready"):
         status = _http(endpoint + path)
         if status != 200:

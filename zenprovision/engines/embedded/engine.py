@@ -77,8 +77,8 @@ class EmbeddedEngine(Engine):
     def _run(self, job: dict[str, Any], on_event: EventHandler, lock: StackLock | None) -> dict:
         """Run one job in a fresh worker process and stream its events."""
         log_path = home.logs_dir() / f"{job['stack']}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
+        home.private_dir(log_path.parent)
+        with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "zenprovision.engines.embedded.runner"],
                 stdin=subprocess.PIPE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -11,10 +12,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
+from zenprovision.runtime.orchestrators.lifeline import die_with_parent
 
 
-def _worker_init() -> None:
-    # Ctrl-C belongs to the orchestrating process, which stops the workers itself.
+def _worker_init(parent: int) -> None:
+    # A killed run takes its workers with it; Ctrl-C belongs to the orchestrating process,
+    # which stops the workers itself.
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -48,7 +52,8 @@ class LocalOrchestrator(BaseOrchestrator):
     def executor(self) -> Iterator[Executor]:
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         context = multiprocessing.get_context("fork")
-        pool = HealingPool(lambda: ProcessPoolExecutor(self.parallelism, mp_context=context, initializer=_worker_init))
+        pool = HealingPool(lambda: ProcessPoolExecutor(self.parallelism, mp_context=context, initializer=_worker_init,
+                                                       initargs=(os.getpid(),)))
         try:
             yield pool
         finally:
