@@ -65,10 +65,11 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
     orchestrator = flavors.build("orchestrator", component["flavor"], component.get("config", {}))
     meta = MetadataStore(stack)
     reuse = meta.step_outputs(resume) if resume else {}
-    if resume:
-        meta.run(resume)  # a missing run id is a clear error
     run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume)
+    if resume:
+        meta.resuming(resume, run_id)  # a missing or still running run is a clear error
+    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
+                   secret_params=pipeline.secret_parameters())
     code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
