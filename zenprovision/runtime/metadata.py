@@ -115,10 +115,6 @@ class MetadataStore:
         self.end_run(old, "aborted", run["error"] or "its process ended without finishing the run")
         self.db.execute("UPDATE runs SET resumed_by=? WHERE id=?", (new, old))
 
-    def running_runs(self) -> list[str]:
-        """Runs whose process is still alive."""
-        return [row["id"] for row in self._run_rows("WHERE status='running'") if row["status"] == "running"]
-
     def add_run_metadata(self, run_id: str, values: dict[str, Any]) -> None:
         row = self.db.execute("SELECT metadata FROM runs WHERE id=?", (run_id,)).fetchone()
         merged = {**json.loads(row["metadata"] or "{}"), **mask_secrets(values)}
