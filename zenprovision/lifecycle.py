@@ -7,11 +7,16 @@ in step with what the engine did.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import signal
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psutil
 from pydantic import ValidationError
 
 from zenprovision import settings
@@ -19,10 +24,11 @@ from zenprovision.engines import get_engine
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.embedded import state as embedded_state
 from zenprovision.engines.pulumi_cli import records as pulumi_records
-from zenprovision.errors import InputError, NotFoundError, OperationFailed
-from zenprovision.locks import StackLock
+from zenprovision.errors import InputError, NotFoundError, OperationFailed, StackLockedError
+from zenprovision.locks import DestroyLease, StackLock, active_runs
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.schema import parse_assignments, resolve
+from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
 from zenprovision.stacks.names import validate_stack_name
@@ -166,24 +172,69 @@ def _engine_for(stack: str, backend: str | None = None) -> Engine:
     raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks`")
 
 
-def destroy(stack: str, on_event: EventHandler, backend: str | None = None) -> UpResult:
+def destroy(stack: str, on_event: EventHandler, backend: str | None = None, force: bool = False) -> UpResult:
     """Delete everything the stack created, then unregister it.
 
     A failed or interrupted destroy keeps the record, marked ``destroy-failed``, so the
-    next destroy can finish the job.
+    next destroy can finish the job; one refused before anything was touched (a damaged
+    state file) leaves no record it did not find. Pipeline runs on the stack hold a lease:
+    destroy refuses while one runs, or with ``force`` aborts them first.
     """
     engine = _engine_for(stack, backend)
-    with StackLock(stack):  # held until the stack is unregistered
-        record = registry.load(stack) or _record_from_config(stack, engine.name)
+    with StackLock(stack), _runs_stopped(stack, force):  # held until the stack is unregistered
+        found = registry.load(stack)
+        record = found or _record_from_config(stack, engine.name)
         registry.begin(record, "destroy", "destroying")
         try:
             result = engine.destroy(stack, on_event)
+        except InputError:
+            if found is None:  # refused on bad input before any change: no new record
+                registry.remove(stack)
+            else:
+                registry.finish(record, found.status)
+            raise
         except BaseException as exc:
             registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
             raise
         store.remove(stack)
         registry.remove(stack)
     return result
+
+
+@contextlib.contextmanager
+def _runs_stopped(stack: str, force: bool, wait_seconds: float = 30.0) -> Iterator[None]:
+    """Hold the stack's run lease alone: no run goes on writing artifacts into a destroyed stack."""
+    lease = DestroyLease(stack)
+    try:
+        if not lease.try_acquire():
+            runs = active_runs(stack)
+            names = ", ".join(r.get("run_id", "?") for r in runs) or "a pipeline run"
+            if not force:
+                raise StackLockedError(f"stack {stack!r} is in use by run {names}",
+                                       hint=f"wait for it to finish, or abort it: provision destroy {stack} --force")
+            for run in runs:
+                _abort_run(stack, run)
+            if not lease.wait(wait_seconds):
+                raise StackLockedError(f"run {names} on stack {stack!r} did not stop within {wait_seconds:.0f}s",
+                                       hint="stop it (Ctrl-C) and destroy again")
+        yield
+    finally:
+        lease.release()
+
+
+def _abort_run(stack: str, run: dict[str, Any]) -> None:
+    """Mark the run aborted and interrupt its process (only if it still is that process)."""
+    if run.get("run_id"):
+        meta = MetadataStore(stack)
+        try:
+            meta.end_run(run["run_id"], "aborted", "aborted by `provision destroy --force`")
+        finally:
+            meta.close()
+    if run.get("host") == socket.gethostname() and run.get("pid"):
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(int(run["pid"]))
+            if abs(process.create_time() - float(run.get("started", 0))) < 1.0:
+                process.send_signal(signal.SIGINT)
 
 
 def _record_from_config(stack: str, engine: str) -> registry.StackRecord:

@@ -9,8 +9,11 @@ lock, so it stays held until the process that writes state has exited too.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import socket
 import sys
+import time
 from pathlib import Path
 
 from zenprovision import home
@@ -94,3 +97,112 @@ class StackLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _lease_path(stack: str) -> Path:
+    return home.locks_dir() / f"{stack}.lease"
+
+
+def _runs_dir(stack: str) -> Path:
+    return home.locks_dir() / f"{stack}.runs"
+
+
+class RunLease:
+    """A pipeline run's shared hold on its stack: runs share it, a destroy needs it alone.
+
+    Besides the shared ``flock`` on ``locks/<stack>.lease``, the run keeps an exclusive
+    ``flock`` on ``locks/<stack>.runs/<run id>.json`` (its id, PID and host), so a destroy
+    can name the runs in its way, and a marker whose lock is free belongs to a dead run.
+    """
+
+    def __init__(self, stack: str, run_id: str) -> None:
+        self.stack, self.run_id = stack, run_id
+        self.marker = _runs_dir(stack) / f"{run_id}.json"
+        self._fds: list[int] = []
+
+    def acquire(self) -> RunLease:
+        _runs_dir(self.stack).mkdir(parents=True, exist_ok=True)
+        lease = os.open(_lease_path(self.stack), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lease, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lease)
+            raise StackLockedError(f"stack {self.stack!r} is being destroyed",
+                                   hint="wait for the destroy to finish; then the stack is gone") from None
+        marker = os.open(self.marker, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(marker, fcntl.LOCK_EX)
+        os.write(marker, json.dumps(_owner(self.run_id)).encode())
+        self._fds = [lease, marker]
+        return self
+
+    def release(self) -> None:
+        self.marker.unlink(missing_ok=True)
+        for fd in reversed(self._fds):
+            os.close(fd)
+        self._fds = []
+
+    def __enter__(self) -> RunLease:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _owner(run_id: str) -> dict:
+    import psutil
+
+    return {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+            "started": psutil.Process().create_time()}
+
+
+def active_runs(stack: str) -> list[dict]:
+    """Runs holding a lease on ``stack`` (id, pid, host, started); markers of dead runs are removed."""
+    folder = _runs_dir(stack)
+    found = []
+    for marker in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            fd = os.open(marker, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            marker.unlink(missing_ok=True)  # nobody holds it: its run is gone
+        except BlockingIOError:
+            try:
+                found.append(json.loads(os.read(fd, 4096) or b"{}"))
+            except ValueError:
+                found.append({"run_id": marker.stem})
+        finally:
+            os.close(fd)
+    return found
+
+
+class DestroyLease:
+    """The exclusive side of ``RunLease``: held by destroy, so no run starts or goes on under it."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+        self.fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        _runs_dir(self.stack).parent.mkdir(parents=True, exist_ok=True)
+        fd = self.fd if self.fd is not None else os.open(_lease_path(self.stack), os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def wait(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not self.try_acquire():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

@@ -2,10 +2,12 @@
 
     default_ttl:
       dev: 3d        # dev stacks deployed without --ttl expire after three days
+    no_pickle: true  # refuse pickle-based artifacts (also ZENPROVISION_NO_PICKLE=1)
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import yaml
@@ -30,3 +32,18 @@ def load() -> dict[str, Any]:
 def default_ttl(env: str) -> str | None:
     value = (load().get("default_ttl") or {}).get(env)
     return str(value) if value else None
+
+
+NO_PICKLE_ENV = "ZENPROVISION_NO_PICKLE"
+
+
+def no_pickle() -> bool:
+    """Refuse pickle-based artifacts (``no_pickle: true`` in settings.yaml, or the env variable).
+
+    Unpickling runs code: with this on, only materializers that cannot (JSON, bytes, numpy
+    without objects, parquet) load or store anything.
+    """
+    flag = os.environ.get(NO_PICKLE_ENV)
+    if flag is not None and flag.strip():
+        return flag.strip().lower() in {"1", "true", "yes", "on"}
+    return load().get("no_pickle") is True

@@ -29,6 +29,7 @@ class Outcome:
 
 
 def select(env: str | None, owner: str | None, expired: bool, older_than: timedelta | None) -> list[StackSummary]:
+    """Matching stacks, and every damaged one (reported as skipped: its labels cannot be read)."""
     return summaries(env=env, owner=owner, expired=expired, older_than=older_than)
 
 
@@ -61,8 +62,9 @@ def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
 
 def teardown(targets: list[StackSummary], parallel: int, dry_run: bool,
              destroy: Callable[[str], object] | None = None, backoff: float = 1.0) -> list[Outcome]:
-    skipped = [Outcome(t.name, "skipped", "env prod is never torn down") for t in targets if t.env == "prod"]
-    chosen = [t.name for t in targets if t.env != "prod"]
+    skipped = [Outcome(t.name, "skipped", t.problem) for t in targets if t.damaged]
+    skipped += [Outcome(t.name, "skipped", "env prod is never torn down") for t in targets if t.env == "prod"]
+    chosen = [t.name for t in targets if t.env != "prod" and not t.damaged]
     if dry_run:
         return [Outcome(name, "would-destroy") for name in chosen] + skipped
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:

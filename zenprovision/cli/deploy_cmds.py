@@ -74,6 +74,17 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
 def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
                    backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
+    from zenprovision.locks import StackLock
+    from zenprovision.stacks.names import validate_stack_name
+
+    validate_stack_name(stack)
+    # Plan and apply under one lock: a plan made while a destroy runs would be stale.
+    with StackLock(stack):
+        _deploy(name, stack, pairs, env, owner, ttl, backend, yes)
+
+
+def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
+            backend: str | None, yes: bool) -> None:
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress, show_plan
     from zenprovision.errors import UnsupportedError
@@ -103,12 +114,14 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | Non
 @click.argument("stack")
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
-@click.option("--force", is_flag=True, help="Required to destroy a stack with env prod.")
+@click.option("--force", is_flag=True,
+              help="Required to destroy a stack with env prod; also aborts pipeline runs on the stack.")
 @click.option("--confirm", metavar="STACK", help="The stack's name, instead of typing it at the prompt (prod).")
 def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, confirm: str | None) -> None:
     """Destroy everything stack STACK created, and unregister it.
 
     A prod stack needs --force and its name, typed at the prompt or given as --confirm.
+    While a pipeline runs on the stack, destroy refuses, naming the run; --force aborts it.
     """
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
@@ -120,7 +133,7 @@ def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, con
         _confirm_prod(stack, force, confirm)
     elif not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
         raise click.exceptions.Abort()
-    result = lifecycle.destroy(stack, Progress(), backend=backend)
+    result = lifecycle.destroy(stack, Progress(), backend=backend, force=force)
     info(f"Stack [bold]{stack}[/] destroyed ({result.counts.get('delete', 0)} resources deleted) in {result.seconds:.1f}s.")
 
 

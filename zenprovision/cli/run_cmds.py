@@ -6,7 +6,7 @@ import datetime
 
 import click
 
-from zenprovision.cli.output import console, info, print_json
+from zenprovision.cli.output import console, info, print_json, warn
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
          "skipped": "[yellow]-[/]", "retry": "[yellow]↻[/]"}
@@ -27,16 +27,22 @@ def _progress(kind: str, node_id: str, detail: str) -> None:
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A pipeline parameter; repeatable.")
 @click.option("--no-cache", is_flag=True, help="Run every step, even where a cached output exists.")
 @click.option("--resume", metavar="RUN_ID", help="Re-run a failed run, reusing the steps that succeeded.")
+@click.option("--no-pickle", is_flag=True, help="Refuse pickle-based artifacts (also ZENPROVISION_NO_PICKLE=1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool, resume: str | None,
-                as_json: bool) -> None:
+                no_pickle: bool, as_json: bool) -> None:
     """Run the pipeline in FILE on STACK."""
+    import os
+
+    from zenprovision import settings
     from zenprovision.recipes.schema import parse_assignments
     from zenprovision.runtime.loader import load_pipeline
     from zenprovision.runtime.runner import RunFailed, run_pipeline
     from zenprovision.stacks import store
 
     store.load(stack)  # a missing stack is reported before the file is imported
+    if no_pickle:
+        os.environ[settings.NO_PICKLE_ENV] = "1"  # workers inherit it
     pipeline = load_pipeline(target)
     try:
         summary = run_pipeline(pipeline, stack, parse_assignments(params), cache=not no_cache,
@@ -53,10 +59,32 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
 
 
 def _stores(stack: str | None):
-    from zenprovision.runtime.metadata import MetadataStore, stacks_with_runs
+    """Metadata stores to read; a damaged one is named and skipped when listing every stack."""
+    from zenprovision.errors import CorruptFileError, NotFoundError
+    from zenprovision.runtime.metadata import MetadataStore, db_path, stacks_with_runs
+    from zenprovision.stacks import registry
 
-    for name in [stack] if stack else stacks_with_runs():
-        yield MetadataStore(name)
+    if stack:
+        if not db_path(stack).is_file() and stack not in registry.registered_names():
+            raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks` and `provision runs`")
+        if db_path(stack).is_file():
+            yield MetadataStore(stack, create=False)
+        return
+    for name in stacks_with_runs():
+        try:
+            yield MetadataStore(name, create=False)
+        except CorruptFileError as exc:
+            warn(f"{exc.message} ({exc.hint})")
+
+
+def _rows(meta) -> list[dict]:
+    from zenprovision.errors import CorruptFileError
+
+    try:
+        return meta.runs()
+    except CorruptFileError as exc:
+        warn(f"{exc.message} ({exc.hint})")
+        return []
 
 
 def _when(timestamp: float | None) -> str:
@@ -71,7 +99,7 @@ def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
     """List pipeline runs (newest first); `provision runs show RUN_ID` for one."""
     if ctx.invoked_subcommand:
         return
-    rows = [row for meta in _stores(stack) for row in meta.runs()]
+    rows = [row for meta in _stores(stack) for row in (meta.runs() if stack else _rows(meta))]
     rows.sort(key=lambda row: row["started"] or 0, reverse=True)
     if as_json:
         print_json(rows)
@@ -90,12 +118,15 @@ def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def runs_show(run_id: str, as_json: bool) -> None:
     """Show a run's steps, artifacts, lineage and metadata."""
-    from zenprovision.errors import NotFoundError
+    from zenprovision.errors import CorruptFileError, NotFoundError
 
     for meta in _stores(None):
         try:
             run = meta.run(run_id)
         except NotFoundError:
+            continue
+        except CorruptFileError as exc:
+            warn(f"{exc.message} ({exc.hint})")
             continue
         if as_json:
             print_json(run)

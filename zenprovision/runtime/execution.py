@@ -59,7 +59,7 @@ def artifact_store_for(stack: dict[str, Any]) -> Any:
 def load_artifact(store: Any, folder: str) -> Any:
     meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
     data = store.read_bytes(f"{folder}/{meta['file']}")
-    return materializers.by_name(meta["materializer"]).loads(data)
+    return materializers.load(meta, data, folder)  # checks the recorded sha256 first
 
 
 def save_artifact(store: Any, folder: str, value: Any, where: str) -> dict[str, Any]:

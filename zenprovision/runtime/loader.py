@@ -7,7 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from zenprovision.errors import InputError, NotFoundError
+from zenprovision.errors import InputError, NotFoundError, ZenProvisionError
 from zenprovision.runtime.pipelines import Pipeline
 
 
@@ -23,6 +23,11 @@ def load_pipeline(target: str) -> Pipeline:
     sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:  # a script's exit is not a pipeline's success
+        raise InputError(f"{path_text} called sys.exit({exc.code!r}) while being imported; no pipeline ran",
+                         hint="put script code under `if __name__ == \"__main__\":`") from None
+    except ZenProvisionError as exc:  # e.g. an invalid step name, raised where it is declared
+        raise InputError(f"{path_text}: {exc.message}", hint=exc.hint) from exc
     except Exception as exc:
         raise InputError(f"{path_text} failed to import: {type(exc).__name__}: {exc}") from exc
     found = {name: value for name, value in vars(module).items() if isinstance(value, Pipeline)}

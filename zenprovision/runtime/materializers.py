@@ -6,17 +6,23 @@ Tried in order, first match wins; users put their own in front with
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
 from typing import Any
 
+from zenprovision import settings
 from zenprovision.errors import MaterializerError
 
 
 class Materializer:
     name = ""
     extension = ".bin"
+
+    def runs_code(self, data: bytes) -> bool:
+        """Whether loading ``data`` unpickles (and so may run code): refused under no_pickle."""
+        return False
 
     def handles(self, value: Any) -> bool:
         raise NotImplementedError
@@ -114,7 +120,13 @@ class PandasMaterializer(Materializer):
             value.to_parquet(buffer)
             return b"PAR1" + buffer.getvalue()
         except ImportError:
+            if settings.no_pickle():
+                raise MaterializerError("DataFrames need pyarrow to be stored without pickle",
+                                        hint="install pyarrow, or turn no_pickle off") from None
             return b"PKL1" + pickle.dumps(value)
+
+    def runs_code(self, data: bytes) -> bool:
+        return data[:4] != b"PAR1"
 
     def loads(self, data: bytes) -> Any:
         import pandas as pd
@@ -136,6 +148,9 @@ class SklearnMaterializer(Materializer):
 
         return isinstance(value, BaseEstimator)
 
+    def runs_code(self, data: bytes) -> bool:
+        return True  # joblib files are pickles
+
     def dumps(self, value: Any) -> bytes:
         import joblib
 
@@ -155,6 +170,9 @@ class PickleMaterializer(Materializer):
     name, extension = "pickle", ".pkl"
 
     def handles(self, value: Any) -> bool:
+        return not settings.no_pickle()
+
+    def runs_code(self, data: bytes) -> bool:
         return True
 
     def dumps(self, value: Any) -> bytes:
@@ -195,4 +213,23 @@ def serialize(value: Any, where: str) -> tuple[Materializer, bytes]:
                     f"{materializer.name} materializer: {exc}",
                     hint="return a picklable value or register a materializer for this type",
                 ) from exc
-    raise MaterializerError(f"{where}: no materializer for {type(value).__name__}")
+    hint = "no_pickle is on: return plain data, bytes or numpy arrays" if settings.no_pickle() else None
+    raise MaterializerError(f"{where}: no materializer for {type(value).__name__}", hint=hint)
+
+
+def load(meta: dict[str, Any], data: bytes, where: str) -> Any:
+    """Load an artifact's bytes, but only if they are the bytes that were written.
+
+    The sha256 recorded at write time is checked before any materializer sees the data,
+    and pickle-based formats are refused when no_pickle is on.
+    """
+    if hashlib.sha256(data).hexdigest() != meta.get("hash"):
+        raise MaterializerError(
+            f"artifact {where} does not match the sha256 recorded when it was written; not loading it",
+            hint="it was changed outside zenprovision: re-run the step that wrote it (--no-cache)")
+    materializer = by_name(str(meta.get("materializer")))
+    if materializer.runs_code(data) and settings.no_pickle():
+        raise MaterializerError(
+            f"artifact {where} is stored with the {materializer.name} materializer, which unpickles",
+            hint="no_pickle is on (settings.yaml or ZENPROVISION_NO_PICKLE); re-run the step with it on")
+    return materializer.loads(data)

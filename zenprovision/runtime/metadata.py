@@ -1,20 +1,26 @@
 """The metadata store: runs, steps, artifacts and lineage in SQLite, one file per stack.
 
 Only the orchestrating process writes; WAL with synchronous=NORMAL keeps a step's
-bookkeeping well under a millisecond while staying crash-safe.
+bookkeeping well under a millisecond while staying crash-safe. A run records its owner
+(host, PID, process start time), so a run whose process was killed reads as ``aborted``.
+Secret parameters and metadata values are stored masked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from zenprovision import home
-from zenprovision.errors import NotFoundError
+from zenprovision.errors import CorruptFileError, InputError, NotFoundError
+from zenprovision.runtime import owner
 from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.secrets import mask_secrets
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -33,39 +39,85 @@ CREATE TABLE IF NOT EXISTS artifacts (
 CREATE TABLE IF NOT EXISTS lineage (run_id TEXT, node_id TEXT, input TEXT, artifact_id INTEGER);
 CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 """
+# Columns added after the first release: older databases get them on open.
+ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT"}
+RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
+              "owner_started"
 
 
 def db_path(stack: str) -> Path:
     return home.home() / "metadata" / f"{validate_stack_name(stack)}.db"
 
 
+@contextlib.contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """A damaged database file becomes one line naming it and how to move it aside."""
+    try:
+        yield
+    except sqlite3.OperationalError:
+        raise  # locked or busy: not damage
+    except sqlite3.DatabaseError as exc:
+        raise CorruptFileError(
+            f"metadata database {path} is damaged ({exc})",
+            hint=f"move it aside to start a fresh one: mv {path} {path}.damaged (other stacks' runs are unaffected)",
+        ) from exc
+
+
 class MetadataStore:
-    def __init__(self, stack: str) -> None:
-        path = db_path(stack)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+    """``create=False`` opens an existing database only: reading never creates one."""
+
+    def __init__(self, stack: str, create: bool = True) -> None:
+        self.path = db_path(stack)
+        if not create and not self.path.is_file():
+            raise NotFoundError(f"stack {stack!r} has no runs", hint="see `provision runs`")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _readable(self.path):
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            present = {row["name"] for row in self.db.execute("PRAGMA table_info(runs)")}
+            for column, kind in ADDED_RUN_COLUMNS.items():
+                if column not in present:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
 
-    def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None) -> None:
+    def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
+                  secret_params: frozenset[str] = frozenset()) -> None:
+        host, pid, started = owner.current()
+        stored = json.dumps(mask_secrets(params, secret_params), default=repr)
         self.db.execute(
-            "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from) VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, pipeline, file, stack, "running", json.dumps(params, default=repr), time.time(), resumed_from),
+            "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from, owner_host, "
+            "owner_pid, owner_started) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started),
         )
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
-        self.db.execute("UPDATE runs SET status=?, ended=?, error=? WHERE id=?", (status, time.time(), error, run_id))
-        self.db.execute("UPDATE steps SET status='aborted', ended=? WHERE run_id=? AND status='running'",
+        """Only a run still ``running`` ends: one aborted by ``destroy --force`` stays aborted."""
+        self.db.execute("UPDATE runs SET status=?, ended=?, error=? WHERE id=? AND status='running'",
+                        (status, time.time(), error, run_id))
+        self.db.execute("UPDATE steps SET status='aborted', ended=? WHERE run_id=? AND status IN ('running', 'pending')",
                         (time.time(), run_id))
+
+    def status(self, run_id: str) -> str:
+        row = self.db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+        return row["status"] if row else ""
+
+    def resuming(self, old: str, new: str) -> None:
+        """Mark ``old`` as resumed by ``new``; a run whose process still lives cannot be resumed."""
+        run = self.run(old)
+        if run["status"] == "running":
+            raise InputError(f"run {old} is still running (PID {run['owner_pid']} on {run['owner_host']})",
+                             hint="wait for it to finish, or stop it, before resuming it")
+        self.end_run(old, "aborted", run["error"] or "its process ended without finishing the run")
+        self.db.execute("UPDATE runs SET resumed_by=? WHERE id=?", (new, old))
 
     def add_run_metadata(self, run_id: str, values: dict[str, Any]) -> None:
         row = self.db.execute("SELECT metadata FROM runs WHERE id=?", (run_id,)).fetchone()
-        merged = {**json.loads(row["metadata"] or "{}"), **values}
+        merged = {**json.loads(row["metadata"] or "{}"), **mask_secrets(values)}
         self.db.execute("UPDATE runs SET metadata=? WHERE id=?", (json.dumps(merged, default=repr), run_id))
 
     def step_status(self, run_id: str, node_id: str, step: str, status: str, **fields: Any) -> None:
@@ -79,7 +131,7 @@ class MetadataStore:
             fields["ended"] = now
         for key, value in fields.items():
             if key == "metadata":
-                value = json.dumps(value, default=repr)
+                value = json.dumps(mask_secrets(value), default=repr)
             self.db.execute(f"UPDATE steps SET {key}=? WHERE run_id=? AND node_id=?", (value, run_id, node_id))
 
     def add_artifact(self, run_id: str, node_id: str, name: str, info: dict[str, Any]) -> int:
@@ -113,23 +165,41 @@ class MetadataStore:
         return {row["node_id"]: dict(row) for row in rows}
 
     def run(self, run_id: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(f"no run {run_id!r}", hint="see `provision runs`")
-        run = dict(row)
-        run["params"] = json.loads(run["params"] or "{}")
-        run["metadata"] = json.loads(run["metadata"] or "{}")
-        run["steps"] = [
-            {**dict(s), "metadata": json.loads(s["metadata"] or "{}")}
-            for s in self.db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY started", (run_id,))
-        ]
-        run["artifacts"] = [dict(a) for a in self.db.execute("SELECT * FROM artifacts WHERE run_id=?", (run_id,))]
-        run["lineage"] = [dict(x) for x in self.db.execute("SELECT * FROM lineage WHERE run_id=?", (run_id,))]
+        with _readable(self.path):
+            row = self.db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run {run_id!r}", hint="see `provision runs`")
+            run = _as_seen(dict(row))
+            run["params"] = json.loads(run["params"] or "{}")
+            run["metadata"] = json.loads(run["metadata"] or "{}")
+            gone = run["status"] != "running" and row["status"] == "running"
+            run["steps"] = [
+                {**dict(s), "metadata": json.loads(s["metadata"] or "{}"),
+                 **({"status": "aborted"} if gone and s["status"] in ("running", "pending") else {})}
+                for s in self.db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY started", (run_id,))
+            ]
+            run["artifacts"] = [dict(a) for a in self.db.execute("SELECT * FROM artifacts WHERE run_id=?", (run_id,))]
+            run["lineage"] = [dict(x) for x in self.db.execute("SELECT * FROM lineage WHERE run_id=?", (run_id,))]
         return run
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT id, pipeline, stack, status, started, ended, error FROM runs ORDER BY started DESC")
-        return [dict(row) for row in rows]
+        """Every run, newest first, as a reader sees it (a run whose process is gone is aborted)."""
+        return self._run_rows("ORDER BY started DESC")
+
+    def _run_rows(self, clause: str) -> list[dict[str, Any]]:
+        with _readable(self.path):
+            rows = self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs {clause}").fetchall()
+        return [_as_seen(dict(row)) for row in rows]
+
+
+def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
+    """A ``running`` run whose owner process is gone is shown ``aborted``; a resumed one names its successor."""
+    if run["status"] == "running" and owner.gone(run["owner_host"], run["owner_pid"], run["owner_started"]):
+        run["status"] = "aborted"
+        run["error"] = run["error"] or f"its process (PID {run['owner_pid']}) ended without finishing the run"
+    if run.get("resumed_by"):
+        run["status"] = f"resumed-by {run['resumed_by']}"
+    return run
 
 
 def stacks_with_runs() -> list[str]:

@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from zenprovision.errors import PipelineDefinitionError
 from zenprovision.runtime.dag import DAG, Builder
+from zenprovision.runtime.steps import validate_name
 
+_SECRET_MARK = "zenprovision:secret"
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
+
+
+class Secret:
+    """``api_key: Secret[str]``: a parameter the metadata store keeps masked, never in plain text."""
+
+    def __class_getitem__(cls, item: Any) -> Any:
+        return Annotated[item, _SECRET_MARK]
+
+
+def is_secret_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, str):  # `from __future__ import annotations` in the user's file
+        return annotation.replace(" ", "").startswith(("Secret[", "zenprovision.Secret["))
+    return get_origin(annotation) is Annotated and _SECRET_MARK in get_args(annotation)[1:]
 
 
 class Pipeline:
     def __init__(self, func: Callable[..., Any], name: str | None = None) -> None:
         functools.update_wrapper(self, func)
         self.func = func
-        self.name = name or func.__name__
+        self.name = validate_name("pipeline", name or func.__name__)
         self.signature = inspect.signature(func)
         self.source_file: str | None = inspect.getsourcefile(func)
 
@@ -41,6 +58,11 @@ class Pipeline:
                 values[name] = parameter.default
         return values
 
+    def secret_parameters(self) -> frozenset[str]:
+        """Parameters declared ``Secret[...]``: stored masked in the metadata store."""
+        return frozenset(name for name, parameter in self.signature.parameters.items()
+                         if is_secret_annotation(parameter.annotation))
+
     def build(self, **params: Any) -> DAG:
         dag = DAG(self.name)
         with Builder(dag):
@@ -59,27 +81,38 @@ class Pipeline:
 
 
 def _coerce(pipeline: str, name: str, annotation: Any, value: Any) -> Any:
+    secret = is_secret_annotation(annotation)
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if isinstance(annotation, str):
+        annotation = re.sub(r"^(zenprovision\.)?Secret\[(.*)\]$", r"\2", annotation.replace(" ", ""))
+        annotation = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation, Any)
     if annotation is inspect.Parameter.empty or annotation is Any:
         return value
-    if isinstance(annotation, str):
-        annotation = {"int": int, "float": float, "str": str, "bool": bool}.get(annotation, Any)
-        if annotation is Any:
-            return value
     try:
-        if annotation is bool and isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered not in _TRUE | _FALSE:
-                raise ValueError(value)
-            return lowered in _TRUE
-        if annotation in (int, float, str) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return annotation(value)
+        return _convert(annotation, value)
     except ValueError:
-        pass
-    else:
-        if not isinstance(annotation, type) or isinstance(value, annotation):
-            return value
-    kind = getattr(annotation, "__name__", str(annotation))
-    raise PipelineDefinitionError(f"pipeline {pipeline!r}: parameter {name!r} must be {kind}, got {value!r}")
+        kind = getattr(annotation, "__name__", str(annotation))
+        shown = "a secret value" if secret else repr(value)
+        raise PipelineDefinitionError(f"pipeline {pipeline!r}: parameter {name!r} must be {kind}, got {shown}",
+                                      hint="a finite number" if annotation is float else None) from None
+
+
+def _convert(annotation: Any, value: Any) -> Any:
+    """``value`` as ``annotation``; ``ValueError`` when it is not one (``1e999`` is no float)."""
+    if annotation is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in _TRUE | _FALSE:
+            raise ValueError(value)
+        return lowered in _TRUE
+    if annotation in (int, float, str) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        converted = annotation(value)
+        if isinstance(converted, float) and not math.isfinite(converted):
+            raise ValueError(value)
+        return converted
+    if isinstance(annotation, type) and not isinstance(value, annotation):
+        raise ValueError(value)
+    return value
 
 
 def pipeline(func: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import CancelledError, OperationFailed
+from zenprovision.locks import RunLease
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
 from zenprovision.runtime.metadata import MetadataStore
@@ -56,8 +57,16 @@ def _quiet(kind: str, node_id: str, detail: str) -> None:
 def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: bool = True,
                  resume: str | None = None, on_event: Callable[[str, str, str], None] = _quiet,
                  raise_on_failure: bool = True) -> RunSummary:
-    config = stack_store.load(stack)
-    doc = config.to_document()
+    """Run ``pipeline`` on ``stack`` holding the stack's run lease, so a destroy waits for it or aborts it."""
+    stack_store.load(stack)  # a missing stack is reported before any lock file is made
+    run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    with RunLease(stack, run_id):
+        return _run(pipeline, stack, params, run_id, cache, resume, on_event, raise_on_failure)
+
+
+def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, cache: bool, resume: str | None,
+         on_event: Callable[[str, str, str], None], raise_on_failure: bool) -> RunSummary:
+    doc = stack_store.load(stack).to_document()  # again: a destroy may have finished before the lease
     dag = pipeline.build(**params)  # every definition error surfaces before anything runs
     artifact_store = artifact_store_for(doc)
     artifact_store.check()
@@ -66,9 +75,9 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
     meta = MetadataStore(stack)
     reuse = meta.step_outputs(resume) if resume else {}
     if resume:
-        meta.run(resume)  # a missing run id is a clear error
-    run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume)
+        meta.resuming(resume, run_id)  # a missing or still running run is a clear error
+    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
+                   secret_params=pipeline.secret_parameters())
     code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
@@ -84,16 +93,26 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
         meta.end_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
         meta.close()
         raise
+    try:
+        summary = _summary(meta, pipeline, stack, run_id, state, time.perf_counter() - started, doc)
+    finally:
+        meta.close()
+    if summary.failed_step and raise_on_failure:
+        raise RunFailed(summary)
+    return summary
+
+
+def _summary(meta: MetadataStore, pipeline: Pipeline, stack: str, run_id: str, state: Any, seconds: float,
+             doc: dict[str, Any]) -> RunSummary:
+    """End the run in the metadata store; one aborted meanwhile (``destroy --force``) stays aborted."""
     failure = state.failure
     status = "failed" if failure else "succeeded"
     meta.end_run(run_id, status, failure.error if failure else None)
-    summary = RunSummary(
+    if meta.status(run_id) == "aborted":
+        raise CancelledError(f"run {run_id} was aborted: its stack was destroyed with --force")
+    return RunSummary(
         run_id, pipeline.name, stack, status, dict(state.status),
         artifacts={k: v for k, v in state.artifacts.items()}, metadata=meta.run(run_id)["metadata"],
         failed_step=failure.node_id if failure else "", error=failure.error if failure else "",
-        traceback=failure.traceback if failure else "", seconds=time.perf_counter() - started, _stack_doc=doc,
+        traceback=failure.traceback if failure else "", seconds=seconds, _stack_doc=doc,
     )
-    meta.close()
-    if failure and raise_on_failure:
-        raise RunFailed(summary)
-    return summary

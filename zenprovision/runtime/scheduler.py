@@ -95,12 +95,20 @@ class Scheduler:
             found = None  # resumed with other code, parameters or inputs: run it again
         if found is None and self.cache and node.step.cache:
             found = self.meta.cached_output(key)
-        if found is None or not self.store.exists(f"{found['relpath']}/meta.json"):
+        if found is None or not self._intact(found):
             return False
         source = found.get("source_run") or found["run_id"]
         self._record_output(node, found, status="cached", cached_from=source)
         self.on_event("cached", node.id, source)
         return True
+
+    def _intact(self, artifact: dict[str, Any]) -> bool:
+        """Complete, and its meta.json names the sha256 the metadata store recorded."""
+        try:
+            meta = json.loads(self.store.read_bytes(f"{artifact['relpath']}/meta.json"))
+        except (FileNotFoundError, ValueError):
+            return False
+        return isinstance(meta, dict) and meta.get("hash") == artifact["hash"]
 
     def _submit(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]

@@ -8,12 +8,25 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from zenprovision.errors import PipelineDefinitionError
+
+_NAME = re.compile(r"^\w[\w.-]{0,99}$")
 _BUILDER: ContextVar[Any] = ContextVar("zenprovision_dag_builder", default=None)
+
+
+def validate_name(kind: str, name: str) -> str:
+    """Step and pipeline names become artifact paths and run ids: no separators, no ``..``."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise PipelineDefinitionError(
+            f"invalid {kind} name {name!r}",
+            hint="use up to 100 letters, digits, '_', '-' and '.', with no '/' and no '..'")
+    return name
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Step:
                  cache: bool = True, image: str | None = None, resources: dict[str, Any] | None = None) -> None:
         functools.update_wrapper(self, func)
         self.func = func
-        self.name = name or func.__name__
+        self.name = validate_name("step", name or func.__name__)
         self.retries = int(retries)
         self.cache = cache
         self.image = image  # remote orchestrators: the container image for this step

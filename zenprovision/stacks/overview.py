@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from zenprovision.errors import CorruptFileError
 from zenprovision.stacks import registry, store
 
 
@@ -22,6 +23,11 @@ class StackSummary:
     status: str
     last_operation: str
     last_result: str
+    problem: str = ""  # a damaged record or config: one line naming the file and field
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.problem)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "age_seconds": int(self.age.total_seconds()), "age": format_age(self.age)}
@@ -51,11 +57,22 @@ def summarize(name: str) -> StackSummary:
     )
 
 
+def damaged_summary(name: str, problem: str) -> StackSummary:
+    return StackSummary(name=name, recipe="", engine="", env="", owner="", age=timedelta(0), ttl=None,
+                        expired=False, status="damaged", last_operation="", last_result=problem, problem=problem)
+
+
 def summaries(env: str | None = None, owner: str | None = None, expired: bool = False,
-              older_than: timedelta | None = None) -> list[StackSummary]:
+              older_than: timedelta | None = None, keep_damaged: bool = True) -> list[StackSummary]:
+    """Stacks matching the filters; a damaged record or config is listed as damaged, not fatal."""
     found = []
     for name in sorted(registry.registered_names()):
-        summary = summarize(name)
+        try:
+            summary = summarize(name)
+        except CorruptFileError as exc:
+            if keep_damaged:
+                found.append(damaged_summary(name, exc.message))
+            continue
         if env and summary.env != env or owner and summary.owner != owner:
             continue
         if expired and not summary.expired or older_than and summary.age < older_than:

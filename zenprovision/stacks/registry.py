@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zenprovision import home
 from zenprovision.atomic import atomic_write_text
@@ -65,6 +65,16 @@ class StackRecord(BaseModel):
     status: Status = "deploying"
     operations: list[Operation] = Field(default_factory=list)
 
+    @field_validator("ttl")
+    @classmethod
+    def _valid_ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except InputError:
+                raise ValueError(f"{value!r} is not a duration such as 30m, 8h, 3d or 2w") from None
+        return value
+
     @property
     def expires_at(self) -> datetime | None:
         return self.created_at + parse_duration(self.ttl) if self.ttl else None
@@ -89,10 +99,21 @@ def load(name: str) -> StackRecord | None:
     if not path.exists():
         return None
     try:
-        return StackRecord.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, ValueError) as exc:
-        raise CorruptFileError(f"stack record {path} is damaged: {exc}",
+        return StackRecord.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError, OSError) as exc:
+        raise CorruptFileError(f"stack record {path} is damaged: {_first_problem(exc)}",
                                hint="fix or remove the file; zenprovision will not overwrite it") from exc
+
+
+def _first_problem(exc: Exception) -> str:
+    """One line: the field and what is wrong with it, never pydantic's multi-line report."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            return "not valid JSON"
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        return f"field {field}: {first['msg']}"
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def save(record: StackRecord) -> None:
@@ -103,17 +124,40 @@ def remove(name: str) -> None:
     record_path(name).unlink(missing_ok=True)
 
 
-def all_records() -> list[StackRecord]:
+def _record_names() -> list[str]:
     folder = home.home() / "registry"
-    if not folder.is_dir():
-        return []
-    return [r for r in (load(p.stem) for p in sorted(folder.glob("*.json"))) if r is not None]
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def all_records() -> list[StackRecord]:
+    """Every readable record; damaged ones are left out (see ``damaged``)."""
+    return [r for r in (_load_quietly(name) for name in _record_names()) if r is not None]
+
+
+def damaged() -> dict[str, str]:
+    """Stack name -> one line naming the damaged record's file and field."""
+    found = {}
+    for name in _record_names():
+        try:
+            load(name)
+        except CorruptFileError as exc:
+            found[name] = exc.message
+        except InputError:  # a file name that is no stack name: not ours
+            continue
+    return found
+
+
+def _load_quietly(name: str) -> StackRecord | None:
+    try:
+        return load(name)
+    except InputError:
+        return None
 
 
 def registered_names() -> set[str]:
-    """Stacks that exist as far as this home knows (records and stack configs)."""
+    """Stacks that exist as far as this home knows (records, damaged or not, and stack configs)."""
     configs = home.stacks_dir()
-    names = {r.name for r in all_records()}
+    names = {r.name for r in all_records()} | set(damaged())
     if configs.is_dir():
         names |= {p.stem for p in configs.glob("*.yaml") if not p.name.startswith(".")}
     return names

@@ -28,3 +28,30 @@ def assert_no_plaintext_secret(value: Any, where: str) -> None:
             assert_no_plaintext_secret(item, f"{where}[{index}]")
     elif isinstance(value, str) and _SECRET_VALUE.search(value):
         raise ValueError(f"{where} looks like a credential; store a reference instead")
+
+
+MASK = "[secret]"
+
+
+def is_secret_key(key: str) -> bool:
+    """Names the guard treats as secrets: ``password``, ``api_token``, ``aws_secret_access_key``."""
+    return bool(_SECRET_KEY.search(str(key)))
+
+
+def mask_secrets(value: Any, secret_keys: frozenset[str] = frozenset()) -> Any:
+    """A copy safe to store or print: secret-named keys (and ``secret_keys``) and
+    credential-looking strings masked; references such as ``env:NAME`` kept."""
+    if isinstance(value, dict):
+        return {key: (_mask_one(item) if key in secret_keys or is_secret_key(key) else mask_secrets(item))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(item) for item in value]
+    if isinstance(value, str) and _SECRET_VALUE.search(value):
+        return MASK
+    return value
+
+
+def _mask_one(value: Any) -> Any:
+    if isinstance(value, str) and _REFERENCE.match(value):
+        return value
+    return MASK if value not in (None, "") else value

@@ -29,12 +29,24 @@ def load(name: str) -> StackConfig:
         raise NotFoundError(
             f"no stack named {name!r}", hint="see `provision stacks` for deployed stacks"
         )
-    return load_file(path)
+    config = load_file(path)
+    if config.name != name:  # a copied or renamed file must not act as another stack
+        raise CorruptFileError(
+            f"stack config {path}: field name: says {config.name!r}, but the file is stack {name!r}",
+            hint=f"set name: {name} in the file, or move it to stacks/{config.name}.yaml",
+        )
+    return config
 
 
 def load_file(path: Path) -> StackConfig:
+    if path.is_dir():
+        raise CorruptFileError(f"stack config {path} is a folder, not a file",
+                               hint="move the folder out of the stacks folder")
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"stack config {path} cannot be read: {type(exc).__name__}: {exc}",
+                               hint="fix its permissions or remove it") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -7,6 +7,7 @@ operation that started and did not finish, so an interrupted apply is never forg
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from zenprovision import home
 from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: provider blobs carry the sha256 recorded when they were saved
 
 
 @dataclass
@@ -79,17 +80,36 @@ def load(stack: str) -> StackState:
         return StackState(stack=stack)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        _check_providers(path, data)
         resources = [ResourceState(**r) for r in data.pop("resources", [])]
-        return StackState(resources=resources, **data)
-    except (ValueError, TypeError) as exc:
+        return StackState(resources=resources, **{**data, "version": STATE_VERSION})
+    except (ValueError, TypeError, AttributeError) as exc:
         raise CorruptFileError(
             f"engine state {path} is damaged: {exc}",
             hint="restore it from a backup; zenprovision will not overwrite it",
         ) from exc
 
 
+def _provider_hashes(data: dict[str, Any]) -> dict[str, str]:
+    entries = [("resource", e) for e in data.get("resources", [])] + [("pending", e) for e in data.get("pending", [])]
+    return {f"{kind} {e['urn']}": hashlib.sha256(e["provider"].encode()).hexdigest()
+            for kind, e in entries if e.get("provider")}
+
+
+def _check_providers(path: Path, data: dict[str, Any]) -> None:
+    """Provider blobs are dill pickles: unpickling one runs code, so it must be the one we saved."""
+    recorded = data.pop("provider_sha256", None)
+    if data.get("version", 1) < 2:
+        return  # written before hashes were recorded; the next save records them
+    for urn, digest in _provider_hashes(data).items():
+        if (recorded or {}).get(urn) != digest:
+            raise ValueError(f"the provider of {urn} does not match the sha256 recorded when it was saved")
+
+
 def save(state: StackState) -> None:
-    text = json.dumps(asdict(state), indent=1, sort_keys=True, default=str)
+    data = asdict(state)
+    data["provider_sha256"] = _provider_hashes(data)
+    text = json.dumps(data, indent=1, sort_keys=True, default=str)
     atomic_write_text(state_path(state.stack), text, mode=0o600)
 
 

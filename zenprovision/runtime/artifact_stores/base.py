@@ -45,7 +45,13 @@ class BaseArtifactStore(ABC):
         return self._root
 
     def path(self, relpath: str) -> str:
-        return posixpath.join(self.root, relpath.lstrip("/"))
+        """The full path of ``relpath``; never outside the root, whatever a name or meta.json says."""
+        cleaned = posixpath.normpath(relpath.lstrip("/")) if relpath else "."
+        if cleaned == ".." or cleaned.startswith("../") or "\0" in relpath:
+            raise ArtifactStoreError(
+                f"artifact path {relpath!r} leads outside the artifact store {self.endpoint}",
+                hint="step and pipeline names and artifact files must stay inside the store")
+        return self.root if cleaned == "." else posixpath.join(self.root, cleaned)
 
     def uri(self, relpath: str) -> str:
         return self.fs.unstrip_protocol(self.path(relpath))

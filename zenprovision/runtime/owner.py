@@ -1,0 +1,26 @@
+"""Who owns a run: host, PID and the process's start time, so a reused PID is not mistaken
+for the run's process after a reboot or a kill."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import psutil
+
+
+def current() -> tuple[str, int, float]:
+    return socket.gethostname(), os.getpid(), psutil.Process().create_time()
+
+
+def gone(host: str | None, pid: int | None, started: float | None) -> bool:
+    """True when the owner certainly no longer runs; unknown owners (older runs, other hosts) are not gone."""
+    if not host or not pid or host != socket.gethostname():
+        return False
+    try:
+        process = psutil.Process(pid)
+        return process.status() == psutil.STATUS_ZOMBIE or abs(process.create_time() - (started or 0.0)) > 1.0
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:
+        return False
