@@ -1,15 +1,19 @@
-"""Shared fixtures: an isolated $ZENPROVISION_HOME and a way to run the real CLI."""
+"""Shared fixtures: an isolated $ZENPROVISION_HOME, a way to run the real CLI, and a temp
+folder of the session's own, so nothing a test runs leaves files in the system's."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
+from _pytest.mark.expression import Expression
 
 FIXTURE_RECIPES = Path(__file__).parent / "fixtures" / "recipes"
 
@@ -67,6 +71,83 @@ def cli():
 def fixture_recipes(monkeypatch) -> Path:
     monkeypatch.setenv("ZENPROVISION_RECIPES_PATH", str(FIXTURE_RECIPES))
     return FIXTURE_RECIPES
+
+
+# --- temp files -------------------------------------------------------------------------------
+# Who writes to the system temp folder when a test runs: cookiecutter writes every hook script
+# there (NamedTemporaryFile(delete=False), never removed), the runtime unpacks code packages
+# into <temp>/zenprovision-code, and Dask workers keep dask-scratch-space there. All of them ask
+# ``tempfile.gettempdir()``, which follows $TMPDIR in child processes; this process has cached
+# the answer already, so ``tempfile.tempdir`` is set too.
+
+
+class TempWatch:
+    """An audit hook that notes every file or folder this process creates or writes in the
+    system temp folder outside pytest's own area. Child processes are kept out by $TMPDIR;
+    this catches what ignores it here (a hard-coded "/tmp"). Precise where a listing of the
+    shared temp folder would not be: other users' processes write there too."""
+
+    def __init__(self, system: Path, allowed: Path) -> None:
+        self.system, self.allowed = f"{system}{os.sep}", f"{allowed}{os.sep}"
+        self.found: list[str] = []
+        self.active = True
+
+    def __call__(self, event: str, args: tuple) -> None:
+        if not self.active or event not in ("open", "os.mkdir"):
+            return
+        if event == "open" and not (isinstance(args[2], int) and args[2] & _WRITE_FLAGS):
+            return
+        path = args[0]
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            return  # a file descriptor
+        path = os.path.abspath(os.fsdecode(path))
+        if path.startswith(self.system) and not path.startswith(self.allowed):
+            self.found.append(path)
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_temp_dir(tmp_path_factory) -> Iterator[Path]:
+    """$TMPDIR for the whole session, below pytest's own temp folder; fails the session if
+    this process wrote to the system temp folder anyway."""
+    system = Path(tempfile.gettempdir()).resolve()
+    folder = tmp_path_factory.mktemp("tmpdir")
+    watch = TempWatch(system, tmp_path_factory.getbasetemp().resolve().parent)  # pytest-of-<user>
+    sys.addaudithook(watch)  # cannot be removed: made inert at the end
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("TMPDIR", str(folder))
+            mp.setenv("DASK_TEMPORARY_DIRECTORY", str(folder))  # dask's temporary-directory setting
+            mp.setattr(tempfile, "tempdir", str(folder))
+            yield folder
+    finally:
+        watch.active = False
+    assert not watch.found, f"tests wrote outside pytest's temp folder, in {system}: {sorted(set(watch.found))}"
+
+
+# --- markers -----------------------------------------------------------------------------------
+
+
+def slow_selected(config: pytest.Config) -> bool:
+    """Whether ``-m`` asked for slow tests by name (``-m slow``, ``-m "slow or integration"``).
+
+    The most expensive variants (``slow_only``) run only then, not in a plain ``pytest``.
+    """
+    expression = config.getoption("markexpr") or ""
+    if "slow" not in expression:
+        return False
+    return Expression.compile(expression).evaluate(lambda name, **_: name == "slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if slow_selected(config):
+        return
+    skip = pytest.mark.skip(reason="one of several expensive variants: run them with -m slow")
+    for item in items:
+        if item.get_closest_marker("slow_only"):
+            item.add_marker(skip)
 
 
 pytest_plugins = ["tests.servers"]

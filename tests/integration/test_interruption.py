@@ -7,8 +7,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import servers_under
 from zenprovision.stacks import store
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # real local stacks, through the CLI
 
 
 def start_deploy(stack, *args):
@@ -62,47 +66,102 @@ def test_sigkill_mid_apply_then_destroy_cleans_up(home, cli):
     assert not (home / "state" / "dev.json").exists()
 
 
-def test_second_deploy_of_the_same_stack_fails_at_once(home, cli):
-    first = start_deploy("dev")
-    wait_for_pending(home, "dev", "model-server")
-    started = time.monotonic()
-    second = cli("recipe", "local", "--stack", "dev", "--yes")
-    assert time.monotonic() - started < 10
-    assert second.code == 1
-    assert "is locked by PID" in second.err
-    assert first.wait(60) == 0, first.stderr.read()
-    assert len(servers_under(home)) == 1
-    assert cli("destroy", "dev", "--yes").code == 0
+def held_files_deploy(stack, folder, gate, *config):
+    """A deploy of the ``files`` recipe whose creates wait at ``gate`` until released."""
+    return start_deploy(stack, "files", "-c", f"dir={folder}", "-c", f"gate={gate}", *config)
+
+
+def wait_until_held(proc, gate, sign="held", timeout=120) -> str:
+    """The name of the file whose create waits at the gate (``sign`` "held"), or has seen
+    the Ctrl-C while waiting there ("interrupted"). Creates run one at a time, in an order
+    the engine picks."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sorted(gate.glob(f"*.{sign}")) if gate.is_dir() else []
+        if found:
+            return found[0].name.removesuffix(f".{sign}")
+        if proc.poll() is not None:
+            raise AssertionError(f"the deploy exited with {proc.returncode} before a create was {sign}:\n"
+                                 + proc.stderr.read())
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no create was {sign} within {timeout} s")
+        time.sleep(0.02)
+
+
+def release(gate, *names):
+    for name in names:
+        (gate / f"{name}.go").touch()
+
+
+def finish(proc, timeout=120) -> tuple[int, str]:
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def test_second_deploy_of_the_same_stack_fails_at_once(home, cli, fixture_recipes, tmp_path):
+    folder, gate = tmp_path / "files", tmp_path / "gate"
+    first = held_files_deploy("f", folder, gate)
+    try:
+        wait_until_held(first, gate)  # the first deploy is mid-apply, and stays there
+        second = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes", timeout=120)
+        assert first.poll() is None  # "at once": the second did not wait for the first
+        assert second.code == 1, second.out + second.err
+        assert "is locked by PID" in second.err, second.err
+    finally:
+        release(gate, "a", "b", "index")
+    code, err = finish(first)
+    assert code == 0, err
+    log = [json.loads(line) for line in (folder / "operations.log").read_text().splitlines()]
+    assert sorted(log) == [["create", "a"], ["create", "b"], ["create", "index"]]  # the second made nothing
+    state = json.loads((home / "state" / "f.json").read_text())
+    assert {r["name"] for r in state["resources"]} == {"a", "b", "index"} and state["pending"] == []
 
 
 def test_ctrl_c_mid_apply_saves_state_and_next_deploy_converges(home, cli):
+    """What a user is promised on Ctrl-C: exit 130, the step in flight finishes and is
+    recorded, no stack config yet, and the same command again converges."""
     proc = start_deploy("dev")
     wait_for_pending(home, "dev", "model-server")
     os.killpg(proc.pid, signal.SIGINT)
-    code = proc.wait(60)
-    # The server being started finishes; if it was the last resource the apply completes.
-    assert code == 0 or (code == 130 and "interrupted" in proc.stderr.read().lower())
+    code, err = finish(proc, 60)
+    assert code == 130, err
+    assert "interrupted" in err.lower(), err
+    state = json.loads((home / "state" / "dev.json").read_text())
+    assert state["pending"] == [], err  # the create in flight finished and was recorded
+    assert "model-server" in {r["name"] for r in state["resources"]}, err
+    assert not store.exists("dev"), err  # an interrupted deploy writes no stack config
+    assert len(servers_under(home)) == 1
     result = cli("recipe", "local", "--stack", "dev", "--yes")
     assert result.code == 0, result.err
+    state = json.loads((home / "state" / "dev.json").read_text())
+    assert {r["name"] for r in state["resources"]} == {"stack-home", "artifact-store", "orchestrator", "model-server"}
+    assert store.exists("dev")
     assert len(servers_under(home)) == 1
     assert cli("destroy", "dev", "--yes").code == 0
     assert servers_under(home) == []
 
 
 def test_ctrl_c_stops_before_the_next_resource_and_state_stays_true(home, cli, fixture_recipes, tmp_path):
-    folder = tmp_path / "files"
-    proc = start_deploy("f", "files", "-c", f"dir={folder}", "-c", "slow=1")
-    _wait_for_any_pending(home, "f")
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(60) == 130
-    assert "interrupted" in proc.stderr.read()
+    folder, gate = tmp_path / "files", tmp_path / "gate"
+    proc = held_files_deploy("f", folder, gate)
+    try:
+        held = wait_until_held(proc, gate)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert wait_until_held(proc, gate, sign="interrupted") == held  # seen while it was in flight
+    finally:
+        release(gate, "a", "b", "index")
+    code, err = finish(proc, 60)
+    assert code == 130, err
+    assert "interrupted" in err, err
     state = json.loads((home / "state" / "f.json").read_text())
-    made = {r["name"] for r in state["resources"]}
-    assert len(made) == 1 and state["pending"] == []  # the step in flight finished and was recorded
-    assert sorted(p.name for p in folder.iterdir() if p.name != "operations.log") == sorted(made)
-    result = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "-c", "slow=0", "--yes")
+    assert {r["name"] for r in state["resources"]} == {held} and state["pending"] == [], err
+    assert sorted(p.name for p in folder.iterdir()) == sorted([held, "operations.log"])  # nothing else started
+    assert not store.exists("f")
+    result = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes")
     assert result.code == 0, result.err
     assert {r["name"] for r in json.loads((home / "state" / "f.json").read_text())["resources"]} == {"a", "b", "index"}
+    log = [json.loads(line) for line in (folder / "operations.log").read_text().splitlines()]
+    assert sorted(log) == [["create", "a"], ["create", "b"], ["create", "index"]]  # none was made twice
 
 
 def _wait_for_any_pending(home, stack, timeout=30):

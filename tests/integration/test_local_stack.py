@@ -4,10 +4,13 @@ import json
 import urllib.request
 
 import psutil
+import pytest
 import yaml
 
 from tests.conftest import servers_under
 from zenprovision.stacks import store
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # real local stacks, through the CLI
 
 
 def ready(endpoint):

@@ -10,6 +10,8 @@ from zenprovision.errors import ModelServerError
 from zenprovision.runtime import flavors
 from zenprovision.stacks import store
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # real local stacks, through the CLI
+
 EXAMPLE = "examples/quickstart.py"
 
 

@@ -14,8 +14,8 @@ def generated_files(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
-@pytest.mark.parametrize("cloud", ["aws", "gcp", "local"])
-def test_generated_recipe_is_listed_planned_and_passes_its_own_tests(home, cli, tmp_path, cloud):
+def generate(cli, tmp_path, cloud):
+    """``provision new team-<cloud>`` into tmp_path/recipes, with a HOME that must stay empty."""
     fake_home = tmp_path / "user-home"
     fake_home.mkdir()
     out = tmp_path / "recipes"
@@ -23,21 +23,39 @@ def test_generated_recipe_is_listed_planned_and_passes_its_own_tests(home, cli, 
     result = cli("new", name, "--cloud", cloud, "--output-dir", str(out), "--no-input", env={"HOME": str(fake_home)})
     assert result.code == 0, result.err
     assert "Next steps" in result.out
-    folder = out / name
-    assert generated_files(folder) == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
-                                       f"tests/test_team_{cloud}.py"]
     assert list(fake_home.iterdir()) == []  # cookiecutter's replay and cache live under the home
-    assert (home / "cookiecutter" / "replay").is_dir()
+    return name, out
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "local"])
+def test_generated_recipe_is_listed_planned_and_tested(home, cli, tmp_path, cloud):
+    name, out = generate(cli, tmp_path, cloud)
+    assert generated_files(out / name) == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
+                                           f"tests/test_team_{cloud}.py"]
+    assert (home / "cookiecutter" / "replay").is_dir()
     listed = json.loads(cli("recipes", "--path", str(out), "--json").out)
     assert name in [r["name"] for r in listed]
     env = {"ZENPROVISION_RECIPES_PATH": str(out)}
     plan = cli("plan", name, "--stack", "t", "--offline", env=env)
     assert plan.code == 0, plan.err
     assert cli("recipe-test", name, env=env).code == 0
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", str(folder / "tests")], capture_output=True,
-                           text=True, env={**os.environ, **env}, cwd=tmp_path)
+
+
+# The nested suite is the same conformance check as `recipe-test`, run by the generated
+# recipe's own pytest file: one cloud proves the file works by default; all three with -m slow.
+NESTED = ["local", pytest.param("aws", marks=pytest.mark.slow_only), pytest.param("gcp", marks=pytest.mark.slow_only)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cloud", NESTED)
+def test_generated_recipe_passes_its_own_tests(home, cli, tmp_path, cloud):
+    name, out = generate(cli, tmp_path, cloud)
+    env = {"ZENPROVISION_RECIPES_PATH": str(out)}
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(out / name / "tests")],
+                           capture_output=True, text=True, env={**os.environ, **env}, cwd=tmp_path, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "1 passed" in tests.stdout
     if cloud == "local":
         assert cli("recipe", name, "--stack", "t", "--yes", env=env).code == 0
         assert len(servers_under(home)) == 1

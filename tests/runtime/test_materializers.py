@@ -4,7 +4,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from zenprovision.errors import MaterializerError
-from zenprovision.runtime import materializers
+from zenprovision.runtime import flavors, materializers
+from zenprovision.runtime.execution import load_artifact, save_artifact
 from zenprovision.runtime.materializers import Materializer, by_name, register_materializer, serialize
 
 
@@ -39,27 +40,55 @@ def test_unstorable_value_names_step_and_output():
         serialize((x for x in range(2)), "step 'make' output")
 
 
-def test_users_can_register_their_own(monkeypatch):
+class Celsius(float):
+    """A user's own type, which no built-in materializer should claim first."""
+
+
+class CelsiusMaterializer(Materializer):
+    name, extension = "celsius", ".txt"
+
+    def handles(self, value):
+        return isinstance(value, Celsius)
+
+    def dumps(self, value):
+        return f"{float(value)}C".encode()
+
+    def loads(self, data):
+        return Celsius(data.decode().removesuffix("C"))
+
+
+def test_users_can_register_their_own_and_load_it_back(monkeypatch, tmp_path):
     monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
-
-    class Celsius(float):
-        pass
-
-    class CelsiusMaterializer(Materializer):
-        name, extension = "celsius", ".txt"
-
-        def handles(self, value):
-            return isinstance(value, Celsius)
-
-        def dumps(self, value):
-            return f"{float(value)}C".encode()
-
-        def loads(self, data):
-            return Celsius(data.decode().rstrip("C"))
-
     register_materializer(CelsiusMaterializer())
     m, data = serialize(Celsius(21.5), "x")
-    assert m.name == "celsius" and data == b"21.5C"
+    assert m.name == "celsius" and data == b"21.5C"  # ahead of json, which takes any float
+    back = by_name("celsius").loads(data)
+    assert type(back) is Celsius and back == 21.5
+
+    store = flavors.build("artifact_store", "local", {"path": (tmp_path / "store").as_uri()})
+    meta = save_artifact(store, "run/step/output", Celsius(-3.25), "step 'measure' output")
+    assert meta["materializer"] == "celsius" and meta["file"] == "data.txt"
+    assert store.read_bytes("run/step/output/data.txt") == b"-3.25C"
+    loaded = load_artifact(store, "run/step/output")  # as the next step gets it
+    assert type(loaded) is Celsius and loaded == -3.25
+
+
+def test_registering_a_name_again_replaces_the_first(monkeypatch):
+    monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
+    register_materializer(CelsiusMaterializer())
+
+    class Kelvin(CelsiusMaterializer):
+        def loads(self, data):
+            return Celsius(float(data.decode().removesuffix("C")) - 273.15)
+
+    register_materializer(Kelvin())
+    assert [m.name for m in materializers._REGISTRY].count("celsius") == 1
+    assert by_name("celsius").loads(b"273.15C") == 0.0
+
+
+def test_an_unknown_materializer_name_is_an_error():
+    with pytest.raises(MaterializerError):
+        by_name("no-such-materializer")
 
 
 def test_json_keeps_exact_types():

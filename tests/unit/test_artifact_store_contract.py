@@ -1,10 +1,10 @@
 """The artifact store contract, run once against every flavor.
 
 Each flavor is described by a ``<flavor>_case`` fixture returning a ``StoreCase``: the
-config of a healthy, empty store, the URI its root maps to, and the config of a store of the
-same flavor that cannot be reached. Adding a flavor means writing that fixture (~20 lines)
-and adding its name to ``FLAVORS``. Known product bugs of one flavor are declared in its case
-as xfail marks on the test they break, so the rest of the suite still runs for it.
+config of a healthy, empty store, the URI its root maps to, the config of a store of the
+same flavor that cannot be reached, and how to read the backend directly, with its own
+client and not through the store (so a test sees what really landed where). Adding a flavor
+means writing that fixture (~20 lines) and adding its name to ``FLAVORS``.
 
 Servers (moto S3, GCS emulator) come from tests/servers.py and run on 127.0.0.1 only.
 """
@@ -15,9 +15,11 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
@@ -29,12 +31,6 @@ OBJECT_STORES = ["s3", "gcs"]
 CHECK_DEADLINE = 15.0  # seconds a failing check() may take before a user gives up on it
 
 
-
-def known_bug(reason: str, run: bool = True) -> pytest.MarkDecorator:
-    """An xfail mark for a product bug; strict, so the test fails once the bug is fixed."""
-    return pytest.mark.xfail(reason=f"{reason} (remove this mark once fixed)", strict=True, run=run)
-
-
 @dataclass
 class StoreCase:
     flavor: str
@@ -42,8 +38,9 @@ class StoreCase:
     root_uri: str  # what uri("") is below
     unreachable: dict[str, Any]  # a store of this flavor that cannot be reached
     names: str  # what the unreachable store's error message must contain
+    raw_read: Callable[[str], bytes]  # a URI's bytes, read with the backend's own client
+    raw_list: Callable[[], list[str]]  # every object (file) URI of the bucket (folder), same way
     missing_bucket: dict[str, Any] | None = None  # object stores: a bucket that does not exist
-    known_issues: dict[str, pytest.MarkDecorator] = field(default_factory=dict)  # test name -> mark
 
     def build(self, config: dict[str, Any] | None = None):
         return flavors.build("artifact_store", self.flavor, self.config if config is None else config)
@@ -72,41 +69,61 @@ def local_case(tmp_path) -> StoreCase:
         root_uri=root.as_uri(),
         unreachable={"path": not_a_folder.as_uri()},
         names=not_a_folder.as_uri(),
+        raw_read=lambda uri: Path(urlparse(uri).path).read_bytes(),
+        raw_list=lambda: sorted(p.as_uri() for p in root.rglob("*") if p.is_file()),
     )
 
 
 @pytest.fixture
-def s3_case(s3_bucket, dead_endpoint) -> StoreCase:
+def s3_case(s3_bucket, s3_client, dead_endpoint) -> StoreCase:
+    bucket = s3_bucket["bucket"]
+
+    def raw_read(uri: str) -> bytes:
+        found = urlparse(uri)
+        assert found.scheme == "s3" and found.netloc == bucket, uri
+        return s3_client.get_object(Bucket=bucket, Key=found.path.lstrip("/"))["Body"].read()
+
+    def raw_list() -> list[str]:
+        listed = s3_client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return sorted(f"s3://{bucket}/{item['Key']}" for item in listed)
+
     return StoreCase(
         flavor="s3",
         config=s3_bucket,
-        root_uri=f"s3://{s3_bucket['bucket']}/{s3_bucket['prefix']}",
+        root_uri=f"s3://{bucket}/{s3_bucket['prefix']}",
         unreachable={**s3_bucket, "endpoint_url": dead_endpoint},
         names=dead_endpoint,
+        raw_read=raw_read,
+        raw_list=raw_list,
         # a region other than us-east-1: there s3fs's accidental bucket creation succeeds
         missing_bucket={**s3_bucket, "bucket": f"zp-missing-{uuid.uuid4().hex[:12]}", "region": "eu-west-1"},
     )
 
 
 @pytest.fixture
-def gcs_case(gcs_bucket, dead_endpoint) -> StoreCase:
+def gcs_case(gcs_bucket, gcs_client, dead_endpoint) -> StoreCase:
+    bucket = gcs_client.bucket(gcs_bucket["bucket"])
+
+    def raw_read(uri: str) -> bytes:
+        found = urlparse(uri)
+        assert found.scheme == "gs" and found.netloc == bucket.name, uri
+        return bucket.blob(found.path.lstrip("/")).download_as_bytes()
+
     return StoreCase(
         flavor="gcs",
         config=gcs_bucket,
-        root_uri=f"gs://{gcs_bucket['bucket']}/{gcs_bucket['prefix']}",
+        root_uri=f"gs://{bucket.name}/{gcs_bucket['prefix']}",
         unreachable={**gcs_bucket, "endpoint_url": dead_endpoint},
         names=dead_endpoint,
+        raw_read=raw_read,
+        raw_list=lambda: sorted(f"gs://{bucket.name}/{blob.name}" for blob in gcs_client.list_blobs(bucket.name)),
         missing_bucket={**gcs_bucket, "bucket": f"zp-missing-{uuid.uuid4().hex[:12]}"},
     )
 
 
 @pytest.fixture(params=FLAVORS)
 def case(request) -> StoreCase:
-    found = request.getfixturevalue(f"{request.param}_case")  # starts only the servers needed
-    mark = found.known_issues.get(request.node.originalname)
-    if mark is not None:
-        request.applymarker(mark)
-    return found
+    return request.getfixturevalue(f"{request.param}_case")  # starts only the servers needed
 
 
 @pytest.fixture
@@ -117,13 +134,11 @@ def store(case):
 # --- the contract ---------------------------------------------------------------------------
 
 
-def test_check_passes_on_healthy_store(store):
-    store.check()
-
-
-def test_check_leaves_nothing_behind(store):
-    store.check()
-    assert store.list() == []
+def test_check_on_a_healthy_store_leaves_nothing_behind(case, store):
+    store.check()  # writes a probe object and removes it
+    assert store.list() == [] and case.raw_list() == []
+    store.write_bytes("after-check", b"1")  # and the store is usable afterwards
+    assert case.raw_list() == [store.uri("after-check")]
 
 
 def test_check_on_unreachable_store_fails_quickly_naming_it(case):
@@ -151,25 +166,28 @@ def test_check_fails_on_missing_bucket(case):
     [b"", b"hello", bytes(range(256)), os.urandom(5 * 2**20 + 7)],  # just over 5 MiB: chunking
     ids=["empty", "small", "all-byte-values", "5MiB"],
 )
-def test_round_trip(store, data):
+def test_round_trip(case, store, data):
     store.write_bytes("blob.bin", data)
     assert store.read_bytes("blob.bin") == data
     assert store.exists("blob.bin")
+    assert case.raw_read(store.uri("blob.bin")) == data  # really stored, where uri() says
 
 
-def test_overwrite_replaces_content(store):
+def test_overwrite_replaces_content(case, store):
     store.write_bytes("model.pkl", b"a much longer first version of the artifact")
     store.write_bytes("model.pkl", b"v2")
     assert store.read_bytes("model.pkl") == b"v2"
     assert store.list() == ["model.pkl"]
+    assert case.raw_list() == [store.uri("model.pkl")] and case.raw_read(store.uri("model.pkl")) == b"v2"
 
 
-def test_nested_paths(store):
+def test_nested_paths(case, store):
     deep = "runs/2024-01-01/step_1/outputs/model/weights.bin"
     store.write_bytes(deep, b"w")
     assert store.read_bytes(deep) == b"w"
     assert store.read_bytes("/" + deep) == b"w"  # a leading slash stays below the root
     assert store.list() == [deep]
+    assert case.raw_list() == [f"{case.root_uri}/{deep}"]
 
 
 def test_read_missing_raises_file_not_found(store):
@@ -207,7 +225,7 @@ def test_exists(store):
     assert not store.exists("missing")
 
 
-def test_delete_is_recursive_and_spares_siblings(store):
+def test_delete_is_recursive_and_spares_siblings(case, store):
     for path in ["run/a", "run/sub/b", "run/sub/deeper/c", "run2/keep", "run.txt"]:
         store.write_bytes(path, b"x")
     store.delete("run")
@@ -215,6 +233,7 @@ def test_delete_is_recursive_and_spares_siblings(store):
     assert not store.exists("run/sub/deeper/c")
     assert store.list("run") == []
     assert store.list() == ["run.txt", "run2/keep"]
+    assert case.raw_list() == [f"{case.root_uri}/run.txt", f"{case.root_uri}/run2/keep"]
 
 
 def test_delete_single_file(store):
@@ -235,10 +254,11 @@ def test_delete_is_idempotent(store):
 
 
 def test_uri(case, store):
-    scheme = case.root_uri.split("://")[0] + "://"
-    assert scheme in ("file://", "s3://", "gs://")
+    assert case.root_uri.split("://")[0] in ("file", "s3", "gs")
     assert store.uri("a/b.bin") == f"{case.root_uri}/a/b.bin"
-    assert store.uri("a/b.bin").startswith(scheme)
+    assert store.uri("/a/b.bin") == f"{case.root_uri}/a/b.bin"
+    store.write_bytes("a/b.bin", b"here")
+    assert case.raw_read(f"{case.root_uri}/a/b.bin") == b"here"
 
 
 def test_second_store_sees_writes_and_deletes(case):

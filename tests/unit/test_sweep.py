@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 from zenprovision.cli.sweep_cmds import sweep_command
 from zenprovision.errors import ZenProvisionError
+from zenprovision.stacks import store
+from zenprovision.stacks.config import StackConfig
 from zenprovision.stacks.registry import StackRecord, save
-from zenprovision.sweep.candidates import pick
+from zenprovision.sweep.candidates import is_orphan, pick
 from zenprovision.sweep.model import FoundResource, kind_of
 
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -120,12 +122,22 @@ class World:
     names: dict[str, str]  # key -> name, to check each resource with boto3
 
 
+def save_config_only(name: str) -> None:
+    """A stack known by its config file alone, as an imported or hand-written stack is."""
+    store.save(StackConfig(name=name, recipe="aws-k8s", engine="pulumi", created_at=datetime.now(timezone.utc),
+                           components={"artifact_store": {"flavor": "s3", "config": {"bucket": f"zp-{name}"}},
+                                       "orchestrator": {"flavor": "kubernetes", "config": {}},
+                                       "model_server": {"flavor": "kserve", "config": {}}}))
+
+
 @pytest.fixture
 def world(account: Account) -> World:
-    """Orphans of stack "ghost", resources of the registered stack "alive", untagged ones."""
+    """Orphans of stack "ghost"; resources of "alive" (registered) and "known" (only a
+    stack config, no registry record), and untagged ones."""
     s, iam = account.suffix, account.client("iam")
     save(StackRecord(name="alive", recipe="aws-k8s", engine="pulumi", status="active",
                      created_at=datetime.now(timezone.utc)))
+    save_config_only("known")
     names = {"bucket": f"zp-ghost-{s}", "repo": f"ghost-repo-{s}", "role": f"ghost-role-{s}",
              "cluster": f"ghost-{s}", "nodegroup": f"ghost-ng-{s}", "profile": f"ghost-profile-{s}"}
     role = make_role(account, names["role"], "ghost")
@@ -145,7 +157,7 @@ def world(account: Account) -> World:
         make_nodegroup(account, names["cluster"], names["nodegroup"], "ghost", role): "eks:nodegroup",
         f"arn:aws:ec2:us-east-1:{account.id}:vpc/{vpc}": "ec2:vpc",
     }
-    for stack, prefix in (("alive", "alive"), (None, "plain")):
+    for stack, prefix in (("alive", "alive"), ("known", "known"), (None, "plain")):
         names[f"{prefix}-bucket"] = f"zp-{prefix}-{s}"
         make_bucket(account, names[f"{prefix}-bucket"], stack)
         names[f"{prefix}-repo"] = make_repository(account, f"{prefix}-repo-{s}", stack).split("/", 1)[1]
@@ -178,10 +190,10 @@ def everything_of(world: World) -> dict[str, bool]:
     """Which of the world's resources still exist, by key."""
     a, n = world.account, world.names
     s3, ecr, iam, eks = a.client("s3"), a.client("ecr"), a.client("iam"), a.client("eks")
-    found = {key: exists(s3.head_bucket, Bucket=n[key]) for key in ("bucket", "alive-bucket", "plain-bucket")}
-    found |= {key: exists(ecr.describe_repositories, repositoryNames=[n[key]])
-              for key in ("repo", "alive-repo", "plain-repo")}
-    found |= {key: exists(iam.get_role, RoleName=n[key]) for key in ("role", "alive-role", "plain-role")}
+    prefixes = ("", "alive-", "known-", "plain-")
+    found = {f"{p}bucket": exists(s3.head_bucket, Bucket=n[f"{p}bucket"]) for p in prefixes}
+    found |= {f"{p}repo": exists(ecr.describe_repositories, repositoryNames=[n[f"{p}repo"]]) for p in prefixes}
+    found |= {f"{p}role": exists(iam.get_role, RoleName=n[f"{p}role"]) for p in prefixes}
     found["cluster"] = exists(eks.describe_cluster, name=n["cluster"])
     found["nodegroup"] = exists(eks.describe_nodegroup, clusterName=n["cluster"],
                                 nodegroupName=n["nodegroup"])
@@ -200,13 +212,13 @@ def test_dry_run_lists_exactly_the_orphans_and_changes_nothing(world):
     assert all(row["tags"]["zenprovision:stack"] == "ghost" for row in rows)
     regions = {row["type"]: row["region"] for row in rows}
     assert regions["iam:role"] == "global" and regions["s3:bucket"] == regions["eks:cluster"] == "us-east-1"
-    assert "kept: alive" in result.err
+    assert "kept: alive, known" in result.err  # a stack config alone makes a stack known
 
     table = sweep()
     assert table.code == 0, table.err
     assert table.out.count("ghost ") == 1  # grouped: the stack's name heads its group once
     assert all(arn in table.out and kind in table.out for arn, kind in world.ghost.items())
-    assert "alive" not in table.out and "Dry run" in table.err
+    assert "alive" not in table.out and "known" not in table.out and "Dry run" in table.err
 
     assert everything_of(world) == before and all(before.values())
     after = world.account.client("s3").list_object_versions(Bucket=world.names["bucket"])
@@ -225,7 +237,7 @@ def test_delete_removes_the_orphans_and_nothing_else(world):
 
     state = everything_of(world)
     assert not any(state[key] for key in ("bucket", "repo", "role", "cluster", "nodegroup")), state
-    untouched = ("alive-bucket", "alive-repo", "alive-role", "plain-bucket", "plain-repo", "plain-role")
+    untouched = [f"{p}-{kind}" for p in ("alive", "known", "plain") for kind in ("bucket", "repo", "role")]
     assert all(state[key] for key in untouched), state
     iam = world.account.client("iam")
     profile = iam.get_instance_profile(InstanceProfileName=world.names["profile"])["InstanceProfile"]
@@ -298,17 +310,65 @@ def test_unreachable_endpoint_and_missing_credentials_are_one_clear_line(account
     assert result.code == 2 and "no AWS credentials found" in result.err and "AWS_ACCESS_KEY_ID" in result.err
 
 
-def test_candidates_never_include_untagged_or_registered_resources():
-    def found(stack: str, tagged: dict[str, str]) -> FoundResource:
-        return FoundResource(stack=stack, type="s3:bucket", arn=f"arn:aws:s3:::{stack}-{len(tagged)}",
-                             region="us-east-1", name=stack, tags=tagged)
+def found(stack: str, tagged: dict[str, str], kind: str = "s3:bucket", arn: str = "") -> FoundResource:
+    """What a finder reports: the stack it read, and the tags the resource really has."""
+    return FoundResource(stack=stack, type=kind, arn=arn or f"arn:aws:s3:::{stack}-{len(tagged)}",
+                         region="us-east-1", name=stack, tags=tagged)
 
+
+def test_candidates_never_include_untagged_or_registered_resources():
     orphan = found("ghost", {"zenprovision:stack": "ghost"})
     alive = found("alive", {"zenprovision:stack": "alive"})
-    mislabelled = found("ghost", {"zenprovision:stack": "alive", "x": "y"})  # a finder bug must not delete it
     untagged = found("ghost", {})
-    candidates = pick([untagged, alive, mislabelled, orphan], {"alive"})
+    candidates = pick([untagged, alive, orphan], {"alive"})
     assert candidates.orphans == (orphan,) and candidates.kept == (alive,)
+    assert candidates.registered == frozenset({"alive"})
+
+
+@pytest.mark.parametrize("reported, tagged", [
+    ("ghost", "other"),  # neither stack is registered: only the tag check stands in the way
+    ("alive", "ghost"),  # the finder names a registered stack, the tag an unknown one
+    ("ghost", "alive"),
+])
+def test_a_resource_whose_tag_names_another_stack_is_never_an_orphan(reported, tagged):
+    """A finder bug (a stack read from the wrong tag) must not make anything deletable."""
+    mislabelled = found(reported, {"zenprovision:stack": tagged, "x": "y"})
+    assert not is_orphan(mislabelled, {"alive"})
+    candidates = pick([mislabelled], {"alive"})
+    assert candidates.orphans == () and candidates.kept == ()
+
+
+def test_an_orphan_is_judged_by_its_exact_stack_name():
+    registered = {"alive", "dev"}
+    assert is_orphan(found("ghost", {"zenprovision:stack": "ghost"}), registered)
+    assert is_orphan(found("dev-2", {"zenprovision:stack": "dev-2"}), registered)  # not a prefix match
+    assert is_orphan(found("dev", {"zenprovision:stack": "dev"}), set())
+    assert not is_orphan(found("dev", {"zenprovision:stack": "dev"}), registered)
+    assert not is_orphan(found("dev", {"zenprovision:recipe": "aws-k8s"}), set())  # no stack tag
+
+
+def test_candidates_are_sorted_by_stack_type_and_arn():
+    def of(stack: str, kind: str, arn: str) -> FoundResource:
+        return found(stack, {"zenprovision:stack": stack}, kind, arn)
+
+    listed = [of("b", "s3:bucket", "arn:2"), of("b", "ecr:repository", "arn:9"), of("a", "s3:bucket", "arn:5"),
+              of("b", "s3:bucket", "arn:1"), of("k", "s3:bucket", "arn:4"), of("j", "iam:role", "arn:3"),
+              of("j", "ecr:repository", "arn:8")]
+    candidates = pick(listed, {"j", "k"})
+    assert [(r.stack, r.type, r.arn) for r in candidates.orphans] == [
+        ("a", "s3:bucket", "arn:5"), ("b", "ecr:repository", "arn:9"), ("b", "s3:bucket", "arn:1"),
+        ("b", "s3:bucket", "arn:2")]
+    assert [(r.stack, r.type) for r in candidates.kept] == [("j", "ecr:repository"), ("j", "iam:role"),
+                                                           ("k", "s3:bucket")]
+
+
+def test_a_stack_known_only_by_its_config_file_is_not_swept(home):
+    from zenprovision.stacks.registry import registered_names
+
+    save_config_only("imported")
+    assert "imported" in registered_names()
+    resource = found("imported", {"zenprovision:stack": "imported"})
+    assert pick([resource], registered_names()).orphans == ()
 
 
 @pytest.mark.parametrize("arn, expected", [
@@ -324,22 +384,21 @@ def test_kind_of_an_arn(arn, expected):
 
 def test_a_stack_registered_after_the_listing_is_spared(world):
     """Deletion reads the registry again: a stack registered since the listing loses nothing."""
+    from zenprovision.stacks.registry import registered_names
     from zenprovision.sweep import aws_delete, aws_find, aws_session
 
     target = aws_session.connect((), world.account.endpoint)
-    candidates = pick(aws_find.find_tagged(target).resources, {"alive"})
+    candidates = pick(aws_find.find_tagged(target).resources, registered_names())
     assert {r.arn for r in candidates.orphans} == set(world.ghost)
-    report = aws_delete.delete_all(target, candidates, registered_now={"alive", "ghost"})
+    report = aws_delete.delete_all(target, candidates, registered_now={"alive", "known", "ghost"})
     assert report.deleted == [] and report.failed == []
     assert {item.reason for item in report.left} == {"stack 'ghost' is registered now"}
     assert all(everything_of(world).values())
 
 
-def test_the_real_cli(request, cli):
-    """Through ``python -m zenprovision``, once ``sweep`` is registered in the CLI."""
-    if " sweep " not in cli("--help").out:
-        pytest.skip("sweep is not registered in zenprovision/cli/__init__.py yet")
-    world = request.getfixturevalue("world")
+def test_the_real_cli(world, cli):
+    """Through ``python -m zenprovision``: ``sweep`` is a registered command."""
+    assert " sweep " in cli("--help").out
     result = cli("sweep", "--cloud", "aws", "--json")
     assert result.code == 0, result.err
     assert {row["arn"] for row in json.loads(result.out)} == set(world.ghost)

@@ -1,12 +1,13 @@
 """Pipelines that exercise the scheduler: fan-out, retries, failures, slow steps."""
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
 from zenprovision import get_step_context, pipeline, step
 
-MARKERS = Path(os.environ.get("ZP_TEST_MARKERS", "/tmp"))
+MARKERS = Path(os.environ.get("ZP_TEST_MARKERS") or tempfile.gettempdir())
 
 
 @step
