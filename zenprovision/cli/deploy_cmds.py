@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
+from zenprovision.cli.completion import complete_config_pairs, complete_recipes, complete_stacks
 from zenprovision.cli.output import info, print_json
 
 config_option = click.option(
     "-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE",
-    help="A recipe config value; repeatable. See `provision describe NAME`.",
+    help="A recipe config value; repeatable. See `provision describe NAME`.", shell_complete=complete_config_pairs,
 )
-stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.")
+stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.", shell_complete=complete_stacks)
 
 
 backend_option = click.option(
@@ -23,7 +24,7 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 
 
 @click.command("plan")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_recipes)
 @stack_option
 @config_option
 @env_option
@@ -53,7 +54,8 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
     changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
     if as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
-                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed})
+                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed,
+                    "outputs": planned.outputs})
     else:
         show_plan(planned, stack, grouped=offline)
         if not planned.applyable and not offline:
@@ -63,7 +65,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
 
 
 @click.command("recipe")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_recipes)
 @stack_option
 @config_option
 @env_option
@@ -100,7 +102,7 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | Non
 
 
 @click.command("destroy")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
 @click.option("--force", is_flag=True, help="Required to destroy a stack with env prod.")
@@ -136,7 +138,7 @@ def _confirm_prod(stack: str, force: bool, confirm: str | None) -> None:
 
 
 @click.command("refresh")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @backend_option
 def refresh_command(stack: str, backend: str | None) -> None:
     """Ask every resource of STACK whether it still exists as recorded; report drift."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from zenprovision.cli.completion import complete_stacks
 from zenprovision.cli.output import info, print_json
 
 
 @click.command("doctor")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor_command(stack: str, as_json: bool) -> None:
     """Exercise every component of STACK, one line per check; exit 1 if any fails."""

@@ -6,6 +6,7 @@ import datetime
 
 import click
 
+from zenprovision.cli.completion import complete_stacks
 from zenprovision.cli.output import console, info, print_json
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
@@ -23,7 +24,7 @@ def _progress(kind: str, node_id: str, detail: str) -> None:
 
 @click.command("run")
 @click.argument("target", metavar="FILE[:PIPELINE]")
-@click.option("--stack", "-s", required=True, help="Stack to run on.")
+@click.option("--stack", "-s", required=True, help="Stack to run on.", shell_complete=complete_stacks)
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A pipeline parameter; repeatable.")
 @click.option("--no-cache", is_flag=True, help="Run every step, even where a cached output exists.")
 @click.option("--resume", metavar="RUN_ID", help="Re-run a failed run, reusing the steps that succeeded.")
@@ -64,7 +65,7 @@ def _when(timestamp: float | None) -> str:
 
 
 @click.group("runs", invoke_without_command=True)
-@click.option("--stack", "-s", help="Only runs on this stack.")
+@click.option("--stack", "-s", help="Only runs on this stack.", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
@@ -112,7 +113,7 @@ def runs_show(run_id: str, as_json: bool) -> None:
 
 
 @click.command("models")
-@click.option("--stack", "-s", required=True, help="Stack whose model server to ask.")
+@click.option("--stack", "-s", required=True, help="Stack whose model server to ask.", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models_command(stack: str, as_json: bool) -> None:
     """List the models deployed on STACK's model server, with their endpoints."""
