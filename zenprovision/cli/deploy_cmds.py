@@ -143,17 +143,9 @@ def _confirm_prod(stack: str, force: bool, confirm: str | None) -> None:
 def refresh_command(stack: str, backend: str | None) -> None:
     """Ask every resource of STACK whether it still exists as recorded; report drift."""
     from zenprovision import lifecycle
-    from zenprovision.cli.plan_view import Progress
+    from zenprovision.cli.plan_view import Progress, show_drift
 
-    report = lifecycle.refresh(stack, Progress(), backend=backend)
-    if not report.missing and not report.changed:
-        info(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
-        return
-    for name in report.missing:
-        info(f"  [red]-[/] {name}: gone (the next `provision recipe` re-creates it)")
-    for name in report.changed:
-        info(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
-    info(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")
+    show_drift(lifecycle.refresh(stack, Progress(), backend=backend), stack)
 
 
 COMMANDS = [plan_command, recipe_command, destroy_command, refresh_command]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from zenprovision.cli.completion import complete_stacks
-from zenprovision.cli.output import info, print_json
+from zenprovision.cli.output import console, print_json
 
 
 @click.command("doctor")
@@ -22,9 +22,10 @@ def doctor_command(stack: str, as_json: bool) -> None:
     if as_json:
         print_json([c.__dict__ for c in checks])
     else:
+        out = console()  # the report is the result: stdout, so `provision doctor dev > report.txt` keeps it
         for check in checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            info(f"{mark} {check.name:20} {check.seconds * 1000:7.0f} ms  {check.detail}")
+            out.print(f"{mark} {check.name:20} {check.seconds * 1000:7.0f} ms  {check.detail}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
 

@@ -55,7 +55,8 @@ def _top_component(change: Any, by_urn: dict[str, Any]) -> str:
 
 
 def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = False) -> None:
-    out = console(stderr=True)
+    """The plan is the result of `provision plan`: stdout, like Terraform's."""
+    out = console()
     out.print(f"Plan for stack [bold]{stack}[/]:")
     shown = [c for c in plan.changes if c.custom and (c.op != "same" or show_same)]
     if grouped:
@@ -75,6 +76,19 @@ def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = Fa
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
         f"{counts['replace']} to replace, {counts['delete']} to delete, {counts['same']} unchanged."
     )
+
+
+def show_drift(report: Any, stack: str) -> None:
+    """What refresh found, on stdout (the result; progress went to stderr)."""
+    out = console()
+    if not report.missing and not report.changed:
+        out.print(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
+        return
+    for name in report.missing:
+        out.print(f"  [red]-[/] {name}: gone (the next `provision recipe` re-creates it)")
+    for name in report.changed:
+        out.print(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
+    out.print(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")
 
 
 class Progress:
