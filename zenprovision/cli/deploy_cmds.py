@@ -33,17 +33,21 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 @click.option("--offline", is_flag=True, help="Plan with the embedded engine: no Pulumi CLI, no credentials.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--graph", type=click.Choice(["text", "mermaid", "dot"]), is_flag=False, flag_value="text", default=None,
+              help="Draw the resource tree (component -> resources) instead: as a tree, or --graph mermaid|dot.")
 def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, backend: str | None,
-                 offline: bool, detailed_exitcode: bool, as_json: bool) -> None:
+                 offline: bool, detailed_exitcode: bool, as_json: bool, graph: str | None) -> None:
     """Show what deploying recipe NAME as stack S would create, update, replace or delete.
 
     With --detailed-exitcode any error exits 1, so that 2 always means "changes".
     """
     from zenprovision import lifecycle
-    from zenprovision.cli.plan_view import show_plan
-    from zenprovision.errors import ZenProvisionError
+    from zenprovision.cli.plan_view import show_plan, show_plan_graph
+    from zenprovision.errors import InputError, ZenProvisionError
 
     try:
+        if as_json and graph:
+            raise InputError("--json and --graph are two outputs", hint="choose one")
         deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, offline=offline,
                                        backend=backend)
         planned = lifecycle.plan(deployment)
@@ -52,7 +56,9 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
             exc.exit_code = 1
         raise
     changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
-    if as_json:
+    if graph:
+        show_plan_graph(planned, f"{name} -> stack {stack}", graph)
+    elif as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
                     "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed,
                     "outputs": planned.outputs})

@@ -78,6 +78,29 @@ def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = Fa
     )
 
 
+def plan_graph(plan: Any) -> Any:
+    """Component -> resources, as the program nests them (providers and the stack left out)."""
+    from zenprovision.graphs import Graph, Node
+
+    shown = [c for c in plan.changes if not c.type.startswith("pulumi:providers:") and c.type != "pulumi:pulumi:Stack"]
+    ids = {c.urn for c in shown}
+    nodes = tuple(Node(c.urn, c.name, c.op if c.custom else "", detail=short_type(c.type), group=not c.custom)
+                  for c in shown)
+    return Graph(nodes, tuple((c.parent, c.urn) for c in shown if c.parent in ids))
+
+
+def show_plan_graph(plan: Any, title: str, fmt: str) -> None:
+    """`provision plan --graph`: what the recipe will build, drawn (stdout)."""
+    import click
+
+    from zenprovision import graphs
+
+    graph = plan_graph(plan)
+    text = {"mermaid": graphs.to_mermaid, "dot": lambda g: graphs.to_dot(g, name=title)}.get(
+        fmt, lambda g: graphs.to_tree(g, title))(graph)
+    click.echo(text, nl=False)
+
+
 def show_drift(report: Any, stack: str) -> None:
     """What refresh found, on stdout (the result; progress went to stderr)."""
     out = console()
