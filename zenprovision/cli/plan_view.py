@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from zenprovision.cli.output import console
+from zenprovision.cli.progress import SYMBOLS, Progress
 
-SYMBOLS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "replace": "[magenta]+-[/]",
-           "delete": "[red]-[/]", "same": " "}
-PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+__all__ = ["Progress", "show_drift", "show_plan", "show_plan_graph"]
 
 
 def short_type(type_: str) -> str:
@@ -112,22 +110,3 @@ def show_drift(report: Any, stack: str) -> None:
     for name in report.changed:
         out.print(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
     out.print(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")
-
-
-class Progress:
-    """Prints each resource as its operation finishes, with the time it took."""
-
-    def __init__(self) -> None:
-        self.out = console(stderr=True)
-        self.started = time.monotonic()
-
-    def __call__(self, event: Any) -> None:
-        if event.kind == "resource-pre":
-            self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {event.name} [dim]{event.op}...[/]")
-        elif event.kind == "resource-done":
-            verb = PAST.get(event.op, event.op)
-            self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {event.name} {verb} [dim]in {event.seconds:.1f}s[/]")
-        elif event.kind == "resource-failed":
-            self.out.print(f"  [red]x[/] {event.name} {event.op} failed: {event.message}")
-        elif event.kind == "diagnostic":
-            self.out.print(f"  [yellow]![/] {event.message}")
