@@ -39,12 +39,12 @@ def test_deploy_redeploy_refresh_destroy(home, cli):
     assert again.code == 0 and "No changes" in again.err
     assert store.load("dev").components.model_server.config["endpoint"] == endpoint
 
-    assert "No drift" in cli("refresh", "dev").err
+    assert "No drift" in cli("refresh", "dev").out
     for proc in servers_under(home):
         proc.kill()
         proc.wait(10)
     drift = cli("refresh", "dev")
-    assert "model-server: gone" in drift.err
+    assert "model-server: gone" in drift.out
     healed = cli("recipe", "local", "--stack", "dev", "--yes")
     assert healed.code == 0, healed.err
     assert ready(store.load("dev").components.model_server.config["endpoint"])
@@ -118,6 +118,6 @@ def test_doctor_exercises_every_component(home, cli):
         proc.wait(10)
     sick = cli("doctor", "doc")
     assert sick.code == 1
-    assert "✗ model server" in sick.err and "Connection refused" in sick.err
-    assert "✓ artifact store" in sick.err
+    assert "✗ model server" in sick.out and "Connection refused" in sick.out
+    assert "✓ artifact store" in sick.out
     assert cli("destroy", "doc", "--yes").code == 0

@@ -15,7 +15,7 @@ def test_offline_plan_lists_every_resource_grouped(home, cli, recipe, args, comp
     result = cli("plan", recipe, "--stack", "dev", "--offline", *args)
     assert result.code == 0, result.err
     for component in components:
-        assert f"\n  {component}\n" in result.err, component
+        assert f"\n  {component}\n" in result.out, component
     as_json = json.loads(cli("plan", recipe, "--stack", "dev", "--offline", "--json", *args).out)
     creates = [c for c in as_json["changes"] if c["custom"] and c["op"] == "create"]
     assert len(creates) == as_json["counts"]["create"] >= 18

@@ -76,19 +76,19 @@ def test_failed_create_keeps_what_was_made_and_exits_1(home, cli, fixture_recipe
 def test_refresh_reports_drift(home, cli, fixture_recipes, tmp_path):
     folder = tmp_path / "files"
     assert deploy(cli, folder).code == 0
-    assert "No drift" in cli("refresh", "f").err
+    assert "No drift" in cli("refresh", "f").out
     (folder / "b").unlink()
     drift = cli("refresh", "f")
-    assert drift.code == 0 and "b: gone" in drift.err
+    assert drift.code == 0 and "b: gone" in drift.out
     plan = cli("plan", "files", "--stack", "f", "-c", f"dir={folder}", "--detailed-exitcode")
-    assert plan.code == 2 and "+ b" in plan.err
+    assert plan.code == 2 and "+ b" in plan.out
     assert deploy(cli, folder).code == 0 and (folder / "b").exists()
 
 
 def test_cloud_program_plans_but_never_applies(home, cli, fixture_recipes):
     plan = cli("plan", "cloudish", "--stack", "c", "-c", "bucket_name=mine")
     assert plan.code == 0
-    assert "aws:s3/bucket:Bucket" in plan.err and "bucket=mine" in plan.err
+    assert "aws:s3/bucket:Bucket" in plan.out and "bucket=mine" in plan.out
     applied = cli("recipe", "cloudish", "--stack", "c", "--yes")
     assert applied.code == 2
     assert "Pulumi CLI" in applied.err

@@ -13,6 +13,7 @@ import click
 from zenprovision.cli import (
     authoring_cmds,
     catalog_cmds,
+    completion,
     deploy_cmds,
     doctor_cmds,
     kubeconfig_cmds,
@@ -68,7 +69,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds,
-               sweep_cmds, kubeconfig_cmds):
+               sweep_cmds, kubeconfig_cmds, completion):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from zenprovision.cli.completion import complete_recipes
 from zenprovision.cli.output import console, print_json, warn
 
 
@@ -38,7 +39,7 @@ def recipes_command(paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 @click.command("describe")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_recipes)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def describe_command(name: str, as_json: bool) -> None:
     """Show a recipe's config keys, components and prerequisites."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
+from zenprovision.cli.completion import complete_config_pairs, complete_recipes, complete_stacks
 from zenprovision.cli.output import info, print_json
 
 config_option = click.option(
     "-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE",
-    help="A recipe config value; repeatable. See `provision describe NAME`.",
+    help="A recipe config value; repeatable. See `provision describe NAME`.", shell_complete=complete_config_pairs,
 )
-stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.")
+stack_option = click.option("--stack", "-s", required=True, help="Name of the stack.", shell_complete=complete_stacks)
 
 
 backend_option = click.option(
@@ -23,7 +24,7 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 
 
 @click.command("plan")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_recipes)
 @stack_option
 @config_option
 @env_option
@@ -32,17 +33,21 @@ owner_option = click.option("--owner", default=None, help="Owner label (default:
 @click.option("--offline", is_flag=True, help="Plan with the embedded engine: no Pulumi CLI, no credentials.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 for no changes, 2 for changes, 1 on error.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--graph", type=click.Choice(["text", "mermaid", "dot"]), is_flag=False, flag_value="text", default=None,
+              help="Draw the resource tree (component -> resources) instead: as a tree, or --graph mermaid|dot.")
 def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, backend: str | None,
-                 offline: bool, detailed_exitcode: bool, as_json: bool) -> None:
+                 offline: bool, detailed_exitcode: bool, as_json: bool, graph: str | None) -> None:
     """Show what deploying recipe NAME as stack S would create, update, replace or delete.
 
     With --detailed-exitcode any error exits 1, so that 2 always means "changes".
     """
     from zenprovision import lifecycle
-    from zenprovision.cli.plan_view import show_plan
-    from zenprovision.errors import ZenProvisionError
+    from zenprovision.cli.plan_view import show_plan, show_plan_graph
+    from zenprovision.errors import InputError, ZenProvisionError
 
     try:
+        if as_json and graph:
+            raise InputError("--json and --graph are two outputs", hint="choose one")
         deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, offline=offline,
                                        backend=backend)
         planned = lifecycle.plan(deployment)
@@ -51,9 +56,12 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
             exc.exit_code = 1
         raise
     changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
-    if as_json:
+    if graph:
+        show_plan_graph(planned, f"{name} -> stack {stack}", graph)
+    elif as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
-                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed})
+                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed,
+                    "outputs": planned.outputs})
     else:
         show_plan(planned, stack, grouped=offline)
         if not planned.applyable and not offline:
@@ -63,7 +71,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
 
 
 @click.command("recipe")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_recipes)
 @stack_option
 @config_option
 @env_option
@@ -111,7 +119,7 @@ def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owne
 
 
 @click.command("destroy")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @backend_option
 @click.option("--yes", "-y", is_flag=True, help="Destroy without asking for confirmation.")
 @click.option("--force", is_flag=True,
@@ -149,22 +157,14 @@ def _confirm_prod(stack: str, force: bool, confirm: str | None) -> None:
 
 
 @click.command("refresh")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @backend_option
 def refresh_command(stack: str, backend: str | None) -> None:
     """Ask every resource of STACK whether it still exists as recorded; report drift."""
     from zenprovision import lifecycle
-    from zenprovision.cli.plan_view import Progress
+    from zenprovision.cli.plan_view import Progress, show_drift
 
-    report = lifecycle.refresh(stack, Progress(), backend=backend)
-    if not report.missing and not report.changed:
-        info(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
-        return
-    for name in report.missing:
-        info(f"  [red]-[/] {name}: gone (the next `provision recipe` re-creates it)")
-    for name in report.changed:
-        info(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
-    info(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")
+    show_drift(lifecycle.refresh(stack, Progress(), backend=backend), stack)
 
 
 COMMANDS = [plan_command, recipe_command, destroy_command, refresh_command]

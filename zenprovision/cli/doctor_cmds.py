@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from zenprovision.cli.output import info, print_json
+from zenprovision.cli.completion import complete_stacks
+from zenprovision.cli.output import console, print_json
 
 
 @click.command("doctor")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor_command(stack: str, as_json: bool) -> None:
     """Exercise every component of STACK, one line per check; exit 1 if any fails."""
@@ -21,9 +22,10 @@ def doctor_command(stack: str, as_json: bool) -> None:
     if as_json:
         print_json([c.__dict__ for c in checks])
     else:
+        out = console()  # the report is the result: stdout, so `provision doctor dev > report.txt` keeps it
         for check in checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            info(f"{mark} {check.name:20} {check.seconds * 1000:7.0f} ms  {check.detail}")
+            out.print(f"{mark} {check.name:20} {check.seconds * 1000:7.0f} ms  {check.detail}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
 

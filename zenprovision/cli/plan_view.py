@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from zenprovision.cli.output import console
+from zenprovision.cli.progress import SYMBOLS, Progress
 
-SYMBOLS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "replace": "[magenta]+-[/]",
-           "delete": "[red]-[/]", "same": " "}
-PAST = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+__all__ = ["Progress", "show_drift", "show_plan", "show_plan_graph"]
 
 
 def short_type(type_: str) -> str:
@@ -55,7 +53,8 @@ def _top_component(change: Any, by_urn: dict[str, Any]) -> str:
 
 
 def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = False) -> None:
-    out = console(stderr=True)
+    """The plan is the result of `provision plan`: stdout, like Terraform's."""
+    out = console()
     out.print(f"Plan for stack [bold]{stack}[/]:")
     shown = [c for c in plan.changes if c.custom and (c.op != "same" or show_same)]
     if grouped:
@@ -77,20 +76,37 @@ def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = Fa
     )
 
 
-class Progress:
-    """Prints each resource as its operation finishes, with the time it took."""
+def plan_graph(plan: Any) -> Any:
+    """Component -> resources, as the program nests them (providers and the stack left out)."""
+    from zenprovision.graphs import Graph, Node
 
-    def __init__(self) -> None:
-        self.out = console(stderr=True)
-        self.started = time.monotonic()
+    shown = [c for c in plan.changes if not c.type.startswith("pulumi:providers:") and c.type != "pulumi:pulumi:Stack"]
+    ids = {c.urn for c in shown}
+    nodes = tuple(Node(c.urn, c.name, c.op if c.custom else "", detail=short_type(c.type), group=not c.custom)
+                  for c in shown)
+    return Graph(nodes, tuple((c.parent, c.urn) for c in shown if c.parent in ids))
 
-    def __call__(self, event: Any) -> None:
-        if event.kind == "resource-pre":
-            self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {event.name} [dim]{event.op}...[/]")
-        elif event.kind == "resource-done":
-            verb = PAST.get(event.op, event.op)
-            self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {event.name} {verb} [dim]in {event.seconds:.1f}s[/]")
-        elif event.kind == "resource-failed":
-            self.out.print(f"  [red]x[/] {event.name} {event.op} failed: {event.message}")
-        elif event.kind == "diagnostic":
-            self.out.print(f"  [yellow]![/] {event.message}")
+
+def show_plan_graph(plan: Any, title: str, fmt: str) -> None:
+    """`provision plan --graph`: what the recipe will build, drawn (stdout)."""
+    import click
+
+    from zenprovision import graphs
+
+    graph = plan_graph(plan)
+    text = {"mermaid": graphs.to_mermaid, "dot": lambda g: graphs.to_dot(g, name=title)}.get(
+        fmt, lambda g: graphs.to_tree(g, title))(graph)
+    click.echo(text, nl=False)
+
+
+def show_drift(report: Any, stack: str) -> None:
+    """What refresh found, on stdout (the result; progress went to stderr)."""
+    out = console()
+    if not report.missing and not report.changed:
+        out.print(f"No drift: all {report.checked} resources of stack [bold]{stack}[/] are as recorded.")
+        return
+    for name in report.missing:
+        out.print(f"  [red]-[/] {name}: gone (the next `provision recipe` re-creates it)")
+    for name in report.changed:
+        out.print(f"  [yellow]~[/] {name}: changed outside zenprovision (state updated)")
+    out.print(f"Drift: {len(report.missing)} missing, {len(report.changed)} changed.")

@@ -6,6 +6,7 @@ import datetime
 
 import click
 
+from zenprovision.cli.completion import complete_stacks
 from zenprovision.cli.output import console, info, print_json, warn
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
@@ -23,7 +24,7 @@ def _progress(kind: str, node_id: str, detail: str) -> None:
 
 @click.command("run")
 @click.argument("target", metavar="FILE[:PIPELINE]")
-@click.option("--stack", "-s", required=True, help="Stack to run on.")
+@click.option("--stack", "-s", required=True, help="Stack to run on.", shell_complete=complete_stacks)
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A pipeline parameter; repeatable.")
 @click.option("--no-cache", is_flag=True, help="Run every step, even where a cached output exists.")
 @click.option("--resume", metavar="RUN_ID", help="Re-run a failed run, reusing the steps that succeeded.")
@@ -92,7 +93,7 @@ def _when(timestamp: float | None) -> str:
 
 
 @click.group("runs", invoke_without_command=True)
-@click.option("--stack", "-s", help="Only runs on this stack.")
+@click.option("--stack", "-s", help="Only runs on this stack.", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
@@ -116,8 +117,11 @@ def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
 @runs_group.command("show")
 @click.argument("run_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def runs_show(run_id: str, as_json: bool) -> None:
-    """Show a run's steps, artifacts, lineage and metadata."""
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot"]), default="text", show_default=True,
+              help="text: the DAG as boxes, then the artifacts; mermaid or dot: the DAG alone, for docs and notebooks.")
+def runs_show(run_id: str, as_json: bool, fmt: str) -> None:
+    """Show a run: its step DAG with status and duration, artifacts, params and metadata."""
+    from zenprovision import graphs
     from zenprovision.errors import CorruptFileError, NotFoundError
 
     for meta in _stores(None):
@@ -130,20 +134,27 @@ def runs_show(run_id: str, as_json: bool) -> None:
             continue
         if as_json:
             print_json(run)
-            return
-        out = console()
-        out.print(f"[bold]{run['id']}[/] {run['pipeline']} on {run['stack']}: {run['status']}")
-        out.print(f"params: {run['params']}  metadata: {run['metadata']}")
-        artifacts = {a["node_id"]: a for a in run["artifacts"]}
-        for step in run["steps"]:
-            artifact = artifacts.get(step["node_id"], {})
-            out.print(f"  {step['node_id']:20} {step['status']:10} {artifact.get('uri', '')}", markup=False)
+        elif fmt == "mermaid":
+            click.echo(graphs.to_mermaid(graphs.run_graph(run)), nl=False)
+        elif fmt == "dot":
+            click.echo(graphs.to_dot(graphs.run_graph(run), name=run["id"]), nl=False)
+        else:
+            _show_run(run, graphs.to_boxes(graphs.run_graph(run), width=console().width))
         return
     raise NotFoundError(f"no run {run_id!r}", hint="see `provision runs`")
 
 
+def _show_run(run: dict, dag: str) -> None:
+    out = console()
+    out.print(f"[bold]{run['id']}[/] {run['pipeline']} on {run['stack']}: {run['status']}")
+    out.print(f"params: {run['params']}  metadata: {run['metadata']}", markup=False)
+    out.print(dag, markup=False, end="")
+    for artifact in run["artifacts"]:
+        out.print(f"  {artifact['node_id']:20} {artifact['uri']}", markup=False)
+
+
 @click.command("models")
-@click.option("--stack", "-s", required=True, help="Stack whose model server to ask.")
+@click.option("--stack", "-s", required=True, help="Stack whose model server to ask.", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models_command(stack: str, as_json: bool) -> None:
     """List the models deployed on STACK's model server, with their endpoints."""

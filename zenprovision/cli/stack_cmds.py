@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from zenprovision.cli.output import console, print_json, warn
+from zenprovision.cli.completion import (
+    complete_config_pairs,
+    complete_output_keys,
+    complete_recipes,
+    complete_stacks,
+)
+from zenprovision.cli.output import console, info, print_json, warn
 
 FORMATS = ["yaml", "json", "env", "zenml", "metaflow"]
 
@@ -39,7 +45,7 @@ def stacks_group(ctx: click.Context, env: str | None, owner: str | None, expired
 
 
 @stacks_group.command("show")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stacks_show(stack: str, as_json: bool) -> None:
     """Show a stack's record (labels, status, operation history) and config."""
@@ -64,22 +70,95 @@ def stacks_show(stack: str, as_json: bool) -> None:
 
 
 @click.command("output")
-@click.argument("stack")
+@click.argument("stack", shell_complete=complete_stacks)
+@click.argument("key", required=False, shell_complete=complete_output_keys)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="yaml", show_default=True,
-              help="env: shell exports; zenml: for `zenml stack import`; metaflow: a Metaflow config.json.")
-def output_command(stack: str, fmt: str) -> None:
-    """Print the stack config of STACK, or an export of it for another tool."""
+              help="env: shell lines for eval; zenml: for `zenml stack import STACK -f FILE`; "
+                   "metaflow: a Metaflow config.json.")
+@click.option("--zenml-version", metavar="VERSION",
+              help="ZenML version to write into a zenml export (default: the installed zenml's, else 0.98.0).")
+@click.option("--plan", "recipe", metavar="RECIPE", shell_complete=complete_recipes,
+              help="The stack RECIPE would deploy as STACK, from an offline plan (no Pulumi CLI, no "
+                   "credentials): values known only after apply show as '(known after apply)'.")
+@click.option("-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE", shell_complete=complete_config_pairs,
+              help="With --plan: a recipe config value; repeatable.")
+def output_command(stack: str, key: str | None, fmt: str, zenml_version: str | None, recipe: str | None,
+                   pairs: tuple[str, ...]) -> None:
+    """Print the stack config of STACK, one value of it (KEY), or an export for another tool.
+
+    \b
+    provision output dev artifact_store.config.bucket    # the raw value, for scripts
+    eval "$(provision output dev --format env)"           # boto3, s3fs, gcsfs, kubectl see the stack
+    provision output dev --plan aws-k8s                    # before anyone pays for it
+    """
+    from zenprovision.errors import InputError
+
+    if pairs and not recipe:
+        raise InputError("-c/--config goes with --plan RECIPE", hint="a deployed stack's config is fixed; "
+                         f"redeploy it with `provision recipe RECIPE --stack {stack} -c ...`")
+    config = _planned_config(stack, recipe, pairs) if recipe else _deployed_config(stack)
+    if key is not None:
+        _print_value(config, key, fmt)
+    else:
+        _print_document(config, fmt, zenml_version)
+
+
+def _deployed_config(stack: str):
+    from zenprovision.stacks import store
+
+    return store.load(stack)
+
+
+def _planned_config(stack: str, recipe: str, pairs: tuple[str, ...]):
+    """The stack config RECIPE would write, built from an offline plan's `stack` output."""
+    from datetime import datetime, timezone
+
+    from zenprovision import lifecycle
+    from zenprovision.cli.catalog_cmds import load_catalog
+    from zenprovision.errors import OperationFailed
+    from zenprovision.stacks import paths
+    from zenprovision.stacks.config import StackConfig
+    from zenprovision.stacks.exports import UNKNOWN
+
+    deployment = lifecycle.prepare(load_catalog(), recipe, stack, pairs, offline=True)
+    components = lifecycle.plan(deployment).outputs.get("stack")
+    if not isinstance(components, dict):
+        raise OperationFailed(f"recipe {recipe!r} does not export a `stack` output",
+                              hint="every recipe must pulumi.export('stack', {...components...})")
+    config = StackConfig(name=stack, recipe=recipe, engine=deployment.request.recipe.engine,
+                         created_at=datetime.now(timezone.utc), labels=deployment.labels, components=components)
+    unknown = [k for k in paths.keys(config) if paths.lookup(config, k) == UNKNOWN]
+    if unknown:
+        info(f"[dim]planned, not deployed: {len(unknown)} value(s) known only after apply "
+             f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''})[/]")
+    return config
+
+
+def _print_value(config, key: str, fmt: str) -> None:
+    """A string raw (like `terraform output -raw`), anything else as JSON."""
+    import json
+
+    from zenprovision.errors import InputError
+    from zenprovision.stacks import paths
+
+    if fmt not in ("yaml", "json"):
+        raise InputError(f"KEY prints one value of the stack config; --format {fmt} exports the whole stack",
+                         hint=f"drop KEY, or drop --format {fmt}")
+    value = paths.lookup(config, key)
+    click.echo(value if isinstance(value, str) and fmt == "yaml" else json.dumps(value))
+
+
+def _print_document(config, fmt: str, zenml_version: str | None) -> None:
     import yaml
 
-    from zenprovision.stacks import exports, store
+    from zenprovision.stacks import exports
 
-    config = store.load(stack)
     if fmt == "json":
         print_json(config.to_document())
     elif fmt == "env":
         click.echo(exports.to_env(config), nl=False)
     elif fmt == "zenml":
-        document, notes = exports.to_zenml(config)
+        document, notes = exports.to_zenml(config, zenml_version)
         for note in notes:
             warn(note)
         click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)

@@ -1,93 +1,188 @@
 """A stack config in the formats other tools read: shell env, ZenML, Metaflow.
 
 Built only from the stack config, which never holds a plaintext secret, so neither can an
-export.
+export. A planned stack (``provision output --plan``) holds ``UNKNOWN`` where a value is
+known only after apply; every value derived from one is ``UNKNOWN`` too.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from importlib import metadata
 from typing import Any
 
 from zenprovision.stacks.config import StackConfig
 
-ZENML_VERSION = "0.84.0"  # the stack export format of this ZenML release
+UNKNOWN = "(known after apply)"  # what an offline plan shows for a value only apply learns
+DEFAULT_ZENML_VERSION = "0.98.0"  # the ZenML release whose stack file format this export follows
+EXPORTED_LIST = "ZENPROVISION_EXPORTED"  # names the last `--format env` set, so the next one can unset them
+
+
+def artifact_uri(config: StackConfig) -> str:
+    """The artifact root as a URI (``s3://bucket/prefix``, ``gs://...``, ``file://...``)."""
+    store = config.components.artifact_store
+    if store.flavor in ("s3", "gcs"):
+        return _bucket_uri("s3" if store.flavor == "s3" else "gs", store.config["bucket"], store.config.get("prefix", ""))
+    path = str(store.config.get("path", ""))
+    return path if "://" in path or path == UNKNOWN else f"file://{path}"
+
+
+def _bucket_uri(scheme: str, bucket: str, prefix: str, *more: str) -> str:
+    if UNKNOWN in (bucket, prefix):
+        return UNKNOWN
+    parts = [p.strip("/") for p in (bucket, prefix, *more)]
+    return f"{scheme}://" + "/".join(p for p in parts if p)
+
+
+# --- shell env -----------------------------------------------------------------------------
+
+def _standard_env(config: StackConfig) -> dict[str, str]:
+    """The variables boto3, s3fs, gcsfs, google-cloud-storage and kubectl read themselves."""
+    store, orchestrator = config.components.artifact_store, config.components.orchestrator
+    out: dict[str, str] = {}
+    if store.flavor == "s3":
+        if store.config.get("region"):
+            out["AWS_DEFAULT_REGION"] = str(store.config["region"])
+        if store.config.get("endpoint_url"):
+            out["AWS_ENDPOINT_URL_S3"] = str(store.config["endpoint_url"])
+    elif store.flavor == "gcs":
+        if store.config.get("project"):
+            out["GOOGLE_CLOUD_PROJECT"] = str(store.config["project"])
+        if store.config.get("endpoint_url"):
+            out["STORAGE_EMULATOR_HOST"] = str(store.config["endpoint_url"])
+    if orchestrator.config.get("kubeconfig_path"):
+        out["KUBECONFIG"] = str(orchestrator.config["kubeconfig_path"])
+    return out
+
+
+def env_variables(config: StackConfig) -> dict[str, str]:
+    """Every variable ``--format env`` sets, in order: ours, the artifact root, the standard ones."""
+    out = {"ZENPROVISION_STACK": config.name, "ZENPROVISION_ARTIFACT_URI": artifact_uri(config)}
+    for kind, component in config.components.model_dump(exclude_none=True).items():
+        prefix = f"ZENPROVISION_{kind.upper()}"
+        out[f"{prefix}_FLAVOR"] = component["flavor"]
+        for key, value in sorted(component["config"].items()):
+            out[re.sub(r"[^A-Z0-9_]", "_", f"{prefix}_{key}".upper())] = str(value)
+    return out | _standard_env(config)
 
 
 def to_env(config: StackConfig) -> str:
-    """``export ZENPROVISION_<COMPONENT>_<KEY>=value`` lines for a shell."""
-    lines = [f"export ZENPROVISION_STACK={shlex.quote(config.name)}"]
-    for kind, component in config.components.model_dump(exclude_none=True).items():
-        prefix = f"ZENPROVISION_{kind.upper()}"
-        lines.append(f"export {prefix}_FLAVOR={shlex.quote(component['flavor'])}")
-        for key, value in sorted(component["config"].items()):
-            name = re.sub(r"[^A-Z0-9_]", "_", f"{prefix}_{key}".upper())
-            lines.append(f"export {name}={shlex.quote(str(value))}")
+    """POSIX shell lines for ``eval``: unset what the previous export set, then export.
+
+    ``ZENPROVISION_EXPORTED`` lists the names set, so switching stacks never leaves, say,
+    a moto endpoint in ``AWS_ENDPOINT_URL_S3`` behind; names the user set are left alone.
+    """
+    variables = env_variables(config)
+    lines = [f'eval "unset ${{{EXPORTED_LIST}:-{EXPORTED_LIST}}}"']  # never a bare `unset` (zsh refuses it)
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in variables.items()]
+    lines.append(f"export {EXPORTED_LIST}={shlex.quote(' '.join(variables))}")
     return "\n".join(lines) + "\n"
 
 
-def _zenml_component(kind: str, flavor: str, config: dict[str, Any]) -> tuple[str, str, dict] | None:
-    """(zenml type, zenml flavor, configuration) or None where ZenML has no such flavor."""
-    if kind == "artifact_store":
-        if flavor == "s3":
-            path = "/".join(p for p in (config["bucket"], config.get("prefix", "").strip("/")) if p)
-            extra = {"client_kwargs": {"endpoint_url": config["endpoint_url"]}} if config.get("endpoint_url") else {}
-            return "artifact_store", "s3", {"path": f"s3://{path}", **extra}
-        if flavor == "gcs":
-            return "artifact_store", "gcp", {"path": f"gs://{config['bucket']}"}
-        if flavor == "local":
-            return "artifact_store", "local", {"path": str(config["path"]).removeprefix("file://")}
-    if kind == "orchestrator":
-        if flavor == "local":
-            return "orchestrator", "local", {}
-        if flavor == "kubernetes":
-            return "orchestrator", "kubernetes", {"kubernetes_context": config.get("cluster_name"),
-                                                  "kubernetes_namespace": config.get("namespace"),
-                                                  "service_account_name": config.get("service_account")}
-    if kind == "container_registry":
-        uri = str(config.get("uri", ""))
-        if flavor == "ecr":
-            return "container_registry", "aws", {"uri": uri.split("/")[0]}
-        if flavor == "gar":
-            return "container_registry", "gcp", {"uri": uri}
+# --- ZenML ----------------------------------------------------------------------------------
+
+def installed_zenml_version() -> str | None:
+    """The version of the ZenML installed next to zenprovision, if any (no import of zenml)."""
+    try:
+        return metadata.version("zenml")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _zenml_artifact_store(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    if flavor == "s3":
+        extra = {"client_kwargs": {"endpoint_url": config["endpoint_url"]}} if config.get("endpoint_url") else {}
+        return "s3", {"path": _bucket_uri("s3", config["bucket"], config.get("prefix", "")), **extra}
+    if flavor == "gcs":
+        return "gcp", {"path": _bucket_uri("gs", config["bucket"], config.get("prefix", ""))}
+    if flavor == "local":
+        return "local", {"path": str(config["path"]).removeprefix("file://")}
     return None
 
 
-def to_zenml(config: StackConfig) -> tuple[dict[str, Any], list[str]]:
-    """What ``zenml stack import`` reads, and notes on components ZenML cannot take."""
-    components: dict[str, list[dict[str, Any]]] = {}
+def _zenml_orchestrator(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    if flavor == "local":
+        return "local", {}
+    if flavor == "kubernetes":
+        settings = {"kubernetes_context": config.get("kubeconfig_context") or config.get("cluster_name"),
+                    "kubernetes_namespace": config.get("namespace"),
+                    "service_account_name": config.get("service_account")}
+        return "kubernetes", {k: v for k, v in settings.items() if v}
+    return None
+
+
+def _zenml_container_registry(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    uri = str(config.get("uri", ""))
+    if flavor == "ecr":  # ZenML's AWS registry refuses a `/` in uri: the repository goes apart
+        host, _, repository = uri.partition("/")
+        return "aws", {"uri": host, **({"default_repository": repository} if repository else {})}
+    if flavor == "gar":
+        return "gcp", {"uri": uri}
+    return None
+
+
+_ZENML_MAPPERS = {"artifact_store": _zenml_artifact_store, "orchestrator": _zenml_orchestrator,
+                  "container_registry": _zenml_container_registry}
+
+
+def to_zenml(config: StackConfig, zenml_version: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """What ``zenml stack import NAME -f FILE`` reads, and notes on components left out.
+
+    The shape of ZenML's own ``zenml stack export``: one component per type, each
+    ``{name, type, flavor, configuration}``; ``zenml_version`` must equal the importing
+    ZenML's, so it is the given one, else the installed one, else ``DEFAULT_ZENML_VERSION``.
+    """
+    components: dict[str, dict[str, Any]] = {}
     notes = []
     for kind, component in config.components.model_dump(exclude_none=True).items():
-        mapped = _zenml_component(kind, component["flavor"], component["config"])
+        mapper = _ZENML_MAPPERS.get(kind)
+        mapped = mapper(component["flavor"], component["config"]) if mapper else None
         if mapped is None:
             notes.append(f"{kind} flavor {component['flavor']!r} has no ZenML flavor; left out")
             continue
-        zenml_type, flavor, configuration = mapped
-        components[zenml_type] = [{"name": f"{config.name}-{zenml_type.replace('_', '-')}", "type": zenml_type,
-                                   "flavor": flavor, "configuration": configuration}]
-    return {"stack_name": config.name, "zenml_version": ZENML_VERSION, "components": components}, notes
+        flavor, configuration = mapped
+        components[kind] = {"name": f"{config.name}-{kind.replace('_', '-')}", "type": kind,
+                            "flavor": flavor, "configuration": configuration}
+    version = zenml_version or installed_zenml_version() or DEFAULT_ZENML_VERSION
+    return {"stack_name": config.name, "zenml_version": version, "components": components}, notes
+
+
+# --- Metaflow -------------------------------------------------------------------------------
+
+def _metaflow_datastore(config: StackConfig) -> dict[str, str]:
+    store = config.components.artifact_store
+    if store.flavor == "s3":
+        bucket, prefix = store.config["bucket"], store.config.get("prefix", "")
+        out = {"METAFLOW_DEFAULT_DATASTORE": "s3",
+               "METAFLOW_DATASTORE_SYSROOT_S3": _bucket_uri("s3", bucket, prefix, "metaflow"),
+               "METAFLOW_DATATOOLS_S3ROOT": _bucket_uri("s3", bucket, prefix, "data")}
+        if store.config.get("endpoint_url"):
+            out["METAFLOW_S3_ENDPOINT_URL"] = str(store.config["endpoint_url"])
+        return out
+    if store.flavor == "gcs":
+        bucket, prefix = store.config["bucket"], store.config.get("prefix", "")
+        return {"METAFLOW_DEFAULT_DATASTORE": "gs",
+                "METAFLOW_DATASTORE_SYSROOT_GS": _bucket_uri("gs", bucket, prefix, "metaflow"),
+                "METAFLOW_DATATOOLS_GSROOT": _bucket_uri("gs", bucket, prefix, "data")}
+    if store.flavor == "local":
+        return {"METAFLOW_DEFAULT_DATASTORE": "local",
+                "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(store.config["path"]).removeprefix("file://")}
+    return {}
 
 
 def to_metaflow(config: StackConfig) -> dict[str, str]:
-    """A Metaflow configuration (``~/.metaflowconfig/config.json``) for the stack."""
-    out: dict[str, str] = {"METAFLOW_DEFAULT_METADATA": "local"}
-    store = config.components.artifact_store
-    if store.flavor == "s3":
-        root = "/".join(p for p in (store.config["bucket"], store.config.get("prefix", "").strip("/")) if p)
-        out |= {"METAFLOW_DEFAULT_DATASTORE": "s3", "METAFLOW_DATASTORE_SYSROOT_S3": f"s3://{root}/metaflow",
-                "METAFLOW_DATATOOLS_S3ROOT": f"s3://{root}/data"}
-        if store.config.get("endpoint_url"):
-            out["METAFLOW_S3_ENDPOINT_URL"] = store.config["endpoint_url"]
-    elif store.flavor == "gcs":
-        out |= {"METAFLOW_DEFAULT_DATASTORE": "gs", "METAFLOW_DATASTORE_SYSROOT_GS": f"gs://{store.config['bucket']}/metaflow"}
-    elif store.flavor == "local":
-        out |= {"METAFLOW_DEFAULT_DATASTORE": "local",
-                "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(store.config["path"]).removeprefix("file://")}
+    """A Metaflow configuration (``~/.metaflowconfig/config.json``) for the stack.
+
+    Keys are the ``METAFLOW_<NAME>`` of Metaflow's ``from_conf("<NAME>")`` settings.
+    """
+    out = {"METAFLOW_DEFAULT_METADATA": "local", **_metaflow_datastore(config)}
     orchestrator = config.components.orchestrator
     if orchestrator.flavor == "kubernetes":
-        out |= {"METAFLOW_KUBERNETES_NAMESPACE": str(orchestrator.config.get("namespace", "")),
-                "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": str(orchestrator.config.get("service_account", ""))}
+        if orchestrator.config.get("namespace"):
+            out["METAFLOW_KUBERNETES_NAMESPACE"] = str(orchestrator.config["namespace"])
+        if orchestrator.config.get("service_account"):
+            out["METAFLOW_KUBERNETES_SERVICE_ACCOUNT"] = str(orchestrator.config["service_account"])
     registry = config.components.container_registry
     if registry is not None and registry.config.get("uri"):
         out["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] = str(registry.config["uri"])
