@@ -127,6 +127,15 @@ def session_temp_dir(tmp_path_factory) -> Iterator[Path]:
     assert not watch.found, f"tests wrote outside pytest's temp folder, in {system}: {sorted(set(watch.found))}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_address_lookup() -> Iterator[None]:
+    """The pulumi engine asks a public service for this machine's address unless told it:
+    tests never reach outside 127.0.0.1, so they tell it (a documentation address)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZENPROVISION_DEPLOYER_CIDR", "203.0.113.10/32")
+        yield
+
+
 # --- markers -----------------------------------------------------------------------------------
 
 
