@@ -185,7 +185,7 @@ def run_graph(run: dict) -> Graph:
     """A recorded run (``MetadataStore.run``) as its step DAG.
 
     Edges come from lineage (which step's artifact fed which step), so a step that never
-    ran (skipped after a failure) is drawn without its inputs.
+    ran (skipped after a failure) is drawn without its inputs; a failed one has them.
     """
     producer = {a["id"]: a["node_id"] for a in run["artifacts"]}
     nodes = tuple(

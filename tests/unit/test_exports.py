@@ -194,3 +194,14 @@ def test_cli_formats_with_a_note_on_stderr(home, cli):
 
 def test_zenml_version_default_is_documented_in_the_help(cli):
     assert exports.DEFAULT_ZENML_VERSION in cli("output", "--help").out
+
+
+def test_a_real_aws_store_exports_its_region_and_no_endpoint():
+    real = AWS.model_copy(update={"components": AWS.components.model_copy(update={
+        "artifact_store": AWS.components.artifact_store.model_copy(
+            update={"config": {"bucket": "zp-prod", "prefix": "/runs/", "region": "eu-west-1"}})})})
+    variables = exports.env_variables(real)
+    assert variables["AWS_DEFAULT_REGION"] == "eu-west-1" and "AWS_ENDPOINT_URL_S3" not in variables
+    assert variables["ZENPROVISION_ARTIFACT_URI"] == "s3://zp-prod/runs"
+    assert "client_kwargs" not in exports.to_zenml(real)[0]["components"]["artifact_store"]["configuration"]
+    assert "METAFLOW_S3_ENDPOINT_URL" not in exports.to_metaflow(real)

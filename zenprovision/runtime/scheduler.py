@@ -139,6 +139,7 @@ class Scheduler:
             self.on_event("retry", node_id, result.error)
             running[self._submit(executor, node_id)] = node_id
             return
+        self.meta.add_lineage(self.run_id, node_id, self._lineage(node))  # what it read, so its DAG edges show
         self.meta.step_status(self.run_id, node_id, node.step.name, "failed", error=result.traceback or result.error,
                               metadata=result.metadata)
         self.state.status[node_id] = "failed"
@@ -156,8 +157,11 @@ class Scheduler:
 
     def _record_output(self, node: Node, artifact: dict[str, Any], status: str, **fields: Any) -> None:
         artifact_id = self.meta.add_artifact(self.run_id, node.id, "output", artifact)
-        lineage = {name: self.state.artifacts[up]["id"] for name, up in node.inputs.items()}
-        self.meta.add_lineage(self.run_id, node.id, lineage)
+        self.meta.add_lineage(self.run_id, node.id, self._lineage(node))
         self.meta.step_status(self.run_id, node.id, node.step.name, status, **fields)
         self.state.artifacts[node.id] = {**artifact, "id": artifact_id}
         self.state.status[node.id] = status
+
+    def _lineage(self, node: Node) -> dict[str, int]:
+        """Input name -> the artifact it was read from (every upstream has one by then)."""
+        return {name: self.state.artifacts[up]["id"] for name, up in node.inputs.items()}
