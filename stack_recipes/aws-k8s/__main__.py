@@ -5,6 +5,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from zenprovision import __version__
+from zenprovision.blocks.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from zenprovision.blocks.aws.cluster import ALL_LOG_TYPES, DEV_LOG_TYPES, EksCluster, EksClusterArgs
 from zenprovision.blocks.aws.identity import IrsaRole, IrsaRoleArgs
 from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs
@@ -68,11 +69,17 @@ steps_role = IrsaRole("steps", IrsaRoleArgs(
 kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig,
                           opts=pulumi.ResourceOptions(depends_on=[cluster.node_group, *cluster.addons.values()]))
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes})
+if config.require_bool("cluster_autoscaler"):
+    ClusterAutoscaler("autoscaler", ClusterAutoscalerArgs(
+        labels=labels, region=region, kubernetes_version=config.require("kubernetes_version"),
+        cluster_name=cluster.cluster.name, oidc_provider_arn=cluster.oidc_provider.arn, issuer_host=cluster.issuer_host,
+    ), pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": kubernetes}))
 PipelineNamespace("pipelines", PipelineNamespaceArgs(
     labels=labels, namespace=namespace, service_account=service_account,
     annotations={"eks.amazonaws.com/role-arn": steps_role.role.arn},
 ), on_cluster)
-KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version")), on_cluster)
+KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version"),
+                                   config.require("kserve_ingress_class")), on_cluster)
 
 step_image = config.require("step_image") or pulumi.Output.concat(
     registry.repository.repository_url, f":zenprovision-step-{__version__}")
