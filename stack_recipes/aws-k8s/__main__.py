@@ -64,6 +64,7 @@ cluster = EksCluster("eks", EksClusterArgs(
     log_types=ALL_LOG_TYPES if labels.is_prod else DEV_LOG_TYPES, log_retention_days=365 if labels.is_prod else 30,
     secrets_encryption=prod_default("secrets_encryption", config.require("secrets_encryption"), labels),
     deletion_protection=prod_default("deletion_protection", config.require("deletion_protection"), labels),
+    network_policy=prod_default("network_policy", config.require("network_policy"), labels),
 ), on_aws)
 steps_role = IrsaRole("steps", IrsaRoleArgs(
     labels=labels, oidc_provider_arn=cluster.oidc_provider.arn, issuer_host=cluster.issuer_host,

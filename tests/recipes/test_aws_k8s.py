@@ -292,6 +292,9 @@ def test_prod_gets_flow_logs_a_secrets_key_deletion_protection_and_a_nat_per_zon
     assert flow["trafficType"] == "ALL" and flow["vpcId"] == "network-vpc-id"
     cluster = prod.one("aws:eks/cluster:Cluster").inputs
     assert cluster["deletionProtection"] is True
+    cni = prod.one("aws:eks/addon:Addon", "eks-vpc-cni").inputs
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert "configurationValues" not in dev.one("aws:eks/addon:Addon", "eks-vpc-cni").inputs
     key = prod.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     assert cluster["encryptionConfig"] == {"provider": {"keyArn": f"arn:aws:kms:us-east-1:123456789012:{key.name}"},
@@ -306,7 +309,8 @@ def test_prod_gets_flow_logs_a_secrets_key_deletion_protection_and_a_nat_per_zon
 
 def test_prod_safeguards_can_be_turned_off_in_config():
     lean = record(env="prod", nat_per_zone="false", flow_logs="false", secrets_encryption="false",
-                  deletion_protection="false", availability_zones="eu-west-1a,eu-west-1b", cluster_autoscaler="false")
+                  deletion_protection="false", availability_zones="eu-west-1a,eu-west-1b", cluster_autoscaler="false",
+                  network_policy="false")
     assert not [r for r in lean.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "cluster-autoscaler"]
     assert not lean.of_type("aws:ec2/flowLog:FlowLog") and not lean.of_type("aws:kms/key:Key")
     assert len(lean.of_type("aws:ec2/natGateway:NatGateway")) == 1
