@@ -5,6 +5,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from zenprovision import __version__
+from zenprovision.blocks.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from zenprovision.blocks.aws.cluster import ALL_LOG_TYPES, DEV_LOG_TYPES, EksCluster, EksClusterArgs
 from zenprovision.blocks.aws.identity import IrsaRole, IrsaRoleArgs
 from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs
@@ -28,8 +29,13 @@ def zones() -> list[str]:
     wanted = config.require_object("availability_zones")
     if wanted or config.require("vpc_id"):
         return wanted
+    count = 3 if labels.is_prod else 2
     found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
-    return sorted(found.names)[:3 if labels.is_prod else 2]
+    if found.names:
+        return sorted(found.names)[:count]
+    if pulumi.runtime.is_dry_run():  # an offline plan has no cloud to ask: name the zones for what they are
+        return [f"<{region} available zone {index + 1}>" for index in range(count)]
+    raise ValueError(f"region {region} reports no available zones; set availability_zones")
 
 
 network = AwsNetwork("network", AwsNetworkArgs(
@@ -58,6 +64,7 @@ cluster = EksCluster("eks", EksClusterArgs(
     log_types=ALL_LOG_TYPES if labels.is_prod else DEV_LOG_TYPES, log_retention_days=365 if labels.is_prod else 30,
     secrets_encryption=prod_default("secrets_encryption", config.require("secrets_encryption"), labels),
     deletion_protection=prod_default("deletion_protection", config.require("deletion_protection"), labels),
+    network_policy=prod_default("network_policy", config.require("network_policy"), labels),
 ), on_aws)
 steps_role = IrsaRole("steps", IrsaRoleArgs(
     labels=labels, oidc_provider_arn=cluster.oidc_provider.arn, issuer_host=cluster.issuer_host,
@@ -68,11 +75,17 @@ steps_role = IrsaRole("steps", IrsaRoleArgs(
 kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig,
                           opts=pulumi.ResourceOptions(depends_on=[cluster.node_group, *cluster.addons.values()]))
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": kubernetes})
+if config.require_bool("cluster_autoscaler"):
+    ClusterAutoscaler("autoscaler", ClusterAutoscalerArgs(
+        labels=labels, region=region, kubernetes_version=config.require("kubernetes_version"),
+        cluster_name=cluster.cluster.name, oidc_provider_arn=cluster.oidc_provider.arn, issuer_host=cluster.issuer_host,
+    ), pulumi.ResourceOptions(providers={"aws": provider, "kubernetes": kubernetes}))
 PipelineNamespace("pipelines", PipelineNamespaceArgs(
     labels=labels, namespace=namespace, service_account=service_account,
     annotations={"eks.amazonaws.com/role-arn": steps_role.role.arn},
 ), on_cluster)
-KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version")), on_cluster)
+KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version"),
+                                   config.require("kserve_ingress_class")), on_cluster)
 
 step_image = config.require("step_image") or pulumi.Output.concat(
     registry.repository.repository_url, f":zenprovision-step-{__version__}")

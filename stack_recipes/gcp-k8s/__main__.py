@@ -58,7 +58,8 @@ PipelineNamespace("pipelines", PipelineNamespaceArgs(
     labels=labels, namespace=namespace, service_account=service_account,
     annotations={"iam.gke.io/gcp-service-account": identity.account.email},
 ), on_cluster)
-KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version")), on_cluster)
+KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.require("cert_manager_version"),
+                                   config.require("kserve_ingress_class")), on_cluster)
 
 step_image = config.require("step_image") or pulumi.Output.concat(registry.uri, f"/step:zenprovision-{__version__}")
 

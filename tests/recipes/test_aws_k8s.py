@@ -28,7 +28,8 @@ def dev():
 @pytest.fixture(scope="module")
 def prod():
     return record(env="prod", extra_labels={"deployer_cidr": "198.51.100.7/32"},
-                  api_allowed_cidrs="203.0.113.0/24", admin_principal_arns="arn:aws:iam::123456789012:role/platform")
+                  api_allowed_cidrs="203.0.113.0/24", admin_principal_arns="arn:aws:iam::123456789012:role/platform",
+                  kserve_ingress_class="alb")
 
 
 def test_every_taggable_resource_carries_the_four_tags(dev):
@@ -104,7 +105,7 @@ def test_registry_scans_and_expires_untagged_images(dev):
 
 
 def test_kserve_in_raw_deployment_mode_after_cert_manager(dev):
-    releases = {r.name: r for r in dev.of_type("kubernetes:helm.sh/v3:Release")}
+    releases = {r.name: r for r in dev.of_type("kubernetes:helm.sh/v3:Release") if r.name.startswith("kserve")}
     assert set(releases) == {"kserve-cert-manager", "kserve-crds", "kserve-controller"}
     controller = releases["kserve-controller"]
     assert controller.inputs["values"]["kserve"]["controller"] == {
@@ -291,6 +292,9 @@ def test_prod_gets_flow_logs_a_secrets_key_deletion_protection_and_a_nat_per_zon
     assert flow["trafficType"] == "ALL" and flow["vpcId"] == "network-vpc-id"
     cluster = prod.one("aws:eks/cluster:Cluster").inputs
     assert cluster["deletionProtection"] is True
+    cni = prod.one("aws:eks/addon:Addon", "eks-vpc-cni").inputs
+    assert json.loads(cni["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert "configurationValues" not in dev.one("aws:eks/addon:Addon", "eks-vpc-cni").inputs
     key = prod.one("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     assert cluster["encryptionConfig"] == {"provider": {"keyArn": f"arn:aws:kms:us-east-1:123456789012:{key.name}"},
@@ -305,7 +309,29 @@ def test_prod_gets_flow_logs_a_secrets_key_deletion_protection_and_a_nat_per_zon
 
 def test_prod_safeguards_can_be_turned_off_in_config():
     lean = record(env="prod", nat_per_zone="false", flow_logs="false", secrets_encryption="false",
-                  deletion_protection="false", availability_zones="eu-west-1a,eu-west-1b")
+                  deletion_protection="false", availability_zones="eu-west-1a,eu-west-1b", cluster_autoscaler="false",
+                  network_policy="false")
+    assert not [r for r in lean.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "cluster-autoscaler"]
     assert not lean.of_type("aws:ec2/flowLog:FlowLog") and not lean.of_type("aws:kms/key:Key")
     assert len(lean.of_type("aws:ec2/natGateway:NatGateway")) == 1
     assert lean.one("aws:eks/cluster:Cluster").inputs["deletionProtection"] is False
+
+
+def test_a_cluster_autoscaler_scoped_to_this_clusters_node_groups(dev):
+    chart = dev.one("kubernetes:helm.sh/v3:Release", "autoscaler-chart").inputs
+    values = chart["values"]
+    assert (chart["chart"], chart["version"], chart["namespace"]) == ("cluster-autoscaler", "9.59.0", "kube-system")
+    assert values["autoDiscovery"] == {"clusterName": "zp-dev-eks"} and values["image"] == {"tag": "v1.35.0"}
+    role_arn = values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert role_arn == "arn:aws:iam::123456789012:role/autoscaler-role"
+    trust = json.loads(dev.one("aws:iam/role:Role", "autoscaler-role").inputs["assumeRolePolicy"])
+    issuer = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE"
+    assert trust["Statement"][0]["Condition"]["StringEquals"][f"{issuer}:sub"] == \
+        "system:serviceaccount:kube-system:cluster-autoscaler"
+    resize = json.loads(dev.one("aws:iam/rolePolicy:RolePolicy", "autoscaler-access").inputs["policy"])["Statement"][0]
+    assert resize["Condition"] == {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/zp-dev-eks": "owned"}}
+
+
+def test_kserve_gets_an_ingress_only_with_a_class(prod):
+    controller = prod.one("kubernetes:helm.sh/v3:Release", "kserve-controller").inputs["values"]["kserve"]["controller"]
+    assert controller["gateway"] == {"disableIngressCreation": False, "ingressGateway": {"className": "alb"}}

@@ -62,6 +62,7 @@ def test_workload_identity_is_scoped_to_the_namespace_bucket_and_registry(dev):
     assert bucket_access["member"] == f"serviceAccount:{email}"
     registry_access = dev.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").inputs
     assert registry_access["repository"] == "zp-dev-pipelines" and registry_access["member"] == f"serviceAccount:{email}"
+    assert registry_access["role"] == "roles/artifactregistry.reader"  # steps pull images, they never push
     iam = [r for r in dev.resources if "IAM" in r.type or "Iam" in r.type]
     assert all("allUsers" not in json.dumps(r.inputs) and "allAuthenticatedUsers" not in json.dumps(r.inputs) for r in iam)
     assert not dev.of_type("gcp:serviceaccount/key:Key")  # no static keys

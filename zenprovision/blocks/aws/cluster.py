@@ -50,6 +50,7 @@ class EksClusterArgs:
     log_retention_days: int = 30
     secrets_encryption: bool = False  # a customer-managed KMS key for Kubernetes secrets
     deletion_protection: bool = False
+    network_policy: bool = False  # the VPC CNI enforces Kubernetes NetworkPolicies
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -154,7 +155,8 @@ class EksCluster(pulumi.ComponentResource):
                                                   policy_arn=f"arn:aws:iam::aws:policy/{EBS_CSI_POLICY}",
                                                   opts=pulumi.ResourceOptions(parent=ebs_role))
         after_nodes = [self.node_group]  # coredns and the CSI controller are pods: they need nodes
-        wanted = {"vpc-cni": ({}, []), "kube-proxy": ({}, []), "coredns": ({}, after_nodes),
+        cni = {"configuration_values": json.dumps({"enableNetworkPolicy": "true"})} if args.network_policy else {}
+        wanted = {"vpc-cni": (cni, []), "kube-proxy": ({}, []), "coredns": ({}, after_nodes),
                   "aws-ebs-csi-driver": ({"service_account_role_arn": ebs_role.arn}, [*after_nodes, ebs_policy])}
         return {addon: aws.eks.Addon(
             f"{name}-{addon}", cluster_name=self.cluster.name, addon_name=addon,

@@ -53,10 +53,26 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("zenprovision:gcp:GkeCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         network, subnet = self._network(name, args)
         self.node_account, node_roles = self._node_account(name, args)
         encryption = self._secrets_key(name, args) if args.secrets_encryption else []
+        self.cluster = self._cluster(name, args, network, subnet, [*node_roles, *encryption],
+                                     encryption[0] if encryption else None)
+        if not args.autopilot:
+            self.node_pool = self._node_pool(name, args)
+        gcp.compute.Firewall(
+            f"{name}-webhooks", project=args.project, network=network.id, name=args.labels.resource_name("webhooks"),
+            description="GKE control plane to admission webhooks on the nodes (KServe 9443)", direction="INGRESS",
+            source_ranges=[MASTER_CIDR], allows=[{"protocol": "tcp", "ports": list(WEBHOOK_PORTS)}],
+            opts=pulumi.ResourceOptions(parent=self))
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
+            self.cluster.name, self.cluster.endpoint, self.cluster.master_auth
+        ).apply(lambda v: kubeconfig(v[0], v[1], (v[2] or {}).get("cluster_ca_certificate", ""))))
+        self.register_outputs({"cluster_name": self.cluster.name})
+
+    def _cluster(self, name: str, args: GkeClusterArgs, network: gcp.compute.Network,
+                 subnet: gcp.compute.Subnetwork, after: list, key: gcp.kms.CryptoKey | None) -> gcp.container.Cluster:
+        """Standard (default pool removed) or Autopilot, created after its node account's roles and key."""
         common = dict(
             project=args.project, location=args.region, network=network.id, subnetwork=subnet.id,
             name=args.labels.resource_name("gke", limit=40), resource_labels=args.labels.gcp_labels(),
@@ -70,32 +86,19 @@ class GkeCluster(pulumi.ComponentResource):
             logging_config={"enable_components": list(args.log_components)},
             deletion_protection=(not args.labels.is_dev) if args.deletion_protection is None
             else args.deletion_protection,
-            **({"database_encryption": {"state": "ENCRYPTED", "key_name": encryption[0].id}} if encryption else {}),
+            **({"database_encryption": {"state": "ENCRYPTED", "key_name": key.id}} if key is not None else {}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
-        waits = pulumi.ResourceOptions(parent=self, depends_on=[*node_roles, *encryption])
         if args.autopilot:
-            self.cluster = gcp.container.Cluster(
-                f"{name}-cluster", enable_autopilot=True, **common, opts=waits,
-                cluster_autoscaling={"auto_provisioning_defaults": {
-                    "service_account": self.node_account.email, "oauth_scopes": [CLOUD_PLATFORM]}})
-        else:
-            self.cluster = gcp.container.Cluster(
-                f"{name}-cluster", remove_default_node_pool=True, initial_node_count=1,
-                workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
-                node_config={"service_account": self.node_account.email, "oauth_scopes": [CLOUD_PLATFORM],
-                             "shielded_instance_config": {"enable_secure_boot": True,
-                                                          "enable_integrity_monitoring": True}},
-                **({"datapath_provider": "ADVANCED_DATAPATH"} if args.network_policy else {}),
-                **common, opts=waits)
-            self.node_pool = self._node_pool(name, args)
-        gcp.compute.Firewall(
-            f"{name}-webhooks", project=args.project, network=network.id, name=args.labels.resource_name("webhooks"),
-            description="GKE control plane to admission webhooks on the nodes (KServe 9443)", direction="INGRESS",
-            source_ranges=[MASTER_CIDR], allows=[{"protocol": "tcp", "ports": list(WEBHOOK_PORTS)}], opts=child)
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            self.cluster.name, self.cluster.endpoint, self.cluster.master_auth
-        ).apply(lambda v: kubeconfig(v[0], v[1], (v[2] or {}).get("cluster_ca_certificate", ""))))
-        self.register_outputs({"cluster_name": self.cluster.name})
+            return gcp.container.Cluster(f"{name}-cluster", enable_autopilot=True, **common, cluster_autoscaling={
+                "auto_provisioning_defaults": {"service_account": self.node_account.email,
+                                               "oauth_scopes": [CLOUD_PLATFORM]}})
+        return gcp.container.Cluster(
+            f"{name}-cluster", remove_default_node_pool=True, initial_node_count=1,
+            workload_identity_config={"workload_pool": f"{args.project}.svc.id.goog"},
+            node_config={"service_account": self.node_account.email, "oauth_scopes": [CLOUD_PLATFORM],
+                         "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True}},
+            **({"datapath_provider": "ADVANCED_DATAPATH"} if args.network_policy else {}), **common)
 
     def _network(self, name: str, args: GkeClusterArgs) -> tuple[gcp.compute.Network, gcp.compute.Subnetwork]:
         child = pulumi.ResourceOptions(parent=self)

@@ -1,5 +1,6 @@
 """Workload Identity: a Google service account that only the pipeline namespace's Kubernetes
-service account can act as, allowed to use only this stack's bucket and repository."""
+service account can act as, allowed to use only this stack's bucket and to pull from its
+repository (pushing is for the people and CI that build images: docs/images)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         if args.repository is not None:
             gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-registry-access", project=args.project, location=args.location, repository=args.repository,
-                role="roles/artifactregistry.writer", member=member, opts=child)
+                role="roles/artifactregistry.reader", member=member, opts=child)
         gcp.serviceaccount.IAMMember(
             f"{name}-workload-identity", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
             member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]",

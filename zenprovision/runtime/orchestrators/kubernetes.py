@@ -144,7 +144,7 @@ def pod_failure(pod: Any, last_output: str = "") -> str:
         waiting = container.state.waiting if container.state else None
         if waiting and waiting.reason in FATAL_WAITING:
             return (f"{waiting.reason} for image {container.image}: {k8s_client.one_line(waiting.message)} "
-                    "(set the orchestrator's `image` to one with zenprovision installed: docs/images/Dockerfile)")
+                    "(is it pushed to the registry? docs/images/README.md)")
         ended = container.state.terminated if container.state else None
         ended = ended or (container.last_state.terminated if container.last_state else None)
         if ended and ended.reason == "OOMKilled":
