@@ -53,7 +53,8 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
     changed = planned.has_changes or lifecycle.config_changes(deployment, planned)
     if as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
-                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed})
+                    "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed,
+                    "policy": planned.policy})
     else:
         show_plan(planned, stack, grouped=offline)
         if not planned.applyable and not offline:

@@ -44,12 +44,17 @@ class ResourceChange:
 
 @dataclass(frozen=True)
 class Plan:
-    """What an up would do; ``applyable`` is False when this engine cannot apply it."""
+    """What an up would do; ``applyable`` is False when this engine cannot apply it.
+
+    ``policy`` lists violations of the zenprovision policy pack found while planning
+    (``{policy, resource, message, urn}``); engines that leave policies to Pulumi leave it empty.
+    """
 
     changes: list[ResourceChange]
     outputs: dict[str, Any] = field(default_factory=dict)
     applyable: bool = True
     reason: str = ""
+    policy: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OPS, 0)

@@ -37,6 +37,7 @@ class EventChannel:
 def _plan(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
     from zenprovision.engines.embedded import state as state_store
     from zenprovision.engines.embedded.ops import Planner
+    from zenprovision.engines.embedded.policy_check import findings
     from zenprovision.engines.embedded.values import redact
 
     planner = Planner(state_store.load(job["stack"]))
@@ -48,6 +49,7 @@ def _plan(job: dict[str, Any], emit: EventChannel) -> dict[str, Any]:
         "outputs": redact(exports),
         "applyable": not foreign,
         "reason": f"resources of types {', '.join(foreign[:3])} need the Pulumi CLI" if foreign else "",
+        "policy": findings(planner.registered, job.get("labels") or {}, job["config"]),
     }
 
 
