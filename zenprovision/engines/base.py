@@ -5,9 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zenprovision.recipes.recipe import Recipe
+if TYPE_CHECKING:  # the engine worker process imports this module and never needs the catalog
+    from zenprovision.recipes.recipe import Recipe
 
 OPS = ("create", "update", "replace", "delete", "same")
 

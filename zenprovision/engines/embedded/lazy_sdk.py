@@ -1,0 +1,123 @@
+"""Load only the parts of a provider SDK a program uses: the offline plan's biggest saving.
+
+``pulumi_aws.ec2``, ``pulumi_kubernetes.core.v1`` and their siblings are packages whose
+``__init__`` star-imports every resource module (ec2: 180 modules, about a second of class
+building). A program uses a handful. For packages whose ``__init__`` is nothing but such
+re-exports, this finder gives a module that imports the defining submodule on first access
+of a name, read from each submodule's ``__all__``. The classes are the SDK's own; a package
+with anything else in its ``__init__`` is imported as usual. ``ZENPROVISION_EAGER_SDK=1``
+turns it off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+PACKAGES = re.compile(r"pulumi_(aws|gcp|kubernetes)\.")
+STAR = re.compile(r"from \.(\w+) import \*")
+BOILERPLATE = re.compile(r"import builtins as _builtins|import typing|from \. import outputs|from \.+ import _utilities")
+ALL = re.compile(r"__all__ = \[(.*?)\]", re.S)
+NAME = re.compile(r"'(\w+)'")
+
+
+def star_modules(init: Path) -> list[str] | None:
+    """The submodules an ``__init__`` re-exports, or None if it does anything else."""
+    found = []
+    for raw in init.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if match := STAR.fullmatch(line):
+            found.append(match.group(1))
+        elif not BOILERPLATE.fullmatch(line):
+            return None
+    return found
+
+
+def exported_names(path: Path) -> list[str] | None:
+    """A generated module's ``__all__``, read from its head without importing it."""
+    text = ""
+    with open(path, encoding="utf-8") as handle:
+        while chunk := handle.read(16384):
+            text += chunk
+            start = text.find("__all__ = [")
+            if start >= 0 and "]" in text[start:]:
+                return NAME.findall(ALL.search(text, start).group(1))
+            if start < 0 and len(text) > 16384:
+                return None
+    return None
+
+
+class LazyPackageLoader(importlib.abc.Loader):
+    """Executes a re-exporting package as an index of name -> submodule, loaded on access."""
+
+    def __init__(self, folder: Path, modules: list[str]) -> None:
+        self.folder = folder
+        self.modules = modules
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        index: dict[str, str] = {}
+        opaque = []  # modules without __all__ export every public name: searched on a miss
+        for name in self.modules:
+            names = exported_names(self.folder / f"{name}.py")
+            if names is None:
+                opaque.append(name)
+            for exported in names or ():
+                index[exported] = name
+        module.__getattr__ = _attribute_loader(module, self.folder, index, opaque)
+        module.__dir__ = lambda: sorted(set(index) | set(vars(module)))
+
+
+def _attribute_loader(module: ModuleType, folder: Path, index: dict[str, str], opaque: list[str]):
+    package = module.__name__
+
+    def load(attr: str) -> Any:
+        if attr in index:
+            value = getattr(importlib.import_module(f"{package}.{index[attr]}"), attr)
+            setattr(module, attr, value)
+            return value
+        if (folder / f"{attr}.py").exists() or (folder / attr / "__init__.py").exists():
+            return importlib.import_module(f"{package}.{attr}")
+        for name in opaque:
+            sub = importlib.import_module(f"{package}.{name}")
+            if not attr.startswith("_") and hasattr(sub, attr):
+                return getattr(sub, attr)
+        if attr == "__all__":  # `from package import *`: everything, as the eager package gives
+            return sorted(index)
+        raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+
+    return load
+
+
+class LazySdkFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if not PACKAGES.match(fullname):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not spec.submodule_search_locations or not spec.origin:
+            return spec
+        init = Path(spec.origin)
+        modules = star_modules(init)
+        if modules:
+            spec.loader = LazyPackageLoader(init.parent, modules)
+        return spec
+
+
+def install() -> bool:
+    """Put the finder first on ``sys.meta_path`` (once); False when turned off by the env."""
+    if os.environ.get("ZENPROVISION_EAGER_SDK") == "1":
+        return False
+    if not any(isinstance(f, LazySdkFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, LazySdkFinder())
+    return True
