@@ -10,10 +10,13 @@ turns it off.
 """
 
 from __future__ import annotations
+import __future__
 
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
+import marshal
 import os
 import re
 import sys
@@ -26,6 +29,8 @@ STAR = re.compile(r"from \.(\w+) import \*")
 BOILERPLATE = re.compile(r"import builtins as _builtins|import typing|from \. import outputs|from \.+ import _utilities")
 ALL = re.compile(r"__all__ = \[(.*?)\]", re.S)
 NAME = re.compile(r"'(\w+)'")
+ANNOTATIONS = __future__.annotations.compiler_flag
+CACHE_TAG = "zplazy"
 
 
 def star_modules(init: Path) -> list[str] | None:
@@ -100,17 +105,63 @@ def _attribute_loader(module: ModuleType, folder: Path, index: dict[str, str], o
     return load
 
 
+class PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
+    """Compiles a generated SDK module as if it began with ``from __future__ import annotations``.
+
+    Its annotations (``Optional[pulumi.Input[...]]`` on every argument, getter and TypedDict
+    field) then stay strings instead of being built at import; Pulumi resolves the few it
+    needs with ``typing.get_type_hints``, which reads strings. The bytecode is cached beside
+    the standard one under its own tag, so ordinary imports never see it.
+    """
+
+    def source_to_code(self, data: Any, path: Any, *, _optimize: int = -1) -> Any:
+        return compile(data, path, "exec", flags=ANNOTATIONS, dont_inherit=True, optimize=_optimize)
+
+    def get_code(self, fullname: str) -> Any:
+        source_path = self.get_filename(fullname)
+        cache = Path(importlib.util.cache_from_source(source_path, optimization=CACHE_TAG))
+        stat = os.stat(source_path)
+        header = importlib.util.MAGIC_NUMBER + bytes(4) + _u32(int(stat.st_mtime)) + _u32(stat.st_size)
+        try:
+            data = cache.read_bytes()
+            if data[:16] == header:
+                return marshal.loads(data[16:])
+        except (OSError, ValueError, EOFError):
+            pass
+        code = self.source_to_code(self.get_data(source_path), source_path)
+        if not sys.dont_write_bytecode:
+            _write_quietly(cache, header + marshal.dumps(code))
+        return code
+
+
+def _u32(value: int) -> bytes:
+    return (value & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def _write_quietly(path: Path, data: bytes) -> None:
+    """Cache if the folder is writable; a read-only install just compiles each time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
 class LazySdkFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         if not PACKAGES.match(fullname):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or not spec.submodule_search_locations or not spec.origin:
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             return spec
-        init = Path(spec.origin)
-        modules = star_modules(init)
+        origin = Path(spec.origin)
+        modules = star_modules(origin) if spec.submodule_search_locations else None
         if modules:
-            spec.loader = LazyPackageLoader(init.parent, modules)
+            spec.loader = LazyPackageLoader(origin.parent, modules)
+        else:
+            spec.loader = PostponedAnnotationsLoader(fullname, spec.origin)
         return spec
 
 
