@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from zenprovision.engines.embedded import lazy_sdk
+from zenprovision.policy import sdk_layout
 
 RESOURCE = '''
 import typing
@@ -95,9 +96,9 @@ def test_a_package_with_its_own_code_imports_as_usual(sdk):
 def test_star_modules_refuses_anything_but_re_exports(tmp_path):
     init = tmp_path / "__init__.py"
     init.write_text("import typing\nfrom .a import *\nfrom . import outputs\n")
-    assert lazy_sdk.star_modules(init) == ["a"]
+    assert sdk_layout.star_modules(init) == ["a"]
     init.write_text("from .a import *\nimport os\n")
-    assert lazy_sdk.star_modules(init) is None
+    assert sdk_layout.star_modules(init) is None
 
 
 def test_the_environment_can_turn_it_off(monkeypatch):

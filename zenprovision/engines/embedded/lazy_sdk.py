@@ -24,41 +24,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from zenprovision.policy.sdk_layout import exported_names, star_modules
+
 PACKAGES = re.compile(r"pulumi_(aws|gcp|kubernetes)\.")
-STAR = re.compile(r"from \.(\w+) import \*")
-BOILERPLATE = re.compile(r"import builtins as _builtins|import typing|from \. import outputs|from \.+ import _utilities")
-ALL = re.compile(r"__all__ = \[(.*?)\]", re.S)
-NAME = re.compile(r"'(\w+)'")
 ANNOTATIONS = __future__.annotations.compiler_flag
 CACHE_TAG = "zplazy"
-
-
-def star_modules(init: Path) -> list[str] | None:
-    """The submodules an ``__init__`` re-exports, or None if it does anything else."""
-    found = []
-    for raw in init.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if match := STAR.fullmatch(line):
-            found.append(match.group(1))
-        elif not BOILERPLATE.fullmatch(line):
-            return None
-    return found
-
-
-def exported_names(path: Path) -> list[str] | None:
-    """A generated module's ``__all__``, read from its head without importing it."""
-    text = ""
-    with open(path, encoding="utf-8") as handle:
-        while chunk := handle.read(16384):
-            text += chunk
-            start = text.find("__all__ = [")
-            if start >= 0 and "]" in text[start:]:
-                return NAME.findall(ALL.search(text, start).group(1))
-            if start < 0 and len(text) > 16384:
-                return None
-    return None
 
 
 class LazyPackageLoader(importlib.abc.Loader):
