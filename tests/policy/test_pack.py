@@ -103,3 +103,9 @@ def test_the_served_pack_lists_every_policy_and_enforces_them(analyzer):
     found = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[bucket]), timeout=30).diagnostics
     assert {d.policyName for d in found} == {"s3-bucket-private", "s3-bucket-encrypted", "s3-bucket-tls-only"}
     assert {d.urn for d in found} == {"urn:data"}
+
+
+def test_the_cli_prints_the_pack_folder_and_lists_its_policies(home, cli):
+    assert cli("policy-pack").out.strip() == str(pack_path())
+    listed = cli("policy-pack", "--list").out.splitlines()
+    assert [line.split()[0] for line in listed] == list(BY_NAME)

@@ -238,3 +238,14 @@ def test_every_policy_is_documented_and_named_once():
     names = [p.name for p in POLICIES]
     assert len(names) == len(set(names)) >= 14
     assert all(p.description and p.why and p.scope in ("resource", "stack") for p in POLICIES)
+
+
+@pytest.mark.parametrize("type_", ["aws:sqs/queue:Queue", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                   "gcp:storage/bucket:Bucket"])
+def test_resource_inputs_read_from_sdk_source_match_the_classes(type_, monkeypatch):
+    from zenprovision.policy import schema
+
+    from_source = schema.parameters.__wrapped__(type_)
+    monkeypatch.setattr(schema, "_parameters_from_source", lambda *args: None)
+    from_class = schema.parameters.__wrapped__(type_)
+    assert from_source == from_class and "resource_name" in from_source

@@ -11,12 +11,17 @@ ENCRYPTION = """
 aws.s3.BucketServerSideEncryptionConfiguration("sse", bucket=bucket.id,
     rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}])
 """
+TLS_ONLY = """
+aws.s3.BucketPolicy("tls", bucket=bucket.id, policy=bucket.arn.apply(lambda arn: json.dumps({"Statement": [
+    {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [arn, arn + "/*"],
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})))
+"""
 GOOD_BUCKET = """
 labels = StackLabels.from_config()
 bucket = aws.s3.Bucket("data", force_destroy=labels.is_dev, tags=labels.aws_tags())
 aws.s3.BucketPublicAccessBlock("block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
                                ignore_public_acls=True, restrict_public_buckets=True)
-""" + ENCRYPTION
+""" + ENCRYPTION + TLS_ONLY
 EXPORT = """
 pulumi.export("stack", {"artifact_store": {"flavor": "s3", "config": {"bucket": bucket.bucket}},
                         "orchestrator": {"flavor": "kubernetes", "config": {}},
@@ -36,7 +41,7 @@ def make_recipe(tmp_path, body, export=EXPORT):
     """))
     (folder / "recipe.yaml").write_text(
         "cloud: aws\nengine: pulumi\ncomponents: {artifact_store: s3, orchestrator: kubernetes, model_server: kserve}\n")
-    program = "import pulumi\nimport pulumi_aws as aws\nfrom zenprovision.blocks.labels import StackLabels\n"
+    program = "import json\nimport pulumi\nimport pulumi_aws as aws\nfrom zenprovision.blocks.labels import StackLabels\n"
     (folder / "__main__.py").write_text(program + textwrap.dedent(body) + textwrap.dedent(export))
     return folder
 
@@ -47,6 +52,7 @@ def rules_hit(report):
 
 @pytest.mark.parametrize("name", ["local", "aws-k8s", "gcp-k8s"])
 def test_builtin_recipes_conform(name, monkeypatch):
+    """Every recipe rule and every policy of the pack, over each built-in recipe in env dev and prod."""
     monkeypatch.delenv("ZENPROVISION_RECIPES_PATH", raising=False)
     report = check_recipe(Catalog().get(name))
     assert report.ok, report.describe()
@@ -58,12 +64,15 @@ def test_a_well_made_probe_passes(tmp_path):
 
 
 @pytest.mark.parametrize("change, expected", [
-    (("tags=labels.aws_tags())", "tags={'zenprovision:stack': 'x'})"), ("tags", "data")),
-    (("block_public_policy=True", "block_public_policy=False"), ("private-buckets", "data")),
-    ((ENCRYPTION, ""), ("encrypted-buckets", "data")),
-    (("force_destroy=labels.is_dev", "force_destroy=True"), ("force-destroy", "data")),
+    (("tags=labels.aws_tags())", "tags={'zenprovision:stack': 'x'})"), ("zenprovision-labels", "data")),
+    (("block_public_policy=True", "block_public_policy=False"), ("s3-bucket-private", "data")),
+    ((ENCRYPTION, ""), ("s3-bucket-encrypted", "data")),
+    ((TLS_ONLY, ""), ("s3-bucket-tls-only", "data")),
+    (("force_destroy=labels.is_dev", "force_destroy=True"), ("force-destroy-follows-config", "data")),
     (("tags=labels.aws_tags())", "tags=labels.aws_tags(), opts=pulumi.ResourceOptions(protect=True))"),
-     ("deletable", "data")),
+     ("deletable-in-dev", "data")),
+    (("tags=labels.aws_tags())", "tags=labels.aws_tags(), opts=pulumi.ResourceOptions(retain_on_delete=True))"),
+     ("deletable-in-dev", "data")),
 ])
 def test_each_rule_catches_its_case(tmp_path, change, expected):
     body = GOOD_BUCKET.replace(*change)

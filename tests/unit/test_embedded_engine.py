@@ -95,6 +95,21 @@ def test_cloud_program_plans_but_never_applies(home, cli, fixture_recipes):
     assert not (home / "state" / "c.json").exists() and not (home / "stacks" / "c.yaml").exists()
 
 
+def test_offline_plan_runs_the_policy_pack(home, cli, fixture_recipes):
+    args = ("plan", "cloudish", "--stack", "c", "-c", "bucket_name=mine", "--offline")
+    found = json.loads(cli(*args, "--json").out)["policy"]
+    assert {(p["policy"], p["resource"]) for p in found} == {
+        (name, "artifacts (aws:s3/bucket:Bucket)") for name in (
+            "zenprovision-labels", "s3-bucket-private", "s3-bucket-encrypted", "s3-bucket-tls-only",
+            "deletable-in-dev")}  # retain_on_delete reaches the policies from the program's options
+    assert all(p["urn"].endswith("::artifacts") for p in found)
+    shown = cli(*args)
+    assert shown.code == 0 and "Policy: 5 violation(s)" in shown.err
+    assert "[s3-bucket-tls-only] artifacts (aws:s3/bucket:Bucket): no bucket policy denies" in shown.err
+    prod = json.loads(cli(*args, "--env", "prod", "--json").out)["policy"]
+    assert "deletable-in-dev" not in {p["policy"] for p in prod}
+
+
 def test_plan_detailed_exitcode(home, cli, fixture_recipes, tmp_path):
     folder = tmp_path / "files"
     assert cli("plan", "files", "--stack", "f", "-c", f"dir={folder}", "--detailed-exitcode").code == 2

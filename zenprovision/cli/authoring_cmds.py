@@ -47,4 +47,17 @@ def recipe_test_command(name: str, pairs: tuple[str, ...], paths: tuple[Path, ..
         raise click.exceptions.Exit(1)
 
 
-COMMANDS = [new_command, recipe_test_command]
+@click.command("policy-pack")
+@click.option("--list", "as_list", is_flag=True, help="List the policies instead.")
+def policy_pack_command(as_list: bool) -> None:
+    """Print the folder of zenprovision's Pulumi policy pack, for `pulumi preview --policy-pack`."""
+    from zenprovision.policy import POLICIES, pack_path
+
+    if as_list:
+        for policy in POLICIES:
+            click.echo(f"{policy.name:<30} {policy.description}")
+        return
+    click.echo(str(pack_path()))
+
+
+COMMANDS = [new_command, recipe_test_command, policy_pack_command]

@@ -61,7 +61,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
     elif as_json:
         print_json({"stack": stack, "recipe": name, "changes": [c.to_dict() for c in planned.changes],
                     "counts": planned.counts(), "applyable": planned.applyable, "has_changes": changed,
-                    "outputs": planned.outputs})
+                    "outputs": planned.outputs, "policy": planned.policy})
     else:
         show_plan(planned, stack, grouped=offline)
         if not planned.applyable and not offline:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from zenprovision.cli.output import console
 from zenprovision.cli.progress import SYMBOLS, Progress
 
@@ -74,6 +76,18 @@ def show_plan(plan: Any, stack: str, show_same: bool = False, grouped: bool = Fa
         f"Plan: {counts['create']} to create, {counts['update']} to update, "
         f"{counts['replace']} to replace, {counts['delete']} to delete, {counts['same']} unchanged."
     )
+    show_policy(plan.policy, out)
+
+
+def show_policy(found: list[dict[str, str]], out: Any) -> None:
+    """Policy pack violations, one line each; Pulumi would refuse such an update."""
+    if not found:
+        return
+    out.print(f"[yellow]Policy:[/] {len(found)} violation(s) of the zenprovision policy pack "
+              "(a Pulumi update with the pack would be refused):")
+    for item in found:
+        line = "[{policy}] {resource}: {message}".format(**item)
+        out.print(f"  [yellow]![/] {escape(line)}")
 
 
 def plan_graph(plan: Any) -> Any:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zenprovision.recipes.recipe import Recipe
+if TYPE_CHECKING:  # the engine worker process imports this module and never needs the catalog
+    from zenprovision.recipes.recipe import Recipe
 
 OPS = ("create", "update", "replace", "delete", "same")
 
@@ -44,12 +45,17 @@ class ResourceChange:
 
 @dataclass(frozen=True)
 class Plan:
-    """What an up would do; ``applyable`` is False when this engine cannot apply it."""
+    """What an up would do; ``applyable`` is False when this engine cannot apply it.
+
+    ``policy`` lists violations of the zenprovision policy pack found while planning
+    (``{policy, resource, message, urn}``); engines that leave policies to Pulumi leave it empty.
+    """
 
     changes: list[ResourceChange]
     outputs: dict[str, Any] = field(default_factory=dict)
     applyable: bool = True
     reason: str = ""
+    policy: list[dict[str, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(OPS, 0)

@@ -13,6 +13,7 @@ from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime import stack as pulumi_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from zenprovision.engines.embedded import lazy_sdk
 from zenprovision.engines.embedded.monitor import _config_string, _whole_numbers
 from zenprovision.engines.embedded.values import is_secret, reveal
 from zenprovision.testing.cloud_mocks import CloudMocks
@@ -47,6 +48,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 def record_program(recipe_dir: Path, config: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    lazy_sdk.install()
     project = yaml.safe_load((recipe_dir / "Pulumi.yaml").read_text())["name"]
     for key, value in config.items():
         if value is not None:

@@ -38,6 +38,7 @@ class EmbeddedEngine(Engine):
             outputs=result["outputs"],
             applyable=result["applyable"],
             reason=result["reason"],
+            policy=result["policy"],
         )
 
     def up(self, request: DeployRequest, on_event: EventHandler) -> UpResult:

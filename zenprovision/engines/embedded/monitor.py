@@ -58,6 +58,8 @@ class EngineMonitor(mocks.MockMonitor):
             parent=request.parent,
             dependencies=list(request.dependencies),
             inputs=_whole_numbers(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
         )
         try:
             with self._serial:

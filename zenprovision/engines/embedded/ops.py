@@ -38,6 +38,8 @@ class Registration:
     parent: str
     dependencies: list[str]
     inputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
 
 
 @dataclass
@@ -84,11 +86,13 @@ class Planner:
     state: StackState
     changes: list[ResourceChange] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
+    registered: list[Registration] = field(default_factory=list)  # custom resources, for the policies
 
     def register(self, reg: Registration) -> tuple[str, dict[str, Any]]:
         if not reg.custom:
             self._record(reg, "same", reg.inputs, custom=False)
             return "", {}
+        self.registered.append(reg)
         if not is_dynamic(reg.type):
             self.foreign.append(reg.type)
             self._record(reg, "create", reg.inputs)
