@@ -17,7 +17,9 @@ SHAPES = str(PIPELINES / "shapes.py")
 @pytest.fixture
 def dask_stack(home, cli, s3_bucket, tmp_path, monkeypatch):
     monkeypatch.setenv("ZP_TEST_MARKERS", str(tmp_path))
-    result = cli("recipe", "local", "--stack", "dk", "-c", "orchestrator=dask", "-c", "dask_workers=2", "--yes")
+    result = cli("recipe", "local", "--stack", "dk", "-c", "orchestrator=dask", "-c", "dask_workers=2",
+                 "-c", "dask_worker_env=AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_DEFAULT_REGION,ZP_TEST_MARKERS",
+                 "--yes")
     assert result.code == 0, result.err
     address = store.load("dk").components.orchestrator.config["scheduler_address"]
     config = make_stack("dks3", {"flavor": "s3", "config": s3_bucket})
