@@ -30,7 +30,7 @@ artifacts = LocalFolder(
 if config.require("orchestrator") == "dask":
     cluster = LocalDaskCluster(
         "dask-cluster", root=str(root / "dask"), workers=config.require_int("dask_workers"),
-        log_dir=failed_logs, opts=inside_home,
+        log_dir=failed_logs, worker_env=config.require_object("dask_worker_env"), opts=inside_home,
     )
     orchestrator_component = {"flavor": "dask", "config": {"scheduler_address": cluster.scheduler_address}}
 elif config.require("orchestrator") == "local":

@@ -139,3 +139,20 @@ def test_the_recorded_pid_is_the_server_itself(tmp_path):
         processes.stop(pid_file, timeout=5)
     assert proc.poll() is not None and pid_file.running_pid() is None
     assert not Path(pid_file.path).exists()
+
+
+def test_a_server_inherits_only_the_variables_it_is_told_to(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZP_NAMED", "wanted")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-secret")
+    script = "import json, os; print(json.dumps(dict(os.environ)))"
+    proc = processes.spawn([sys.executable, "-c", script], tmp_path / "s.log", processes.PidFile(tmp_path / "s.pid"),
+                           cwd=tmp_path, inherit=("ZP_NAMED", "ZP_NOT_SET"))
+    assert proc.wait(30) == 0
+    seen = json.loads((tmp_path / "s.log").read_text().strip().splitlines()[-1])
+    assert seen["ZP_NAMED"] == "wanted" and "ZP_NOT_SET" not in seen and "AWS_SECRET_ACCESS_KEY" not in seen
+
+
+@pytest.mark.parametrize("names, ok", [(["AWS_ACCESS_KEY_ID", "_X1"], True), (["A=B"], False), (["1X"], False)])
+def test_dask_worker_env_takes_variable_names_only(names, ok):
+    result = dask_cluster.DaskClusterProvider().check({}, {"workers": 1, "worker_env": names})
+    assert (not result.failures) is ok

@@ -36,7 +36,9 @@ def dask_home(tmp_path_factory, moto_server, s3_client):
         mp.setenv("ZENPROVISION_HOME", str(home))
         mp.setenv("ZP_TEST_MARKERS", str(markers))  # the workers read it: set before they start
         mp.delenv("ZENPROVISION_RECIPES_PATH", raising=False)
-        result = run_cli("recipe", "local", "--stack", "dk", "-c", "orchestrator=dask", "-c", "dask_workers=2", "--yes")
+        result = run_cli("recipe", "local", "--stack", "dk", "-c", "orchestrator=dask", "-c", "dask_workers=2",
+                         "-c", "dask_worker_env=AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_DEFAULT_REGION,ZP_TEST_MARKERS",
+                         "--yes")
         assert result.code == 0, result.err
         try:
             address = store.load("dk").components.orchestrator.config["scheduler_address"]

@@ -16,7 +16,7 @@ def nothing_written(home):
     (["recipe", "local", "--stack", "dev", "-c", "nope=1", "--yes"], "no config key 'nope'"),
     (["recipe", "local", "--stack", "dev", "-c", "workers=many", "--yes"], "must be integer"),
     (["recipe", "local", "--stack", "dev", "-c", "workers", "--yes"], "not KEY=VALUE"),
-    (["recipe", "local", "--stack", "dev", "-c", "workers=0", "--yes"], "workers: must be between 1 and 256"),
+    (["recipe", "local", "--stack", "dev", "-c", "workers=0", "--yes"], "'workers' of recipe 'local' must be 1 to 256"),
     (["recipe", "nosuch", "--stack", "dev", "--yes"], "no recipe named 'nosuch'"),
     (["plan", "local", "--stack", "dev", "-c", "force_destroy=perhaps"], "must be boolean"),
     (["describe", "nosuch"], "no recipe named 'nosuch'"),

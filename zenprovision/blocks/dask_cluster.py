@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -24,6 +25,7 @@ from zenprovision.blocks import processes
 from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_WORKERS = 64
 
 
@@ -72,14 +74,18 @@ class DaskClusterProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         workers = int(news.get("workers", 0))
         failures = [] if 1 <= workers <= MAX_WORKERS else [CheckFailure("workers", f"must be 1 to {MAX_WORKERS}")]
+        bad = [n for n in news.get("worker_env") or [] if not isinstance(n, str) or not _ENV_NAME.fullmatch(n)]
+        if bad:
+            failures.append(CheckFailure("worker_env", f"{bad[0]!r} is not an environment variable name"))
         return CheckResult(news, failures)
 
     def _start(self, root: Path, props: dict[str, Any]) -> dict[str, Any]:
-        workers = int(props["workers"])
+        workers, inherited = int(props["workers"]), tuple(props.get("worker_env") or ())
         _stop(root)
         private_dir(root)
         port = processes.free_port()
-        started = {name: processes.spawn(command, root / f"{name}.log", _pid_file(root, name), cwd=root)
+        started = {name: processes.spawn(command, root / f"{name}.log", _pid_file(root, name), cwd=root,
+                                         inherit=inherited if name == "workers" else ())
                    for name, command in _commands(root, port, workers).items()}
         try:
             _wait_for_workers(f"tcp://127.0.0.1:{port}", workers, started, root)
@@ -90,6 +96,8 @@ class DaskClusterProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in ("root", "workers") if olds.get(k) != news.get(k)]
+        if list(olds.get("worker_env") or []) != list(news.get("worker_env") or []):
+            replaces.append("worker_env")  # the workers restart with the new environment
         if not replaces and _pid_file(Path(olds["root"]), "scheduler").running_pid() is None:
             replaces = ["process"]
         return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
@@ -118,6 +126,8 @@ class LocalDaskCluster(Resource, module="local", name="DaskCluster"):
     scheduler_address: pulumi.Output[str]
 
     def __init__(self, name: str, root: str, workers: int, log_dir: str | None = None,
-                 opts: pulumi.ResourceOptions | None = None):
-        props = {"root": root, "workers": workers, "log_dir": log_dir, "scheduler_address": None}
+                 worker_env: list[str] | None = None, opts: pulumi.ResourceOptions | None = None):
+        """``worker_env``: names of the caller's environment variables the workers may see."""
+        props = {"root": root, "workers": workers, "log_dir": log_dir, "worker_env": list(worker_env or []),
+                 "scheduler_address": None}
         super().__init__(DaskClusterProvider(), name, props, opts)

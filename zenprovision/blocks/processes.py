@@ -89,17 +89,19 @@ class PidFile:
             return None
 
 
-def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path) -> subprocess.Popen:
+def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path,
+          inherit: tuple[str, ...] = ()) -> subprocess.Popen:
     """Start a server in its own session (Ctrl-C in the terminal does not reach it).
 
-    It gets only ``server_env()``, and runs only once its pid record is on disk.
+    It gets ``server_env()`` plus the variables named in ``inherit``, and runs only once
+    its pid record is on disk.
     """
     private_dir(log_path.parent)
     with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _GATE, *command],
             cwd=cwd,
-            env=server_env(),
+            env={**server_env(), **{name: os.environ[name] for name in inherit if name in os.environ}},
             stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
