@@ -42,10 +42,12 @@ def test_corrupt_stack_config_is_reported_and_kept(home, cli):
     path = home / "stacks" / "dev.yaml"
     path.parent.mkdir(parents=True)
     path.write_text("apiVersion: zenprovision/v1\nname: dev\n")
-    for args in (["output", "dev"], ["recipe", "local", "--stack", "dev", "--yes"], ["stacks"]):
+    for args in (["output", "dev"], ["recipe", "local", "--stack", "dev", "--yes"]):
         result = cli(*args)
         assert result.code == 2, (args, result.err)
         assert str(path) in result.err and "recipe" in result.err
+    listed = cli("stacks")  # one damaged stack is listed as damaged; it does not hide the others
+    assert listed.code == 0 and "damaged" in listed.out and str(path) in listed.out
     assert path.read_text() == "apiVersion: zenprovision/v1\nname: dev\n"
 
 
