@@ -52,8 +52,8 @@ def servers_under(folder: Path) -> list[psutil.Process]:
     return found
 
 
-def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 120) -> Result:
-    """Run ``provision`` as a user would, in a fresh process."""
+def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 240) -> Result:
+    """Run ``provision`` as a user would, in a fresh process (bounded below pytest's 300 s)."""
     proc = subprocess.run(
         [sys.executable, "-m", "zenprovision", *args],
         capture_output=True, text=True, input=input, timeout=timeout,
@@ -156,6 +156,10 @@ SLOW = {
     "tests/runtime/test_kubernetes.py::test_retries_are_the_schedulers_one_job_per_attempt",
     "tests/runtime/test_kubernetes.py::test_ctrl_c_deletes_the_runs_jobs_and_their_pods",
     "tests/runtime/test_kubernetes.py::test_secret_kubeconfig_reference_without_a_kubeconfig_exits_2_with_the_fix",
+    "tests/runtime/test_kserve.py",  # a fake cluster and scikit-learn models per test
+    "tests/runtime/test_remote.py::test_entrypoint_runs_a_step_from_the_package_in_a_fresh_process",
+    "tests/unit/test_exports.py::test_cli_formats_with_a_note_on_stderr",
+    "tests/unit/test_cli_input.py::test_corrupt_stack_config_is_reported_and_kept",
     "tests/unit/test_packaging.py",  # builds a wheel
 }
 INTEGRATION = {  # deploy real stacks through the CLI (also slow)
