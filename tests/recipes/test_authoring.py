@@ -75,6 +75,7 @@ def test_bad_input_writes_nothing(home, cli, tmp_path, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_existing_folder_needs_force_and_components_shape_the_recipe(home, cli, tmp_path):
     args = ["new", "lean", "--cloud", "aws", "--component", "container_registry=none", "--output-dir", str(tmp_path),
             "--no-input"]

@@ -141,6 +141,7 @@ def test_check_on_a_healthy_store_leaves_nothing_behind(case, store):
     assert case.raw_list() == [store.uri("after-check")]
 
 
+@pytest.mark.slow  # gcsfs retries a refused connection until check()'s 10 s timeout
 def test_check_on_unreachable_store_fails_quickly_naming_it(case):
     store = case.build(case.unreachable)
     started = time.monotonic()

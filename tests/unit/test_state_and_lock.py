@@ -71,3 +71,30 @@ def test_lock_of_a_killed_process_is_taken_over(home):
     lock = StackLock("dev").acquire()
     assert lock.stale_holder == holder.pid
     lock.release()
+
+
+def test_the_lock_file_names_its_holder_and_each_stack_has_its_own(home):
+    lock = StackLock("dev").acquire()
+    try:
+        assert lock.path == home / "locks" / "dev.lock"
+        assert lock.path.read_text().startswith(f"{os.getpid()} (")
+        assert lock.stale_holder is None  # nobody held it before
+        with StackLock("prod") as other:  # another stack is not blocked
+            assert other.fd is not None and other.fd != lock.fd
+    finally:
+        lock.release()
+    lock.release()  # a second release is harmless
+    assert lock.fd is None
+
+
+def test_a_released_lock_is_free_for_others_and_not_stale(home):
+    with StackLock("dev"):
+        pass
+    assert probe_lock() == "acquired"
+    with StackLock("dev"):
+        pass
+    mine = StackLock("dev").acquire()  # the last holder was this process, alive: not stale
+    try:
+        assert mine.stale_holder is None
+    finally:
+        mine.release()

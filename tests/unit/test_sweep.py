@@ -200,6 +200,7 @@ def everything_of(world: World) -> dict[str, bool]:
     return found
 
 
+@pytest.mark.slow
 def test_dry_run_lists_exactly_the_orphans_and_changes_nothing(world):
     before = everything_of(world)
     versions = world.account.client("s3").list_object_versions(Bucket=world.names["bucket"])
@@ -225,6 +226,7 @@ def test_dry_run_lists_exactly_the_orphans_and_changes_nothing(world):
     assert len(after["Versions"]) == len(versions["Versions"]) == 4 and len(after["DeleteMarkers"]) == 1
 
 
+@pytest.mark.slow
 def test_delete_removes_the_orphans_and_nothing_else(world):
     result = sweep("--delete", "--yes", "--json")
     assert result.code == 0, result.err
@@ -249,6 +251,7 @@ def test_delete_removes_the_orphans_and_nothing_else(world):
                                       "tags": tags("ghost")}]
 
 
+@pytest.mark.slow
 def test_a_failed_deletion_is_reported_with_its_reason_and_exits_1(account):
     s = account.suffix
     locked = f"zp-locked-{s}"
@@ -276,6 +279,7 @@ def test_a_failed_deletion_is_reported_with_its_reason_and_exits_1(account):
     assert s3.head_bucket(Bucket=locked)
 
 
+@pytest.mark.slow
 def test_delete_without_yes_and_without_a_terminal_refuses(world):
     before = everything_of(world)
     result = sweep("--delete")
@@ -288,6 +292,7 @@ def test_only_aws_is_supported():
     assert result.code == 2 and "only aws is supported" in result.err
 
 
+@pytest.mark.slow
 def test_regions_limit_what_is_swept(account):
     eu = make_bucket(account, f"zp-ghost-eu-{account.suffix}", "ghost", region="eu-west-1")
     us = make_bucket(account, f"zp-ghost-us-{account.suffix}", "ghost")
@@ -297,6 +302,7 @@ def test_regions_limit_what_is_swept(account):
     assert sweep("--region", "mars").code == 2
 
 
+@pytest.mark.slow
 def test_unreachable_endpoint_and_missing_credentials_are_one_clear_line(account, monkeypatch):
     secret = account.session.get_credentials().secret_key
     result = sweep("--endpoint-url", "http://127.0.0.1:9")
@@ -382,6 +388,7 @@ def test_kind_of_an_arn(arn, expected):
     assert kind_of(arn) == expected
 
 
+@pytest.mark.slow
 def test_a_stack_registered_after_the_listing_is_spared(world):
     """Deletion reads the registry again: a stack registered since the listing loses nothing."""
     from zenprovision.stacks.registry import registered_names
@@ -396,6 +403,7 @@ def test_a_stack_registered_after_the_listing_is_spared(world):
     assert all(everything_of(world).values())
 
 
+@pytest.mark.slow
 def test_the_real_cli(world, cli):
     """Through ``python -m zenprovision``: ``sweep`` is a registered command."""
     assert " sweep " in cli("--help").out
