@@ -1,7 +1,7 @@
 """zenprovision: provision MLOps stacks from Pulumi recipes and run pipelines on them.
 
 The pipeline API (``step``, ``pipeline``, ``deploy_model``, ``get_step_context``,
-``log_metadata``) is loaded on first use, so the CLI starts fast.
+``log_metadata``, ``Secret``) is loaded on first use, so the CLI starts fast.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ _LAZY = {
     "get_step_context": "zenprovision.runtime.context",
     "log_metadata": "zenprovision.runtime.context",
     "register_materializer": "zenprovision.runtime.materializers",
+    "Secret": "zenprovision.runtime.pipelines",
 }
 __all__ = sorted(_LAZY)
 
