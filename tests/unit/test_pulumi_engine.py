@@ -38,7 +38,6 @@ from zenprovision.engines.pulumi_cli import (
     workdir,
 )
 from zenprovision.engines.pulumi_cli.events import EventSink, summarize
-from zenprovision.policy import pack_path
 from zenprovision.errors import (
     CancelledError,
     InputError,
@@ -47,6 +46,7 @@ from zenprovision.errors import (
     StackLockedError,
     UnsupportedError,
 )
+from zenprovision.policy import pack_path
 from zenprovision.recipes.recipe import load_recipe
 from zenprovision.recipes.schema import ConfigKey
 from zenprovision.stacks.config import Labels
