@@ -73,8 +73,13 @@ def row(label: str, walls: list[float], cpus: list[float], target: float | None)
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    env = {**os.environ, "ZENPROVISION_HOME": tempfile.mkdtemp(prefix="zenprovision-bench-")}
-    env.pop("ZENPROVISION_EAGER_SDK", None)
+    with tempfile.TemporaryDirectory(prefix="zenprovision-bench-") as home:
+        env = {**os.environ, "ZENPROVISION_HOME": home}
+        env.pop("ZENPROVISION_EAGER_SDK", None)
+        report(runs, env)
+
+
+def report(runs: int, env: dict[str, str]) -> None:
     print(f"offline plans, {runs} runs each; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
           f"bytecode cache {'OFF' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'on'}")
     for recipe, extra in RECIPES.items():

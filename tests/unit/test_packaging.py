@@ -20,6 +20,8 @@ def test_wheel_ships_builtin_recipes(tmp_path):
     for recipe in ("local", "aws-k8s", "gcp-k8s"):
         for part in ("Pulumi.yaml", "__main__.py", "recipe.yaml"):
             assert f"zenprovision/_stack_recipes/{recipe}/{part}" in names
+    for part in ("PulumiPolicy.yaml", "__main__.py", "requirements.txt"):  # the policy pack
+        assert f"zenprovision/policy/pack/{part}" in names
     template = "zenprovision/templates/recipe/"
     assert f"{template}cookiecutter.json" in names and f"{template}hooks/pre_gen_project.py" in names
     assert f"{template}{{{{cookiecutter.recipe_name}}}}/__main__.py" in names
