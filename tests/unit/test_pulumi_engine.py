@@ -241,6 +241,13 @@ def test_a_racing_process_keeps_its_passphrase(home, no_user_passphrase, monkeyp
     assert [p.name for p in target.parent.iterdir()] == ["passphrase"]
 
 
+def test_programs_and_the_policy_pack_run_on_this_python(home, monkeypatch):
+    monkeypatch.delenv("PULUMI_PYTHON_CMD", raising=False)
+    env = session.workspace_env("file:///x")
+    assert env["PULUMI_PYTHON_CMD"] == sys.executable
+    assert env["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+
+
 @pytest.mark.parametrize("variable", [passphrase.PASSPHRASE_ENV, passphrase.PASSPHRASE_FILE_ENV])
 def test_the_users_passphrase_wins_and_nothing_is_generated(home, no_user_passphrase, monkeypatch, variable):
     monkeypatch.setenv(variable, "users-own")

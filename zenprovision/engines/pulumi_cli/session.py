@@ -36,6 +36,8 @@ def workspace_env(backend_url: str) -> dict[str, str]:
     env.update(passphrase.passphrase_env())
     if "PULUMI_PYTHON_CMD" not in os.environ:
         env["PULUMI_PYTHON_CMD"] = sys.executable  # the interpreter that has zenprovision and the SDKs
+        # The policy pack is started with the `python3` found on PATH: make it this one too.
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     return env
 
 
