@@ -64,7 +64,7 @@ def test_second_holder_fails_at_once_naming_the_pid(home):
 def test_lock_of_a_killed_process_is_taken_over(home):
     holder = subprocess.Popen([sys.executable, "-c", (
         "import time, sys; from zenprovision.locks import StackLock;"
-        "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)")],
+        "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)"), "a holder", "of dev"],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(StackLockedError, match=str(holder.pid)) as refused:
@@ -89,6 +89,12 @@ def test_the_lock_file_names_its_holder_and_each_stack_has_its_own(home):
         lock.release()
     lock.release()  # a second release is harmless
     assert lock.fd is None
+    StackLock("dev").release()  # so is a release without an acquire
+    with StackLock("dev"):
+        inner = StackLock("dev").acquire()
+        inner.release()
+        inner.release()
+        assert probe_lock().startswith("refused: ")
 
 
 def test_a_released_lock_is_free_for_others_and_not_stale(home):
