@@ -48,12 +48,15 @@ def probe_lock() -> str:
     return other.stdout.strip()
 
 
+PYTEST = " ".join(os.path.basename(a) for a in sys.argv[:3])  # what the lock file names besides the PID
+
+
 def test_second_holder_fails_at_once_naming_the_pid(home):
-    with StackLock("dev"):
+    with StackLock("dev") as outer:
         answer = probe_lock()  # bounded by the probe's timeout: a waiting acquire would fail here
-        assert answer.startswith("refused: ") and f"locked by PID {os.getpid()}" in answer
-        with StackLock("dev"):  # re-entrant within the holding process
-            pass
+        assert answer.startswith(f"refused: stack 'dev' is locked by PID {os.getpid()} ({PYTEST})")
+        with StackLock("dev") as inner:  # re-entrant within the holding process, on the same descriptor
+            assert inner.fd == outer.fd
         assert probe_lock().startswith("refused: ")  # the inner release did not free the outer hold
     assert probe_lock() == "acquired"
 
@@ -61,11 +64,12 @@ def test_second_holder_fails_at_once_naming_the_pid(home):
 def test_lock_of_a_killed_process_is_taken_over(home):
     holder = subprocess.Popen([sys.executable, "-c", (
         "import time, sys; from zenprovision.locks import StackLock;"
-        "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)")],
+        "lock = StackLock('dev').acquire(); print('held', flush=True); time.sleep(60)"), "a holder", "of dev"],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
-    with pytest.raises(StackLockedError, match=str(holder.pid)):
+    with pytest.raises(StackLockedError, match=str(holder.pid)) as refused:
         StackLock("dev").acquire()
+    assert "stack 'dev'" in refused.value.message and "wait for it to finish" in refused.value.hint
     holder.kill()
     holder.wait()
     lock = StackLock("dev").acquire()
@@ -85,6 +89,12 @@ def test_the_lock_file_names_its_holder_and_each_stack_has_its_own(home):
         lock.release()
     lock.release()  # a second release is harmless
     assert lock.fd is None
+    StackLock("dev").release()  # so is a release without an acquire
+    with StackLock("dev"):
+        inner = StackLock("dev").acquire()
+        inner.release()
+        inner.release()
+        assert probe_lock().startswith("refused: ")
 
 
 def test_a_released_lock_is_free_for_others_and_not_stale(home):
