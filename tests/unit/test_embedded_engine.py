@@ -105,7 +105,7 @@ def test_offline_plan_runs_the_policy_pack(home, cli, fixture_recipes):
     assert all(p["urn"].endswith("::artifacts") for p in found)
     shown = cli(*args)
     assert shown.code == 0 and "Policy: 5 violation(s)" in shown.out  # the plan is data: stdout
-    assert "[s3-bucket-tls-only] artifacts (aws:s3/bucket:Bucket): no bucket policy denies" in shown.err
+    assert "[s3-bucket-tls-only] artifacts (aws:s3/bucket:Bucket): no bucket policy denies" in shown.out
     prod = json.loads(cli(*args, "--env", "prod", "--json").out)["policy"]
     assert "deletable-in-dev" not in {p["policy"] for p in prod}
 
