@@ -92,8 +92,10 @@ def gke(**props):
     ({}, False),
     ({"masterAuthorizedNetworksConfig": None, "privateClusterConfig": {"enablePrivateEndpoint": True}}, False),
     ({"masterAuthorizedNetworksConfig": None}, True),
-    ({"masterAuthorizedNetworksConfig": {"cidrBlocks": []}}, True),
+    ({"masterAuthorizedNetworksConfig": {}}, False),  # enabled with no ranges: closed to the outside
+    ({"masterAuthorizedNetworksConfig": {"cidrBlocks": []}}, False),
     ({"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}]}}, True),
+    ({"masterAuthorizedNetworksConfig": {"cidrBlocks": [], "gcpPublicCidrsAccessEnabled": True}}, True),
 ])
 def test_gke_endpoint_restricted(props, bad):
     assert hits([gke(**props)]) == ({("gke-endpoint-restricted", "gke")} if bad else set())

@@ -63,7 +63,7 @@ def test_irsa_role_is_scoped_to_the_namespace_bucket_and_registry(dev):
         f"{issuer}:sub": "system:serviceaccount:zenprovision:zenprovision-steps",
         f"{issuer}:aud": "sts.amazonaws.com",
     }}
-    policy = json.loads(dev.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    policy = json.loads(dev.one("aws:iam/rolePolicy:RolePolicy", "steps-access").inputs["policy"])
     bucket = dev.one("aws:s3/bucket:Bucket")
     bucket_arn = f"arn:aws:s3:::{bucket.inputs['bucketPrefix']}20261127"
     repository_arn = "arn:aws:ecr:us-east-1:123456789012:repository/zp-dev-pipelines"

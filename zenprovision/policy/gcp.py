@@ -20,16 +20,23 @@ def gcs_bucket_private(resource: Resource, settings: Settings) -> Iterator[str]:
 
 
 def gke_endpoint_restricted(resource: Resource, settings: Settings) -> Iterator[str]:
+    """A public endpoint needs master authorized networks; an empty list admits no one from
+    outside (GKE: "omit cidr_blocks to disallow external access"), which is the closed default."""
     if dig(resource.props, "privateClusterConfig", "enablePrivateEndpoint") is True:
         return
-    blocks = dig(resource.props, "masterAuthorizedNetworksConfig", "cidrBlocks")
+    config = dig(resource.props, "masterAuthorizedNetworksConfig")
+    if is_unknown(config):
+        return
+    if not isinstance(config, dict):
+        yield "public endpoint without master authorized networks: anyone can reach the API server"
+        return
+    blocks = config.get("cidrBlocks") or []
     if is_unknown(blocks):
         return
-    cidrs = [dig(b, "cidrBlock") for b in blocks or []]
-    if not cidrs:
-        yield "public endpoint without master authorized networks: anyone can reach the API server"
-    elif any(c in WORLD for c in cidrs):
+    if any(dig(block, "cidrBlock") in WORLD for block in blocks):
         yield "master authorized networks include 0.0.0.0/0"
+    if config.get("gcpPublicCidrsAccessEnabled") is True:
+        yield "master authorized networks admit every Google Cloud public address"
 
 
 def _default_account(account: object) -> bool:
