@@ -42,7 +42,7 @@ class GkeClusterArgs:
     secrets_encryption: bool = False  # a Cloud KMS key for Kubernetes secrets (application-layer encryption)
     flow_logs: bool = False
     network_policy: bool = False  # Dataplane V2 (Standard; Autopilot always has it)
-    log_components: tuple[str, ...] = DEV_LOG_COMPONENTS
+    log_components: tuple[str, ...] | None = None  # None: by env (prod adds the control plane's)
     deletion_protection: bool | None = None  # None: on unless env dev
 
 
@@ -83,7 +83,7 @@ class GkeCluster(pulumi.ComponentResource):
             master_authorized_networks_config={"gcp_public_cidrs_access_enabled": False, "cidr_blocks": [
                 {"cidr_block": cidr, "display_name": f"allowed-{index}"}
                 for index, cidr in enumerate(args.master_authorized_cidrs)]},
-            logging_config={"enable_components": list(args.log_components)},
+            logging_config={"enable_components": list(_log_components(args))},
             deletion_protection=(not args.labels.is_dev) if args.deletion_protection is None
             else args.deletion_protection,
             **({"database_encryption": {"state": "ENCRYPTED", "key_name": key.id}} if key is not None else {}),
@@ -172,3 +172,10 @@ def kubeconfig(cluster: str, endpoint: str, ca_data: str) -> str:
             "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "gke-gcloud-auth-plugin",
             "provideClusterInfo": True}}}],
     })
+
+
+def _log_components(args: GkeClusterArgs) -> tuple[str, ...]:
+    """What the cluster logs: given, or by env, so a recipe that says nothing is right in prod."""
+    if args.log_components is not None:
+        return args.log_components
+    return PROD_LOG_COMPONENTS if args.labels.is_prod else DEV_LOG_COMPONENTS

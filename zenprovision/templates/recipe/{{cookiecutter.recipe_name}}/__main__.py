@@ -95,7 +95,8 @@ cluster = GkeCluster("gke", GkeClusterArgs(
 identity = WorkloadIdentity("steps", WorkloadIdentityArgs(
     labels=labels, project=project, location=region, namespace=namespace, service_account=service_account,
     bucket=store.bucket.name,
-    repository={% if cookiecutter._container_registry == "gar" %}registry.repository.repository_id{% else %}None{% endif %}),
+    repository={% if cookiecutter._container_registry == "gar" %}registry.repository.repository_id{% else %}None{% endif %},
+    wait_for=[cluster.cluster]),  # the workload identity pool exists once the cluster does
     on_gcp)
 
 kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig, opts=pulumi.ResourceOptions(depends_on=[cluster]))
