@@ -8,6 +8,7 @@ import click
 
 from zenprovision.cli.completion import complete_stacks
 from zenprovision.cli.output import console, info, print_json, warn
+from zenprovision.cli.table import print_table
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
          "skipped": "[yellow]-[/]", "retry": "[yellow]↻[/]"}
@@ -105,13 +106,11 @@ def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("run", "pipeline", "stack", "status", "started", "seconds", box=None)
+    lines = []
     for row in rows:
         seconds = f"{row['ended'] - row['started']:.1f}" if row["ended"] else ""
-        table.add_row(row["id"], row["pipeline"], row["stack"], row["status"], _when(row["started"]), seconds)
-    console().print(table)
+        lines.append((row["id"], row["pipeline"], row["stack"], row["status"], _when(row["started"]), seconds))
+    print_table(("run", "pipeline", "stack", "status", "started", "seconds"), lines)
 
 
 @runs_group.command("show")
