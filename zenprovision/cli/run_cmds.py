@@ -64,10 +64,10 @@ def _stores(stack: str | None):
     """Metadata stores to read; a damaged one is named and skipped when listing every stack."""
     from zenprovision.errors import CorruptFileError, NotFoundError
     from zenprovision.runtime.metadata import MetadataStore, db_path, stacks_with_runs
-    from zenprovision.stacks import registry
+    from zenprovision.stacks.overview import registered_names
 
     if stack:
-        if not db_path(stack).is_file() and stack not in registry.registered_names():
+        if not db_path(stack).is_file() and stack not in registered_names():
             raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks` and `provision runs`")
         if db_path(stack).is_file():
             yield MetadataStore(stack, create=False)
