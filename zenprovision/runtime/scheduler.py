@@ -103,7 +103,10 @@ class Scheduler:
         return True
 
     def _intact(self, artifact: dict[str, Any]) -> bool:
-        """Complete, and its meta.json names the sha256 the metadata store recorded."""
+        """Complete, and its meta.json names the sha256 the metadata store recorded.
+
+        A meta.json that is empty or torn (its own write is not fsynced) reads as incomplete.
+        """
         try:
             meta = json.loads(self.store.read_bytes(f"{artifact['relpath']}/meta.json"))
         except (FileNotFoundError, ValueError):
