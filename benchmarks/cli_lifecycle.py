@@ -48,9 +48,13 @@ def bare_mlserver(folder: Path) -> tuple[float, float]:
                 "load_models_at_startup": True, "debug": False}
     (folder / "settings.json").write_text(json.dumps(settings))
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", "from mlserver.cli.main import main; main()", "start",
-                             str(folder)], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(folder / "mlserver.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", "from mlserver.cli.main import main; main()", "start",
+                                 str(folder)], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     while True:
+        if proc.poll() is not None or time.perf_counter() - started > 120:
+            proc.kill()
+            raise SystemExit(f"MLServer did not start; see {folder / 'mlserver.log'}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=0.5):
                 break
