@@ -8,6 +8,7 @@ from zenprovision.runtime.preload import preload, step_imports
 def uses_json_tool():
     import json.tool  # noqa: F401
     from email.mime import text  # noqa: F401
+
     from . import nothing  # noqa: F401  (relative: not ours to guess)
 
 
