@@ -22,7 +22,7 @@ This page is generated from `--help` by `python docs/gen_cli_reference.py`.
 def render() -> str:
     runner = CliRunner()
     parts = [HEADER, "## provision\n", "```", runner.invoke(cli, ["--help"], prog_name="provision", terminal_width=88).output.rstrip(), "```\n"]
-    for name in sorted(cli.commands):
+    for name in cli.list_commands(None):
         text = runner.invoke(cli, [name, "--help"], prog_name="provision", terminal_width=88).output.rstrip()
         parts += [f"## provision {name}\n", "```", text, "```\n"]
     return "\n".join(parts)

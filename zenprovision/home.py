@@ -8,6 +8,7 @@ The home is private (0700) whatever the umask: nothing under it is readable by o
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from zenprovision.errors import InputError
@@ -25,6 +26,19 @@ def home() -> Path:
                 hint=f"set {HOME_ENV} to a folder, and share state through --backend s3://... instead",
             )
         return Path(configured).expanduser().resolve()
+    return _user_data_dir()
+
+
+def _user_data_dir() -> Path:
+    """platformdirs' user data folder; its common Linux case computed as it does, without it.
+
+    Importing platformdirs costs about as much as the rest of ``provision stacks``. The case
+    taken here: Linux, an absolute $HOME and no $XDG_DATA_HOME (a test checks it agrees).
+    """
+    user_home = os.environ.get("HOME", "")
+    plain = sys.platform == "linux" and not os.environ.get("XDG_DATA_HOME", "").strip() and "ANDROID_ROOT" not in os.environ
+    if plain and user_home.startswith("/"):
+        return Path(user_home) / ".local" / "share" / "zenprovision"
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("zenprovision", appauthor=False))

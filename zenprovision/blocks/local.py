@@ -198,6 +198,7 @@ def _write_settings(root: Path, port: int) -> dict[str, Any]:
         "http_port": port,
         "grpc_port": processes.free_port(),
         "metrics_port": processes.free_port(),
+        "metrics_endpoint": None,  # no Prometheus server to start and stop: a faster up and destroy
         "parallel_workers": 0,  # MLServer 1.7.1 workers crash with uvloop >= 0.22
         "model_repository_root": str(models),
         "load_models_at_startup": True,

@@ -134,7 +134,23 @@ def _signal_group(record: PidRecord, action: str, timeout: float) -> None:
             getattr(process, action)()  # psutil checks the start time again: no PID reuse
         except psutil.Error:
             pass
-    psutil.wait_procs(members, timeout=timeout)
+    _wait_exited(members, timeout)
+
+
+def _wait_exited(members: list[psutil.Process], timeout: float) -> None:
+    """Until each has exited; a zombie has (its reaper may be slow: init reaps detached servers)."""
+    deadline = time.monotonic() + timeout
+    while members and time.monotonic() < deadline:
+        members = [process for process in members if _running(process)]
+        if members:
+            time.sleep(0.02)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def _group_members(record: PidRecord) -> list[psutil.Process]:

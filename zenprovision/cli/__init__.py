@@ -1,7 +1,8 @@
 """The ``provision`` command line (also installed as ``zenprovision``).
 
-Only click is imported at start-up; each command imports what it needs, so ``--help`` and
-``provision stacks`` stay fast and never load a cloud SDK.
+Only click is imported at start-up; a command's module is imported when that command runs
+(``cli/lazy.py``), and each command imports what it needs, so ``--help`` and ``provision
+stacks`` stay fast and never load a cloud SDK.
 """
 
 from __future__ import annotations
@@ -10,22 +11,11 @@ import sys
 
 import click
 
-from zenprovision.cli import (
-    authoring_cmds,
-    catalog_cmds,
-    completion,
-    deploy_cmds,
-    doctor_cmds,
-    kubeconfig_cmds,
-    run_cmds,
-    stack_cmds,
-    sweep_cmds,
-    teardown_cmds,
-)
+from zenprovision.cli.lazy import LazyGroup
 from zenprovision.cli.output import run_guarded
 
 
-class OneLineGroup(click.Group):
+class OneLineGroup(LazyGroup):
     """Usage errors in one line, like every other error: what is wrong, and where the help is."""
 
     def main(self, *args, **kwargs):  # type: ignore[override]
@@ -66,12 +56,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     """
     ctx.obj = {"verbose": verbose}
     _check_home()
-
-
-for module in (catalog_cmds, deploy_cmds, stack_cmds, run_cmds, doctor_cmds, authoring_cmds, teardown_cmds,
-               sweep_cmds, kubeconfig_cmds, completion):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main() -> None:

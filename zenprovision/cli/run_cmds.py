@@ -8,6 +8,7 @@ import click
 
 from zenprovision.cli.completion import complete_stacks
 from zenprovision.cli.output import console, info, print_json, warn
+from zenprovision.cli.table import print_table
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
          "skipped": "[yellow]-[/]", "retry": "[yellow]↻[/]"}
@@ -63,10 +64,10 @@ def _stores(stack: str | None):
     """Metadata stores to read; a damaged one is named and skipped when listing every stack."""
     from zenprovision.errors import CorruptFileError, NotFoundError
     from zenprovision.runtime.metadata import MetadataStore, db_path, stacks_with_runs
-    from zenprovision.stacks import registry
+    from zenprovision.stacks.overview import registered_names
 
     if stack:
-        if not db_path(stack).is_file() and stack not in registry.registered_names():
+        if not db_path(stack).is_file() and stack not in registered_names():
             raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks` and `provision runs`")
         if db_path(stack).is_file():
             yield MetadataStore(stack, create=False)
@@ -105,13 +106,11 @@ def runs_group(ctx: click.Context, stack: str | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table("run", "pipeline", "stack", "status", "started", "seconds", box=None)
+    lines = []
     for row in rows:
         seconds = f"{row['ended'] - row['started']:.1f}" if row["ended"] else ""
-        table.add_row(row["id"], row["pipeline"], row["stack"], row["status"], _when(row["started"]), seconds)
-    console().print(table)
+        lines.append((row["id"], row["pipeline"], row["stack"], row["status"], _when(row["started"]), seconds))
+    print_table(("run", "pipeline", "stack", "status", "started", "seconds"), lines)
 
 
 @runs_group.command("show")

@@ -10,7 +10,8 @@ from zenprovision.cli.completion import (
     complete_recipes,
     complete_stacks,
 )
-from zenprovision.cli.output import console, info, print_json, warn
+from zenprovision.cli.output import info, print_json, warn
+from zenprovision.cli.table import print_table
 
 FORMATS = ["yaml", "json", "env", "zenml", "metaflow"]
 
@@ -34,14 +35,12 @@ def stacks_group(ctx: click.Context, env: str | None, owner: str | None, expired
     if not rows:
         click.echo("No stacks. Deploy one with `provision recipe local --stack dev`.", err=True)
         return
-    from rich.table import Table
-
-    table = Table("name", "recipe", "engine", "env", "owner", "age", "ttl", "status", "last operation", box=None)
+    lines = []
     for row in rows:
         ttl = f"{row.ttl} (expired)" if row.expired else (row.ttl or "")
-        table.add_row(row.name, row.recipe, row.engine, row.env, row.owner, format_age(row.age), ttl, row.status,
-                      f"{row.last_operation} {row.last_result}".strip())
-    console().print(table)
+        lines.append((row.name, row.recipe, row.engine, row.env, row.owner, format_age(row.age), ttl, row.status,
+                      f"{row.last_operation} {row.last_result}".strip()))
+    print_table(("name", "recipe", "engine", "env", "owner", "age", "ttl", "status", "last operation"), lines)
 
 
 @stacks_group.command("show")

@@ -48,6 +48,7 @@ class Scheduler:
         self.orchestrator, self.cache, self.reuse, self.on_event = orchestrator, cache, reuse, on_event
         self.state = RunState()
         self.pending = list(dag.topological())
+        self.warmed = False
 
     def run(self) -> RunState:
         with self.orchestrator.executor() as executor:
@@ -103,7 +104,10 @@ class Scheduler:
         return True
 
     def _intact(self, artifact: dict[str, Any]) -> bool:
-        """Complete, and its meta.json names the sha256 the metadata store recorded."""
+        """Complete, and its meta.json names the sha256 the metadata store recorded.
+
+        A meta.json that is empty or torn (its own write is not fsynced) reads as incomplete.
+        """
         try:
             meta = json.loads(self.store.read_bytes(f"{artifact['relpath']}/meta.json"))
         except (FileNotFoundError, ValueError):
@@ -112,6 +116,11 @@ class Scheduler:
 
     def _submit(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]
+        if not self.warmed:  # a run whose steps all come from the cache never pays for it
+            self.warmed = True
+            warm_up = getattr(self.orchestrator, "warm_up", None)  # an orchestrator may not have the hook
+            if warm_up is not None:
+                warm_up([self.dag.nodes[n].step.func for n in [node_id, *self.pending]])
         self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
         self.meta.step_status(self.run_id, node_id, node.step.name, "running",
                               attempts=self.state.attempts[node_id], started=time.time())

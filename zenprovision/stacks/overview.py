@@ -1,4 +1,9 @@
-"""One line per stack for ``provision stacks`` and ``teardown``: record and config merged."""
+"""One line per stack for ``provision stacks`` and ``teardown``: record and config merged.
+
+Plain records are read with the json module (``plain_records``); the pydantic registry and
+the stack configs are imported only for a record that needs them (damaged, old, renamed),
+so listing many stacks stays as fast as listing none.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from zenprovision.errors import CorruptFileError
-from zenprovision.stacks import registry, store
+from zenprovision import home
+from zenprovision.errors import CorruptFileError, InputError
+from zenprovision.stacks import plain_records
+from zenprovision.stacks.clock import now
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,11 @@ def format_age(age: timedelta) -> str:
 
 
 def summarize(name: str) -> StackSummary:
+    plain = _plain(name)
+    if plain is not None:
+        return _plain_summary(plain)
+    from zenprovision.stacks import registry, store
+
     record = registry.load(name)
     if record is None:  # known only by its stack config (e.g. written by an older version)
         config = store.load(name)
@@ -57,6 +69,40 @@ def summarize(name: str) -> StackSummary:
     )
 
 
+def _plain(name: str) -> dict[str, Any] | None:
+    try:
+        return plain_records.read(plain_records.record_path(name), name)
+    except InputError:  # not a stack name: the registry says so
+        return None
+
+
+def _plain_summary(record: dict[str, Any]) -> StackSummary:
+    at, expires = now(), plain_records.expires_at(record)
+    last = record["operations"][-1] if record["operations"] else {}
+    return StackSummary(
+        name=record["name"], recipe=record["recipe"], engine=record["engine"], env=record["env"],
+        owner=record["owner"], age=plain_records.age(record, at), ttl=record["ttl"],
+        expired=expires is not None and at >= expires, status=record["status"],
+        last_operation=last.get("op", ""), last_result=last.get("result", "running") if last else "",
+    )
+
+
+def registered_names() -> set[str]:
+    """``registry.registered_names``, with plain records read without pydantic."""
+    names, others = set(), []
+    for stem in plain_records.record_names():
+        if _plain(stem) is not None:
+            names.add(stem)
+        else:
+            others.append(stem)
+    if others:
+        from zenprovision.stacks import registry
+
+        return names | registry.registered_names()
+    configs = home.stacks_dir()
+    return names | ({p.stem for p in configs.glob("*.yaml") if not p.name.startswith(".")} if configs.is_dir() else set())
+
+
 def damaged_summary(name: str, problem: str) -> StackSummary:
     return StackSummary(name=name, recipe="", engine="", env="", owner="", age=timedelta(0), ttl=None,
                         expired=False, status="damaged", last_operation="", last_result=problem, problem=problem)
@@ -66,7 +112,7 @@ def summaries(env: str | None = None, owner: str | None = None, expired: bool = 
               older_than: timedelta | None = None, keep_damaged: bool = True) -> list[StackSummary]:
     """Stacks matching the filters; a damaged record or config is listed as damaged, not fatal."""
     found = []
-    for name in sorted(registry.registered_names()):
+    for name in sorted(registered_names()):
         try:
             summary = summarize(name)
         except CorruptFileError as exc:

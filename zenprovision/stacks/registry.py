@@ -8,10 +8,7 @@ failed destroy leaves it marked ``destroy-failed`` for the next destroy to finis
 
 from __future__ import annotations
 
-import os
-import re
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,27 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from zenprovision import home
 from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError, InputError
-from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.clock import NOW_ENV, now, parse_duration  # noqa: F401 (the registry's clock)
+from zenprovision.stacks.plain_records import record_names, record_path
 
-NOW_ENV = "ZENPROVISION_NOW"  # an injected clock, for tests and what-if teardowns
 Status = Literal["deploying", "active", "deploy-failed", "destroying", "destroy-failed"]
-_DURATION = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def now() -> datetime:
-    injected = os.environ.get(NOW_ENV)
-    if injected:
-        return datetime.fromisoformat(injected.replace("Z", "+00:00"))
-    return datetime.now(timezone.utc)
-
-
-def parse_duration(text: str) -> timedelta:
-    """``30m``, ``8h``, ``3d``, ``2w``."""
-    match = _DURATION.match((text or "").strip())
-    if not match or int(match.group(1)) == 0:
-        raise InputError(f"invalid duration {text!r}", hint="use a number and a unit: 30m, 8h, 3d, 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 class Operation(BaseModel):
@@ -90,10 +70,6 @@ class StackRecord(BaseModel):
         return (at or now()) - self.created_at
 
 
-def record_path(name: str) -> Path:
-    return home.home() / "registry" / f"{validate_stack_name(name)}.json"
-
-
 def load(name: str) -> StackRecord | None:
     path = record_path(name)
     if not path.exists():
@@ -124,20 +100,15 @@ def remove(name: str) -> None:
     record_path(name).unlink(missing_ok=True)
 
 
-def _record_names() -> list[str]:
-    folder = home.home() / "registry"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
-
-
 def all_records() -> list[StackRecord]:
     """Every readable record; damaged ones are left out (see ``damaged``)."""
-    return [r for r in (_load_quietly(name) for name in _record_names()) if r is not None]
+    return [r for r in (_load_quietly(name) for name in record_names()) if r is not None]
 
 
 def damaged() -> dict[str, str]:
     """Stack name -> one line naming the damaged record's file and field."""
     found = {}
-    for name in _record_names():
+    for name in record_names():
         try:
             load(name)
         except CorruptFileError as exc:

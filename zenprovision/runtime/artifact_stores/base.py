@@ -78,8 +78,8 @@ class BaseArtifactStore(ABC):
         await self.fs._pipe_file(probe, b"ok")
         await self.fs._rm(probe)
 
-    def write_bytes(self, relpath: str, data: bytes) -> None:
-        """Object stores publish an object only once its upload completed: atomic as is.
+    def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
+        """Object stores publish an object only once its upload completed: atomic and durable as is.
 
         No ``makedirs``: on object stores it would create a mistyped bucket.
         """

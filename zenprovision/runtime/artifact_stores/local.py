@@ -22,16 +22,21 @@ class LocalArtifactStore(BaseArtifactStore):
     def endpoint(self) -> str:
         return str(self.config.get("path"))
 
-    def write_bytes(self, relpath: str, data: bytes) -> None:
-        """A local file is visible while being written: write a temp file, fsync, rename."""
+    def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
+        """A local file is visible while being written: write a temp file, fsync, rename.
+
+        ``durable=False`` skips the fsync, for a file whose loss a reader survives: a step's
+        ``meta.json``, written after its fsynced data (docs/reliability.md, one sync per step).
+        """
         target = self.path(relpath)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         temp = f"{target}.tmp-{uuid.uuid4().hex}"
         try:
             with open(temp, "xb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(temp, target)
         except BaseException:
             try:

@@ -33,6 +33,9 @@ class BaseOrchestrator(ABC):
     def prepare_run(self, context: RunContext) -> None:  # noqa: B027 - optional hook
         """Called once before a run; orchestrators that ship code keep the context."""
 
+    def warm_up(self, functions: list[Any]) -> None:  # noqa: B027 - optional hook
+        """Called once before the first step is submitted, with the functions of the steps left."""
+
     @property
     def parallelism(self) -> int:
         return max(1, int(self.config.get("workers", 1)))

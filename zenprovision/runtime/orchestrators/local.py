@@ -13,6 +13,7 @@ from typing import Any
 
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
 from zenprovision.runtime.orchestrators.lifeline import die_with_parent
+from zenprovision.runtime.preload import preload
 
 
 def _worker_init(parent: int) -> None:
@@ -47,6 +48,10 @@ class HealingPool:
 
 class LocalOrchestrator(BaseOrchestrator):
     flavor = "local"
+
+    def warm_up(self, functions: list[Any]) -> None:
+        """Workers fork from this process: import the steps' libraries once, here (runtime/preload.py)."""
+        preload(functions)
 
     @contextmanager
     def executor(self) -> Iterator[Executor]:

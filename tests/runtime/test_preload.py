@@ -1,0 +1,43 @@
+"""The local orchestrator imports what its steps import once, before its workers fork."""
+
+import sys
+
+from zenprovision.runtime.preload import preload, step_imports
+
+
+def uses_json_tool():
+    import json.tool  # noqa: F401
+    from email.mime import text  # noqa: F401
+
+    from . import nothing  # noqa: F401  (relative: not ours to guess)
+
+
+def needs_a_missing_library():
+    import no_such_library_zp15  # noqa: F401
+
+
+def test_the_imports_inside_step_bodies_are_found():
+    assert step_imports([uses_json_tool, needs_a_missing_library, len]) == [
+        "email.mime", "json.tool", "no_such_library_zp15"]
+
+
+def test_preload_imports_them_and_leaves_a_failing_one_to_its_step(monkeypatch):
+    for name in ("json.tool", "email.mime"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    loaded = preload([uses_json_tool, needs_a_missing_library])
+    assert loaded == ["email.mime", "json.tool"] and "json.tool" in sys.modules
+    assert "no_such_library_zp15" not in sys.modules
+
+
+def test_a_forked_worker_inherits_what_the_run_preloaded(tmp_path):
+    from zenprovision.runtime.orchestrators.local import LocalOrchestrator
+
+    sys.modules.pop("json.tool", None)
+    orchestrator = LocalOrchestrator({"workers": 1})
+    orchestrator.warm_up([uses_json_tool])
+    with orchestrator.executor() as pool:
+        assert pool.submit(_was_loaded_before_the_step, "json.tool").result(timeout=60) is True
+
+
+def _was_loaded_before_the_step(name: str) -> bool:
+    return name in sys.modules

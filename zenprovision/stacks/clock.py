@@ -1,0 +1,28 @@
+"""The clock and durations of stack ttls, in plain Python so listings need no pydantic."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta, timezone
+
+from zenprovision.errors import InputError
+
+NOW_ENV = "ZENPROVISION_NOW"  # an injected clock, for tests and what-if teardowns
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def now() -> datetime:
+    injected = os.environ.get(NOW_ENV)
+    if injected:
+        return datetime.fromisoformat(injected.replace("Z", "+00:00"))
+    return datetime.now(timezone.utc)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30m``, ``8h``, ``3d``, ``2w``."""
+    match = _DURATION.match((text or "").strip())
+    if not match or int(match.group(1)) == 0:
+        raise InputError(f"invalid duration {text!r}", hint="use a number and a unit: 30m, 8h, 3d, 2w")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

@@ -1,0 +1,89 @@
+"""Stack records read with the json module alone, for listings that must answer at once.
+
+A record is taken here only when it is certainly one the registry's pydantic model accepts
+(the shape ``registry.save`` writes); anything else returns None, and the caller reads it
+through ``registry.load``, which names what is wrong. So a listing reads plain records fast
+and reports a damaged one exactly as before.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from zenprovision import home
+from zenprovision.stacks.clock import parse_duration
+from zenprovision.stacks.names import validate_stack_name
+
+STATUSES = {"deploying", "active", "deploy-failed", "destroying", "destroy-failed"}
+RESULTS = {"running", "succeeded", "failed"}
+_RECORD_KEYS = {"name", "recipe", "engine", "env", "owner", "ttl", "created_at", "status", "operations"}
+_OPERATION_KEYS = {"op", "started", "ended", "result", "error"}
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+_DURATION = re.compile(r"^[1-9]\d*[mhdw]$")
+
+
+def record_path(name: str) -> Path:
+    return home.home() / "registry" / f"{validate_stack_name(name)}.json"
+
+
+def record_names() -> list[str]:
+    """File stems in the registry folder (not yet checked as stack names)."""
+    folder = home.home() / "registry"
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def read(path: Path, name: str) -> dict[str, Any] | None:
+    """The record at ``path`` with ``created_at`` parsed, or None when only pydantic may judge it."""
+    try:
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not _plain_record(record, name):
+        return None
+    return {"env": "dev", "owner": "", "ttl": None, "status": "deploying", "operations": [],
+            **record, "created_at": _timestamp(record["created_at"])}
+
+
+def expires_at(record: dict[str, Any]) -> datetime | None:
+    return record["created_at"] + parse_duration(record["ttl"]) if record["ttl"] else None
+
+
+def age(record: dict[str, Any], at: datetime) -> timedelta:
+    return at - record["created_at"]
+
+
+def _plain_record(record: Any, name: str) -> bool:
+    if not isinstance(record, dict) or not _RECORD_KEYS >= record.keys() or record.get("name") != name:
+        return False
+    texts = all(isinstance(record.get(key, ""), str) for key in ("recipe", "engine", "env", "owner"))
+    ttl = record.get("ttl")
+    return (texts and "recipe" in record and "engine" in record and _timestamp(record.get("created_at")) is not None
+            and (ttl is None or isinstance(ttl, str) and bool(_DURATION.match(ttl)))
+            and _one_of(record.get("status", "deploying"), STATUSES)
+            and isinstance(record.get("operations", []), list)
+            and all(_plain_operation(op) for op in record.get("operations", [])))
+
+
+def _plain_operation(op: Any) -> bool:
+    if not isinstance(op, dict) or not _OPERATION_KEYS >= op.keys() or not isinstance(op.get("op"), str):
+        return False
+    ended = op.get("ended")
+    return (_timestamp(op.get("started")) is not None and (ended is None or _timestamp(ended) is not None)
+            and _one_of(op.get("result", "running"), RESULTS) and isinstance(op.get("error", ""), str))
+
+
+def _one_of(value: Any, allowed: set[str]) -> bool:
+    return isinstance(value, str) and value in allowed
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
