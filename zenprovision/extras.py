@@ -33,10 +33,6 @@ def install_hint(extra: str) -> str:
     return f"pip install 'zenprovision[{extra}]', or in a clone: uv sync --extra {extra}"
 
 
-def is_installed(extra: str) -> bool:
-    return all(importlib.util.find_spec(module) is not None for module in EXTRAS[extra])
-
-
 def require(extra: str, needed_for: str, modules: tuple[str, ...] | None = None) -> None:
     """Raise a one-line ``MissingExtraError`` unless ``modules`` (default: all of ``extra``'s) import."""
     missing = [module for module in modules or EXTRAS[extra] if importlib.util.find_spec(module) is None]
