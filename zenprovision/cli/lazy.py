@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Print the stack config of STACK, one value of it (KEY), or an export for another tool."),
     "plan": ("deploy_cmds", "plan_command",
              "Show what deploying recipe NAME as stack S would create, update, replace or delete."),
+    "policy-pack": ("authoring_cmds", "policy_pack_command",
+                    "Print the folder of zenprovision's Pulumi policy pack, for `pulumi preview --policy-pack`."),
     "recipe": ("deploy_cmds", "recipe_command",
                "Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."),
     "recipe-test": ("authoring_cmds", "recipe_test_command",
