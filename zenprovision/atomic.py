@@ -14,11 +14,16 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
 
     Private by default (0600, in folders that are 0700 under the home), whatever the umask.
     """
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """``atomic_write_text`` for bytes: a reader sees the old file or the new one."""
     private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

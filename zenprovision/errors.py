@@ -75,3 +75,11 @@ class CancelledError(ZenProvisionError):
     """The user interrupted an operation; what finished is saved in state."""
 
     exit_code = 130
+
+
+class HomeAccessError(InputError):
+    """The shared home cannot be used as asked: no bucket, no credentials, no permission."""
+
+
+class WriteConflict(ZenProvisionError):
+    """A conditional write lost a race: someone else changed the document since it was read."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from zenprovision.errors import InputError
 
 HOME_ENV = "ZENPROVISION_HOME"
+LOCAL_HOME_ENV = "ZENPROVISION_LOCAL_HOME"  # this machine's folder when the home is a bucket
 
 
 def home() -> Path:
@@ -27,6 +28,24 @@ def home() -> Path:
             )
         return Path(configured).expanduser().resolve()
     return _user_data_dir()
+
+
+def is_url(text: str) -> bool:
+    return "://" in text
+
+
+def shared():  # -> zenprovision.homes.location.Location
+    """Where the records a team shares live: ``$ZENPROVISION_HOME`` as a folder or a bucket URL.
+
+    Stack configs, registry records, embedded engine state and locks live here; caches,
+    logs, metadata and the local recipe's data always stay in the local ``home()``.
+    """
+    from zenprovision.homes.location import Location, parse
+
+    configured = os.environ.get(HOME_ENV, "").strip()
+    if configured and is_url(configured):
+        return parse(configured)
+    return Location("file", path=home())
 
 
 def _user_data_dir() -> Path:

@@ -1,0 +1,64 @@
+"""A home's address: folders stay folders, URLs are parsed, and bad buckets are refused in one line."""
+
+from pathlib import Path
+
+import pytest
+
+from zenprovision.errors import InputError
+from zenprovision.homes.location import parse
+
+
+def test_a_folder_is_a_local_home(tmp_path):
+    location = parse(str(tmp_path / "zp"))
+    assert (location.scheme, location.path, location.shared) == ("file", tmp_path / "zp", False)
+    assert parse(f"file://{tmp_path}").path == tmp_path
+
+
+def test_a_relative_folder_is_resolved(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert parse("team").path == tmp_path / "team"
+
+
+@pytest.mark.parametrize(("url", "scheme", "bucket", "prefix", "key"), [
+    ("s3://team-home/zp", "s3", "team-home", "zp", "team-home/zp/registry/dev.json"),
+    ("s3://team-home", "s3", "team-home", "", "team-home/registry/dev.json"),
+    ("s3://team.home.example/a//b/", "s3", "team.home.example", "a/b", "team.home.example/a/b/registry/dev.json"),
+    ("gs://team_home/zp", "gs", "team_home", "zp", "team_home/zp/registry/dev.json"),
+    ("gcs://team-home/zp", "gs", "team-home", "zp", "team-home/zp/registry/dev.json"),
+    ("S3://team-home/zp", "s3", "team-home", "zp", "team-home/zp/registry/dev.json"),
+])
+def test_bucket_urls(url, scheme, bucket, prefix, key):
+    location = parse(url)
+    assert (location.scheme, location.bucket, location.prefix, location.shared) == (scheme, bucket, prefix, True)
+    assert location.key("registry", "dev.json") == key
+    assert location.child("pulumi") == f"{scheme}://{bucket}/{prefix}/pulumi".replace("//pulumi", "/pulumi")
+    assert location.path is None
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("http://team-home/zp", "http:// is not a supported home"),
+    ("s3a://team-home/zp", "s3a:// is not a supported home"),
+    ("s3://Team-Home/zp", "not an S3 bucket name"),
+    ("s3://ab/zp", "not an S3 bucket name"),
+    ("s3://team_home/zp", "not an S3 bucket name"),
+    ("s3://-team/zp", "not an S3 bucket name"),
+    ("s3://team..home/zp", "not an S3 bucket name"),
+    ("s3://192.168.1.1/zp", "not an S3 bucket name"),
+    ("s3:///zp", "not an S3 bucket name"),
+    ("s3://" + "a" * 64, "not an S3 bucket name"),
+    ("gs://goog-team/zp", "not a GCS bucket name"),
+    ("gs://my-google-team/zp", "not a GCS bucket name"),
+    ("s3://team-home/../other", "not a plain folder path"),
+    ("s3://team-home/zp/*", "not a plain folder path"),
+])
+def test_bad_urls_are_refused_in_one_line(url, words):
+    with pytest.raises(InputError) as caught:
+        parse(url)
+    assert words in caught.value.message
+    assert caught.value.exit_code == 2 and caught.value.hint
+    assert "\n" not in str(caught.value)
+
+
+def test_a_url_is_never_a_path():
+    assert parse("s3://team-home/zp").path is None
+    assert not isinstance(parse("gs://team-home/zp").path, Path)
