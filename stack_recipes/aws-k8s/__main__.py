@@ -8,7 +8,7 @@ from zenprovision import __version__
 from zenprovision.blocks.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from zenprovision.blocks.aws.cluster import ALL_LOG_TYPES, DEV_LOG_TYPES, EksCluster, EksClusterArgs
 from zenprovision.blocks.aws.identity import IrsaRole, IrsaRoleArgs
-from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs
+from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs, available_zones
 from zenprovision.blocks.aws.registry import EcrRegistry, EcrRegistryArgs
 from zenprovision.blocks.aws.storage import S3ArtifactStore, S3ArtifactStoreArgs
 from zenprovision.blocks.kubernetes import KServeArgs, KServeInstall, PipelineNamespace, PipelineNamespaceArgs
@@ -29,13 +29,7 @@ def zones() -> list[str]:
     wanted = config.require_object("availability_zones")
     if wanted or config.require("vpc_id"):
         return wanted
-    count = 3 if labels.is_prod else 2
-    found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
-    if found.names:
-        return sorted(found.names)[:count]
-    if pulumi.runtime.is_dry_run():  # an offline plan has no cloud to ask: name the zones for what they are
-        return [f"<{region} available zone {index + 1}>" for index in range(count)]
-    raise ValueError(f"region {region} reports no available zones; set availability_zones")
+    return available_zones(region, provider, count=3 if labels.is_prod else 2)
 
 
 network = AwsNetwork("network", AwsNetworkArgs(

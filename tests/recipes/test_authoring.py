@@ -97,3 +97,22 @@ def test_prompts_take_answers(home, cli, tmp_path):
     assert result.code == 0, result.err
     assert "Fraud models" in (tmp_path / "fraud" / "Pulumi.yaml").read_text()
     assert "risk-team" in (tmp_path / "fraud" / "__main__.py").read_text()
+
+
+@pytest.mark.slow
+def test_generated_aws_recipe_keeps_its_control_plane_private(home, cli, tmp_path):
+    """The template's EKS control plane sits in the private subnets, in zones asked of AWS."""
+    from zenprovision.recipes.catalog import Catalog
+    from zenprovision.recipes.schema import resolve
+    from zenprovision.testing import run_under_mocks
+
+    name, out = generate(cli, tmp_path, "aws")
+    recipe = Catalog([out]).get(name)
+    record = run_under_mocks(recipe.path, resolve(recipe.config, {}, name),
+                             {"stack": "t", "recipe": name, "env": "dev", "owner": "alice"})
+    subnets = {s.name: s.inputs for s in record.of_type("aws:ec2/subnet:Subnet")}
+    private = {f"{n}-id" for n in subnets if "-private-" in n}
+    assert private and len(private) < len(subnets)
+    cluster = record.one("aws:eks/cluster:Cluster").inputs
+    assert set(cluster["vpcConfig"]["subnetIds"]) == private
+    assert {inputs["availabilityZone"] for inputs in subnets.values()} <= {f"us-east-1{c}" for c in "abcd"}

@@ -44,6 +44,21 @@ def subnet_blocks(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return parts[:zones], parts[MAX_ZONES:MAX_ZONES + zones]
 
 
+def available_zones(region: str, provider: aws.Provider, count: int) -> list[str]:
+    """The first ``count`` of the region's available zones, asked of AWS, never guessed.
+
+    Zone names such as ``<region>a`` are not guaranteed to exist for an account (and some
+    are opt-in local zones), so they are looked up. An offline plan has no cloud to ask:
+    there the zones are named for what they are.
+    """
+    found = aws.get_availability_zones(state="available", opts=pulumi.InvokeOptions(provider=provider))
+    if found.names:
+        return sorted(found.names)[:count]
+    if pulumi.runtime.is_dry_run():
+        return [f"<{region} available zone {index + 1}>" for index in range(count)]
+    raise ValueError(f"region {region} reports no available zones; set availability_zones")
+
+
 def check_existing(args: AwsNetworkArgs) -> None:
     """An existing VPC needs both subnet lists, or the cluster would get no subnets."""
     if not args.existing_private_subnet_ids or not args.existing_public_subnet_ids:

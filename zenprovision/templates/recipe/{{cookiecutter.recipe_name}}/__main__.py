@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from zenprovision.blocks.aws.cluster import EksCluster, EksClusterArgs
 from zenprovision.blocks.aws.identity import IrsaRole, IrsaRoleArgs
-from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs
+from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs, available_zones
 {%- if cookiecutter._container_registry == "ecr" %}
 from zenprovision.blocks.aws.registry import EcrRegistry, EcrRegistryArgs
 {%- endif %}
@@ -24,16 +24,18 @@ labels = StackLabels.from_config()
 region = config.require("region")
 namespace, service_account = config.require("namespace"), config.require("service_account")
 destroyable = force_destroy(config.require("force_destroy"), labels)
-on_aws = pulumi.ResourceOptions(provider=aws.Provider("aws", region=region))
+provider = aws.Provider("aws", region=region)
+on_aws = pulumi.ResourceOptions(provider=provider)
 
-network = AwsNetwork("network", AwsNetworkArgs(labels=labels, availability_zones=[f"{region}a", f"{region}b"]), on_aws)
+zones = available_zones(region, provider, count=3 if labels.is_prod else 2)
+network = AwsNetwork("network", AwsNetworkArgs(labels=labels, availability_zones=zones), on_aws)
 store = S3ArtifactStore("artifacts", S3ArtifactStoreArgs(labels=labels, region=region, force_destroy=destroyable), on_aws)
 {%- if cookiecutter._container_registry == "ecr" %}
 registry = EcrRegistry("registry", EcrRegistryArgs(labels=labels, force_delete=destroyable), on_aws)
 {%- endif %}
 cluster = EksCluster("eks", EksClusterArgs(
     labels=labels, region=region, kubernetes_version=config.require("kubernetes_version"),
-    subnet_ids=network.public_subnet_ids + network.private_subnet_ids, node_subnet_ids=network.private_subnet_ids,
+    subnet_ids=network.private_subnet_ids, node_subnet_ids=network.private_subnet_ids,  # the control plane is private
     instance_types=config.require_object("instance_types"), min_size=config.require_int("node_min_size"),
     desired_size=config.require_int("node_desired_size"), max_size=config.require_int("node_max_size"),
 ), on_aws)
