@@ -49,3 +49,43 @@ def test_a_prod_stack_cannot_be_relabelled(home, fixture_recipes, tmp_path):
         lifecycle.prepare(Catalog(), "files", "p1", pairs, env="dev")
     kept = lifecycle.prepare(Catalog(), "files", "p1", pairs)
     assert kept.labels.env == "prod" and kept.labels.owner == "ops"
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ("login failed with password=hunter2 for bob", "hunter2"),
+    ('KeyError: {"api_token": "abc123def", "region": "eu"}', "abc123def"),
+    ("aws_secret_access_key: AbCdEf123/xyz+ok", "AbCdEf123/xyz+ok"),
+    ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def", "eyJhbGciOiJIUzI1NiJ9.abc.def"),
+    ("postgres://bob:sup3rs3cret@db:5432/x", "sup3rs3cret"),
+    ("key AKIAABCDEFGHIJKLMNOP leaked", "AKIAABCDEFGHIJKLMNOP"),
+    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- after", "MIIEow"),
+    ("the value s3cr3t-param-value came back", "s3cr3t-param-value"),
+])
+def test_error_text_is_scrubbed_of_secrets(text, secret):
+    from zenprovision.stacks.secrets import scrub_text
+
+    scrubbed = scrub_text(text, frozenset({"s3cr3t-param-value"}))
+    assert secret not in scrubbed and "[secret]" in scrubbed
+
+
+def test_scrubbing_keeps_references_and_plain_words():
+    from zenprovision.stacks.secrets import scrub_text
+
+    for text in ("token=env:GITHUB_TOKEN", "the token expired", "secret: file:/run/secrets/db", "a tok"):
+        assert scrub_text(text, frozenset({"tok"})) == text  # values under 4 characters are not masked
+
+
+def test_cli_errors_are_scrubbed(monkeypatch, capsys):
+    import click
+
+    from zenprovision.cli.output import run_guarded
+    from zenprovision.errors import OperationFailed
+
+    @click.command()
+    def failing():
+        raise OperationFailed("provider said: invalid password=hunter2", hint="check the secret")
+
+    monkeypatch.setattr("sys.argv", ["provision"])
+    assert run_guarded(failing) == 1
+    err = capsys.readouterr().err
+    assert "hunter2" not in err and "password=[secret]" in err

@@ -196,3 +196,14 @@ def test_resume_reruns_steps_whose_parameters_changed(local_stack, cli, markers,
 
     artifacts = {a["node_id"]: a for a in MetadataStore(local_stack).run(resumed["run_id"])["artifacts"]}
     assert load_artifact(artifact_store_for(store.load(local_stack).to_document()), artifacts["check"]["relpath"]) == 10
+
+
+def test_a_failed_step_never_stores_or_shows_a_secret(local_stack, cli, markers):
+    """A step's error may quote a Secret parameter or a credential: masked in output and metadata."""
+    result, _ = run_json(cli, f"{SHAPES}:leaky", "--stack", local_stack, "-p", "token=tok-9f8e7d6c5b")
+    assert result.code == 1
+    assert "PermissionError" in result.err and "[secret]" in result.err
+    run = MetadataStore(local_stack).runs()[0]
+    stored = json.dumps(MetadataStore(local_stack).run(run["id"]), default=str)
+    for leaked in ("tok-9f8e7d6c5b", "sk-live-123456"):
+        assert leaked not in result.out + result.err and leaked not in stored

@@ -64,7 +64,7 @@ def run_guarded(group: click.Group) -> int:
         if verbose:
             traceback.print_exc()
         hint = f" ({exc.hint})" if exc.hint else ""
-        click.echo(f"Error: {exc.message}{hint}", err=True)
+        click.echo(_scrubbed(f"Error: {exc.message}{hint}"), err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -76,5 +76,12 @@ def run_guarded(group: click.Group) -> int:
         if missing is not None:
             click.echo(f"Error: {missing}", err=True)
             return missing.exit_code
-        click.echo(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)", err=True)
+        click.echo(_scrubbed(f"Error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)"), err=True)
         return 1
+
+
+def _scrubbed(line: str) -> str:
+    """An error line with secrets masked: messages may quote what a provider or step was given."""
+    from zenprovision.stacks.secrets import scrub_text
+
+    return scrub_text(line)

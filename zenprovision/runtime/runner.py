@@ -18,6 +18,7 @@ from zenprovision.runtime.orchestrators.base import RunContext
 from zenprovision.runtime.pipelines import Pipeline
 from zenprovision.runtime.scheduler import Scheduler
 from zenprovision.stacks import store as stack_store
+from zenprovision.stacks.secrets import scrub_text
 
 
 @dataclass
@@ -82,7 +83,8 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
     started = time.perf_counter()
-    scheduler = Scheduler(dag, run_id, doc, artifact_store, meta, orchestrator, cache, reuse, on_event)
+    secret_values = _secret_values(pipeline, params)
+    scheduler = Scheduler(dag, run_id, doc, artifact_store, meta, orchestrator, cache, reuse, on_event, secret_values)
     try:
         state = scheduler.run()
     except KeyboardInterrupt:
@@ -90,7 +92,7 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
         meta.close()
         raise CancelledError(f"run {run_id} aborted", hint=f"resume it with --resume {run_id}") from None
     except BaseException as exc:  # the orchestrator itself failed: the run must not stay "running"
-        meta.end_run(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        meta.end_run(run_id, "failed", scrub_text(f"{type(exc).__name__}: {exc}", secret_values))
         meta.close()
         raise
     try:
@@ -100,6 +102,12 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     if summary.failed_step and raise_on_failure:
         raise RunFailed(summary)
     return summary
+
+
+def _secret_values(pipeline: Pipeline, params: dict[str, Any]) -> frozenset[str]:
+    """The values of the run's ``Secret[...]`` parameters, to mask wherever an error repeats them."""
+    values = pipeline.parameters(params)
+    return frozenset(str(values[name]) for name in pipeline.secret_parameters() if values.get(name) is not None)
 
 
 def _summary(meta: MetadataStore, pipeline: Pipeline, stack: str, run_id: str, state: Any, seconds: float,

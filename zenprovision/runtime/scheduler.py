@@ -17,6 +17,7 @@ from typing import Any
 from zenprovision.runtime.dag import DAG, Node
 from zenprovision.runtime.execution import StepResult, StepTask, execute_step
 from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.stacks.secrets import scrub_text
 
 Event = Callable[[str, str, str], None]  # (kind, node id, detail)
 
@@ -43,9 +44,11 @@ def _result_of(future: Future, node_id: str) -> StepResult:
 
 class Scheduler:
     def __init__(self, dag: DAG, run_id: str, stack: dict[str, Any], store: Any, meta: MetadataStore,
-                 orchestrator: Any, cache: bool, reuse: dict[str, dict[str, Any]], on_event: Event) -> None:
+                 orchestrator: Any, cache: bool, reuse: dict[str, dict[str, Any]], on_event: Event,
+                 secret_values: frozenset[str] = frozenset()) -> None:
         self.dag, self.run_id, self.stack, self.store, self.meta = dag, run_id, stack, store, meta
         self.orchestrator, self.cache, self.reuse, self.on_event = orchestrator, cache, reuse, on_event
+        self.secret_values = secret_values  # masked in step errors before they are stored or shown
         self.state = RunState()
         self.pending = list(dag.topological())
         self.warmed = False
@@ -134,6 +137,9 @@ class Scheduler:
 
     def _finish(self, executor: Any, running: dict, node_id: str, result: StepResult) -> None:
         node = self.dag.nodes[node_id]
+        if not result.ok:
+            result.error = scrub_text(result.error, self.secret_values)
+            result.traceback = scrub_text(result.traceback, self.secret_values)
         if result.ok:
             self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
             if result.run_metadata:

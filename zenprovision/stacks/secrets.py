@@ -55,3 +55,28 @@ def _mask_one(value: Any) -> Any:
     if isinstance(value, str) and _REFERENCE.match(value):
         return value
     return MASK if value not in (None, "") else value
+
+
+_CREDENTIAL = re.compile(
+    r"AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{36}|xox[bp]-[A-Za-z0-9-]+"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[\s\S]*)"
+)
+_SECRET_PAIR = re.compile(  # password=hunter2, "api_token": "abc", aws_secret_access_key: xyz
+    r"(?i)([A-Za-z0-9_.-]*(?:password|passwd|secret|token|private_key|access_key|api_key)[A-Za-z0-9_.-]*"
+    r"[\"']?\s*[=:]\s*[\"']?)(?!(?:env|file|secret|vault|awssm|gcpsm|pulumi):)([^\s,;\"'&})\]]+)")
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
+
+
+def scrub_text(text: str, values: tuple[str, ...] | frozenset[str] = ()) -> str:
+    """``text`` (an error message, a traceback) with secrets masked before it is stored or shown.
+
+    Masks the given secret ``values`` wherever they appear, credential-looking strings,
+    ``secret_name=value`` pairs, Authorization headers and passwords in URLs.
+    """
+    for value in sorted((v for v in values if isinstance(v, str) and len(v) >= 4), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    text = _CREDENTIAL.sub(MASK, text)
+    text = _SECRET_PAIR.sub(lambda m: m.group(1) + MASK, text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)

@@ -111,3 +111,13 @@ def dies() -> str:
 def crashing():
     dies()
     independent()
+
+
+@step
+def leaks(token: str) -> str:
+    raise PermissionError(f"login refused for token {token} (api_key=sk-live-123456)")
+
+
+@pipeline
+def leaky(token: "Secret[str]" = "s3cr3t-value-42"):
+    leaks(token=token)
