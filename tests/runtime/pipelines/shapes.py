@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zenprovision import get_step_context, pipeline, step
+from zenprovision import Secret, get_step_context, pipeline, step
 
 MARKERS = Path(os.environ.get("ZP_TEST_MARKERS") or tempfile.gettempdir())
 
@@ -119,5 +119,5 @@ def leaks(token: str) -> str:
 
 
 @pipeline
-def leaky(token: "Secret[str]" = "s3cr3t-value-42"):
+def leaky(token: Secret[str] = "s3cr3t-value-42"):
     leaks(token=token)
