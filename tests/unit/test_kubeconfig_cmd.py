@@ -76,3 +76,16 @@ def test_a_stack_without_a_cluster_is_one_line_and_exit_2(cli, deployed, tmp_pat
     assert not target.exists()
     missing = cli("kubeconfig", "nope", env=deployed)
     assert missing.code == 2 and "no stack named 'nope'" in missing.err
+
+
+def test_env_export_points_kubectl_at_the_written_file(cli, deployed, tmp_path):
+    before = cli("output", "dev", "--format", "env", env=deployed)
+    assert before.code == 0, before.err
+    assert "export KUBECONFIG=" not in before.out
+    target = tmp_path / "kube" / "zp-dev"
+    target.parent.mkdir()
+    assert cli("kubeconfig", "dev", "-o", str(target), env=deployed).code == 0
+    after = cli("output", "dev", "--format", "env", env=deployed).out
+    assert f"export KUBECONFIG={target}" in after
+    target.unlink()  # a file that is gone is not exported
+    assert f"KUBECONFIG={target}" not in cli("output", "dev", "--format", "env", env=deployed).out

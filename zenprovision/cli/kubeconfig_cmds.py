@@ -50,6 +50,7 @@ def fetch_kubeconfig(stack: str) -> str:
 def kubeconfig_command(stack: str, path: Path | None) -> None:
     """Print or write the kubeconfig of a stack's Kubernetes cluster (tokens are short-lived)."""
     from zenprovision.atomic import atomic_write_text
+    from zenprovision.stacks import kubeconfigs
 
     text = fetch_kubeconfig(stack)
     if path is None:
@@ -57,6 +58,7 @@ def kubeconfig_command(stack: str, path: Path | None) -> None:
         return
     target = path.expanduser()
     atomic_write_text(target, text.rstrip("\n") + "\n", mode=0o600)
+    kubeconfigs.remember(stack, target)  # so `provision output STACK --format env` sets KUBECONFIG
     click.echo(f"Wrote {target} (mode 0600). Use it: export KUBECONFIG={target.resolve()}", err=True)
 
 

@@ -51,9 +51,19 @@ def _standard_env(config: StackConfig) -> dict[str, str]:
             out["GOOGLE_CLOUD_PROJECT"] = str(store.config["project"])
         if store.config.get("endpoint_url"):
             out["STORAGE_EMULATOR_HOST"] = str(store.config["endpoint_url"])
-    if orchestrator.config.get("kubeconfig_path"):
-        out["KUBECONFIG"] = str(orchestrator.config["kubeconfig_path"])
+    kubeconfig = orchestrator.config.get("kubeconfig_path") or _written_kubeconfig(config)
+    if kubeconfig:
+        out["KUBECONFIG"] = str(kubeconfig)
     return out
+
+
+def _written_kubeconfig(config: StackConfig) -> str | None:
+    """The file `provision kubeconfig STACK -o PATH` wrote on this machine, for a stack with a cluster."""
+    if not str(config.components.orchestrator.config.get("kubeconfig", "")).startswith("pulumi:"):
+        return None
+    from zenprovision.stacks.kubeconfigs import written
+
+    return written(config.name)
 
 
 def env_variables(config: StackConfig) -> dict[str, str]:
