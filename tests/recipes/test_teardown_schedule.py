@@ -219,3 +219,23 @@ def test_recipes_conform_with_the_schedule_on(name, home, monkeypatch):
     monkeypatch.delenv("ZENPROVISION_RECIPES_PATH", raising=False)
     report = check_recipe(Catalog().get(name), {"teardown_home": home}, environments=("shared", "prod"))
     assert report.ok, report.describe()
+
+
+@pytest.mark.parametrize("name, args", [
+    ("aws-k8s", ["-c", f"teardown_home={HOME_AWS}"]),
+    ("gcp-k8s", ["-c", "project=acme-ml", "-c", f"teardown_home={HOME_GCP}"]),
+])
+def test_the_offline_plan_shows_the_schedule(home, cli, name, args):
+    result = cli("plan", name, "--stack", "ops", "--env", "shared", "--offline", "--json", *args)
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    created = {(c["type"], c["name"]) for c in plan["changes"] if c["op"] == "create"}
+    assert ("kubernetes:batch/v1:CronJob", "teardown-cronjob") in created
+    assert plan["policy"] == []  # the pack finds nothing wrong with it
+
+
+def test_the_cli_refuses_a_bad_home_in_one_line_with_exit_2(home, cli):
+    result = cli("plan", "aws-k8s", "--stack", "ops", "--offline", "-c", f"teardown_home={HOME_GCP}")
+    assert result.code == 2
+    assert result.err.strip().count("\n") == 0 and "must be an S3 URL such as s3://bucket/prefix" in result.err
+    assert not (home / "stacks").exists() and not (home / "state").exists()
