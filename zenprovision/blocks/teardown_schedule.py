@@ -5,7 +5,7 @@ It runs ``provision teardown --env dev --expired --yes`` against the team's shar
 account, which the recipe binds to a cloud identity allowed to do only that (IRSA on AWS,
 Workload Identity on GCP). Runs never overlap; the teardown's stack locks keep it safe
 beside people and CI jobs doing the same. The Pulumi passphrase comes from a Secret the
-team creates (never from the stack config): see docs/team.md.
+team creates (never from the stack config): see docs/schedules.md.
 """
 
 from __future__ import annotations
