@@ -83,6 +83,9 @@ def test_the_pod_is_hardened(cloud, request):
     namespace = stack.one("kubernetes:core/v1:Namespace", "teardown-namespace").inputs["metadata"]
     assert namespace["name"] == "zenprovision-teardown"
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    policy = stack.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "teardown-no-ingress").inputs
+    assert policy["metadata"]["namespace"] == "zenprovision-teardown"
+    assert policy["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}  # no ingress rule: nothing gets in
 
 
 def test_the_default_image_lives_in_the_stacks_registry(aws, gcp):

@@ -97,7 +97,7 @@ def cronjob_spec(args: TeardownScheduleArgs, labels: dict[str, str]) -> k8s.batc
 
 
 class TeardownSchedule(pulumi.ComponentResource):
-    """Namespace (restricted pod security), service account and the CronJob."""
+    """Namespace (restricted pod security, no ingress), service account and the CronJob."""
 
     def __init__(self, name: str, args: TeardownScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("zenprovision:k8s:TeardownSchedule", name, None, opts)
@@ -106,6 +106,11 @@ class TeardownSchedule(pulumi.ComponentResource):
         labels = args.labels.k8s_labels()
         namespace = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": NAMESPACE, "labels": {
             **labels, "pod-security.kubernetes.io/enforce": "restricted"}}, opts=child)
+        # the job serves nothing: no pod may connect to it (it reaches out to the cloud APIs only)
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-no-ingress", metadata={"name": "deny-all-ingress", "namespace": namespace.metadata["name"],
+                                            "labels": labels},
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector={}, policy_types=["Ingress"]), opts=child)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account", automount_service_account_token=False, opts=child,
             metadata={"name": SERVICE_ACCOUNT, "namespace": namespace.metadata["name"], "labels": labels,
