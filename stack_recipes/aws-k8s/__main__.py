@@ -5,21 +5,25 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from zenprovision import __version__
+from zenprovision.blocks import teardown_schedule
 from zenprovision.blocks.aws.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from zenprovision.blocks.aws.cluster import ALL_LOG_TYPES, DEV_LOG_TYPES, EksCluster, EksClusterArgs
 from zenprovision.blocks.aws.identity import IrsaRole, IrsaRoleArgs
 from zenprovision.blocks.aws.network import AwsNetwork, AwsNetworkArgs, available_zones
 from zenprovision.blocks.aws.registry import EcrRegistry, EcrRegistryArgs
 from zenprovision.blocks.aws.storage import S3ArtifactStore, S3ArtifactStoreArgs
+from zenprovision.blocks.aws.teardown import TeardownRole, TeardownRoleArgs
 from zenprovision.blocks.kubernetes import KServeArgs, KServeInstall, PipelineNamespace, PipelineNamespaceArgs
 from zenprovision.blocks.labels import StackLabels
 from zenprovision.blocks.options import api_access_cidrs, force_destroy, prod_default
+from zenprovision.blocks.teardown_schedule import TeardownSchedule, TeardownScheduleArgs, teardown_config
 
 config = pulumi.Config()
 labels = StackLabels.from_config()
 region = config.require("region")
 namespace, service_account = config.require("namespace"), config.require("service_account")
 destroyable = force_destroy(config.require("force_destroy"), labels)
+teardown = teardown_config(config, "s3", labels)  # None: no teardown schedule (the default)
 provider = aws.Provider("aws", region=region)
 on_aws = pulumi.ResourceOptions(provider=provider)
 
@@ -83,6 +87,20 @@ KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.requ
 
 step_image = config.require("step_image") or pulumi.Output.concat(
     registry.repository.repository_url, f":zenprovision-step-{__version__}")
+
+if teardown:
+    teardown_role = TeardownRole("teardown", TeardownRoleArgs(
+        labels=labels, oidc_provider_arn=cluster.oidc_provider.arn, issuer_host=cluster.issuer_host,
+        namespace=teardown_schedule.NAMESPACE, service_account=teardown_schedule.SERVICE_ACCOUNT,
+        home_bucket=teardown.bucket, home_prefix=teardown.prefix,
+    ), on_aws)
+    TeardownSchedule("teardown", TeardownScheduleArgs(
+        labels=labels, home=teardown.home, schedule=teardown.schedule,
+        image=teardown.image or pulumi.Output.concat(
+            registry.repository.repository_url, f":zenprovision-teardown-{__version__}"),
+        annotations={"eks.amazonaws.com/role-arn": teardown_role.role.arn},
+        env={"AWS_REGION": region, "AWS_DEFAULT_REGION": region},
+    ), on_cluster)
 
 pulumi.export("stack", {
     "artifact_store": {"flavor": "s3", "config": {"bucket": store.bucket.bucket, "region": region}},

@@ -5,6 +5,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from zenprovision import __version__
+from zenprovision.blocks import teardown_schedule
 from zenprovision.blocks.gcp.apis import BASE_APIS, KMS_API, enable_apis
 from zenprovision.blocks.gcp.cluster import (
     DEV_LOG_COMPONENTS,
@@ -15,14 +16,17 @@ from zenprovision.blocks.gcp.cluster import (
 from zenprovision.blocks.gcp.identity import WorkloadIdentity, WorkloadIdentityArgs
 from zenprovision.blocks.gcp.registry import ArtifactRegistry, ArtifactRegistryArgs
 from zenprovision.blocks.gcp.storage import GcsArtifactStore, GcsArtifactStoreArgs
+from zenprovision.blocks.gcp.teardown import TeardownAccount, TeardownAccountArgs
 from zenprovision.blocks.kubernetes import KServeArgs, KServeInstall, PipelineNamespace, PipelineNamespaceArgs
 from zenprovision.blocks.labels import StackLabels
 from zenprovision.blocks.options import api_access_cidrs, force_destroy, prod_default
+from zenprovision.blocks.teardown_schedule import TeardownSchedule, TeardownScheduleArgs, teardown_config
 
 config = pulumi.Config()
 labels = StackLabels.from_config()
 project, region = config.require("project"), config.require("region")
 namespace, service_account = config.require("namespace"), config.require("service_account")
+teardown = teardown_config(config, "gs", labels)  # None: no teardown schedule (the default)
 secrets_key = prod_default("secrets_encryption", config.require("secrets_encryption"), labels)
 # The APIs first, with their own provider; every other resource waits for them through its provider.
 apis = enable_apis(project, [*BASE_APIS, *([KMS_API] if secrets_key else [])], pulumi.ResourceOptions(
@@ -62,6 +66,18 @@ KServeInstall("kserve", KServeArgs(config.require("kserve_version"), config.requ
                                    config.require("kserve_ingress_class")), on_cluster)
 
 step_image = config.require("step_image") or pulumi.Output.concat(registry.uri, f"/step:zenprovision-{__version__}")
+
+if teardown:
+    teardown_account = TeardownAccount("teardown", TeardownAccountArgs(
+        labels=labels, project=project, namespace=teardown_schedule.NAMESPACE, service_account=teardown_schedule.SERVICE_ACCOUNT,
+        home_bucket=teardown.bucket, home_prefix=teardown.prefix,
+        projects=config.require_object("teardown_projects"), wait_for=[cluster.cluster],
+    ), on_gcp)
+    TeardownSchedule("teardown", TeardownScheduleArgs(
+        labels=labels, home=teardown.home, schedule=teardown.schedule,
+        image=teardown.image or pulumi.Output.concat(registry.uri, f"/teardown:zenprovision-{__version__}"),
+        annotations={"iam.gke.io/gcp-service-account": teardown_account.account.email},
+    ), on_cluster)
 
 pulumi.export("stack", {
     "artifact_store": {"flavor": "gcs", "config": {"bucket": store.bucket.name, "project": project}},

@@ -251,3 +251,42 @@ def test_resource_inputs_read_from_sdk_source_match_the_classes(type_, monkeypat
     monkeypatch.setattr(schema, "_parameters_from_source", lambda *args: None)
     from_class = schema.parameters.__wrapped__(type_)
     assert from_source == from_class and "resource_name" in from_source
+
+
+def _role_policy(statement) -> Resource:
+    return res("aws:iam/rolePolicy:RolePolicy", "access", {"policy": json.dumps({"Statement": [statement]})})
+
+
+DEV_ONLY = {"StringEquals": {"aws:ResourceTag/zenprovision:env": "dev"}}
+
+
+@pytest.mark.parametrize("statement, bad", [
+    ({"Effect": "Allow", "Action": ["eks:DeleteCluster", "eks:DescribeCluster"], "Resource": "*"}, True),
+    ({"Effect": "Allow", "Action": "ec2:TerminateInstances", "Resource": ["*"]}, True),
+    ({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, True),
+    ({"Effect": "Allow", "Action": "*", "Resource": "*"}, True),
+    ({"Effect": "Allow", "Action": ["eks:DeleteCluster"], "Resource": "*", "Condition": DEV_ONLY}, False),
+    ({"Effect": "Allow", "Action": ["s3:DeleteObject"], "Resource": "arn:aws:s3:::b/*"}, False),
+    ({"Effect": "Allow", "Action": ["ec2:DescribeVpcs"], "Resource": "*"}, False),
+    ({"Effect": "Deny", "Action": ["eks:DeleteCluster"], "Resource": "*"}, False),
+])
+def test_iam_deletes_scoped(statement, bad):
+    assert hits([_role_policy(statement)]) == ({("iam-deletes-scoped", "access")} if bad else set())
+
+
+def test_iam_deletes_scoped_skips_a_policy_known_only_after_apply():
+    assert hits([res("aws:iam/rolePolicy:RolePolicy", "access", {"policy": UNKNOWN})]) == set()
+
+
+@pytest.mark.parametrize("props, bad", [
+    ({"role": "roles/storage.objectAdmin", "member": "serviceAccount:a@p.iam.gserviceaccount.com"}, True),
+    ({"role": "roles/storage.admin", "condition": {"title": "t", "expression": ""}}, True),
+    ({"role": "roles/resourcemanager.projectIamAdmin"}, True),
+    ({"role": "roles/storage.admin", "condition": {"title": "t", "expression": 'resource.name.startsWith("x")'}},
+     False),
+    ({"role": "roles/container.admin"}, False),
+    ({"role": "roles/storage.admin", "condition": UNKNOWN}, False),
+])
+def test_gcp_project_grants_scoped(props, bad):
+    grant = res("gcp:projects/iAMMember:IAMMember", "grant", {"project": "p", **props})
+    assert hits([grant]) == ({("gcp-project-grants-scoped", "grant")} if bad else set())

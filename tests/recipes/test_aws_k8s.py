@@ -335,3 +335,9 @@ def test_a_cluster_autoscaler_scoped_to_this_clusters_node_groups(dev):
 def test_kserve_gets_an_ingress_only_with_a_class(prod):
     controller = prod.one("kubernetes:helm.sh/v3:Release", "kserve-controller").inputs["values"]["kserve"]["controller"]
     assert controller["gateway"] == {"disableIngressCreation": False, "ingressGateway": {"className": "alb"}}
+
+
+def test_no_teardown_schedule_unless_asked(dev):
+    """teardown_home defaults to empty: no CronJob, no namespace, no identity for it."""
+    assert not dev.of_type("kubernetes:batch/v1:CronJob")
+    assert not [r for r in dev.resources if "teardown" in r.name or "teardown" in r.type.lower()]

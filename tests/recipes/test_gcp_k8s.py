@@ -184,3 +184,9 @@ def test_prod_gets_a_secrets_key_flow_logs_control_plane_logs_and_network_policy
     assert set(cluster.inputs["loggingConfig"]["enableComponents"]) >= {"APISERVER", "CONTROLLER_MANAGER", "SCHEDULER"}
     assert prod.one("gcp:compute/subnetwork:Subnetwork").inputs["logConfig"]["metadata"] == "INCLUDE_ALL_METADATA"
     assert cluster.inputs["deletionProtection"] is True
+
+
+def test_no_teardown_schedule_unless_asked(dev):
+    """teardown_home defaults to empty: no CronJob, no namespace, no identity for it."""
+    assert not dev.of_type("kubernetes:batch/v1:CronJob")
+    assert not [r for r in dev.resources if "teardown" in r.name or "teardown" in r.type.lower()]

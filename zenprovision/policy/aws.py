@@ -16,6 +16,8 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 EKS_CLUSTER, NODE_GROUP = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ROLE, ATTACHMENT = "aws:iam/role:Role", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+IAM_DOCUMENTS = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy")
+DESTRUCTIVE_VERBS = ("Delete", "Terminate", "ScheduleKeyDeletion", "Release", "Detach", "Disassociate")
 BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator")
 WORLD = ("0.0.0.0/0", "::/0")
@@ -146,6 +148,31 @@ def role_attachments_first(stack: Stack, settings: Settings) -> Iterator[tuple[R
                          f"{', '.join(sorted(missing))}")
 
 
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _destructive(action: Any) -> bool:
+    service, _, verb = str(action).partition(":")
+    return action == "*" or verb == "*" or verb.startswith(DESTRUCTIVE_VERBS)
+
+
+def iam_deletes_scoped(resource: Resource, settings: Settings) -> Iterator[str]:
+    """A delete allowed on every resource must carry a condition (a tag, most often)."""
+    document = resource.props.get("policy")
+    if is_unknown(document):
+        return
+    for statement in _statements(document):
+        if statement.get("Effect") != "Allow" or statement.get("Condition"):
+            continue
+        if "*" not in _listed(statement.get("Resource")):
+            continue
+        wide = sorted(str(a) for a in _listed(statement.get("Action")) if _destructive(a))
+        if wide:
+            yield (f"allows {', '.join(wide)} on every resource without a condition: name the resources or add "
+                   "an aws:ResourceTag condition (e.g. zenprovision:env dev)")
+
+
 POLICIES = [
     Policy("s3-bucket-private", "S3 buckets: no public ACL, a public access block with all four flags on.",
            "Artifact buckets hold models and data; one public flag publishes them.", "stack", buckets_private),
@@ -167,4 +194,8 @@ POLICIES = [
            "APISERVER logs.", "Production clusters need an audit trail of who did what to the API.",
            "resource", prod_control_plane_logs, types=(EKS_CLUSTER, "gcp:container/cluster:Cluster"),
            config=("env",)),
+    Policy("iam-deletes-scoped", "An IAM policy that allows a delete (Delete*, Terminate*, Detach*, ...) on "
+           "Resource \"*\" carries a condition.", "An unconditioned delete on * lets the role destroy any resource "
+           "of the account, prod included: scope it to named resources or by tag (aws:ResourceTag).", "resource",
+           iam_deletes_scoped, types=IAM_DOCUMENTS),
 ]

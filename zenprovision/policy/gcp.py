@@ -10,6 +10,9 @@ from zenprovision.policy.model import Resource, Settings, dig, is_unknown
 BUCKET = "gcp:storage/bucket:Bucket"
 CLUSTER, NODE_POOL = "gcp:container/cluster:Cluster", "gcp:container/nodePool:NodePool"
 WORLD = ("0.0.0.0/0", "::/0")
+PROJECT_GRANTS = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding")
+# Project-wide, these reach every bucket's data or let the holder grant itself anything.
+SCOPE_NEEDED = ("roles/storage.", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin")
 
 
 def gcs_bucket_private(resource: Resource, settings: Settings) -> Iterator[str]:
@@ -58,6 +61,17 @@ def gke_node_service_account(resource: Resource, settings: Settings) -> Iterator
         yield "nodes run as the Compute Engine default service account (project Editor): give them their own"
 
 
+def project_grants_scoped(resource: Resource, settings: Settings) -> Iterator[str]:
+    role = resource.props.get("role")
+    if not isinstance(role, str) or not role.startswith(SCOPE_NEEDED):
+        return
+    condition = resource.props.get("condition")
+    if is_unknown(condition) or (isinstance(condition, dict) and condition.get("expression")):
+        return
+    where = "on the bucket (a bucket IAM member)" if role.startswith("roles/storage.") else "with a condition"
+    yield f"{role} granted project-wide without a condition: grant it {where}"
+
+
 POLICIES = [
     Policy("gcs-bucket-private", "GCS buckets: uniform bucket-level access on, public access prevention "
            "enforced.", "Without both, one ACL or IAM grant publishes the artifacts.", "resource",
@@ -69,4 +83,8 @@ POLICIES = [
            "dedicated service account, not the Compute Engine default.", "The default account holds project "
            "Editor: any pod could change the whole project (CIS GKE 5.2.1).", "resource",
            gke_node_service_account, types=(CLUSTER, NODE_POOL)),
+    Policy("gcp-project-grants-scoped", "Project-level grants of Cloud Storage roles, projectIamAdmin or "
+           "iam.securityAdmin carry an IAM condition (storage roles belong on the bucket).",
+           "Project-wide, a storage role reaches every bucket's data, and an IAM admin role can grant its holder "
+           "anything.", "resource", project_grants_scoped, types=PROJECT_GRANTS),
 ]

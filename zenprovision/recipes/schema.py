@@ -1,8 +1,9 @@
 """A recipe's config schema and checking ``-c KEY=VALUE`` against it.
 
 Types, defaults and descriptions come from ``Pulumi.yaml``; ranges and choices, which
-Pulumi's project schema has no place for, from the ``config:`` block of ``recipe.yaml``.
-Both are checked before anything is created.
+Pulumi's project schema has no place for, from the ``config:`` block of ``recipe.yaml``;
+so are named formats of string keys (``format: cron``, see ``formats``). All are checked
+before anything is created.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from zenprovision.errors import InputError, RecipeError
+from zenprovision.recipes import formats
 
 TYPES = ("string", "integer", "number", "boolean", "array")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
-RULES = ("minimum", "maximum", "choices")
+RULES = ("minimum", "maximum", "choices", "format")
 _NUMERIC = ("integer", "number")
 
 
@@ -32,6 +34,7 @@ class ConfigKey:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[Any, ...] | None = None
+    format: str | None = None  # a name in formats.FORMATS, for string keys
 
     def to_dict(self) -> dict[str, Any]:
         rules = {name: getattr(self, name) for name in RULES if getattr(self, name) is not None}
@@ -49,6 +52,8 @@ class ConfigKey:
         """The rule in words, e.g. ``0 to 65535`` or ``one of local, dask``."""
         if self.choices is not None:
             return "one of " + ", ".join(str(c) for c in self.choices)
+        if self.format is not None:
+            return formats.describe(self.format)
         if self.minimum is not None and self.maximum is not None:
             return f"{_num(self.minimum)} to {_num(self.maximum)}"
         if self.minimum is not None:
@@ -58,6 +63,8 @@ class ConfigKey:
     def violates(self, value: Any) -> bool:
         if self.choices is not None and value not in self.choices:
             return True
+        if self.format is not None and isinstance(value, str):
+            return not formats.matches(self.format, value.strip())
         if value is None or self.type not in _NUMERIC:
             return False
         return (self.minimum is not None and value < self.minimum) or (
@@ -118,7 +125,10 @@ def _ruled_key(key: ConfigKey, spec: Any, source: str) -> ConfigKey:
     choices = spec.get("choices")
     if "choices" in spec and (not isinstance(choices, list) or not choices):
         raise RecipeError(f"{where}: choices must be a non-empty list")
-    ruled = replace(key, choices=tuple(choices) if choices else None, **bounds)
+    named = spec.get("format")
+    if "format" in spec and (key.type != "string" or named not in formats.FORMATS):
+        raise RecipeError(f"{where}: format is for string keys, one of {', '.join(sorted(formats.FORMATS))}")
+    ruled = replace(key, choices=tuple(choices) if choices else None, format=named, **bounds)
     if ruled.default is not None and ruled.violates(ruled.default):
         raise RecipeError(f"{where}: its default {ruled.default!r} is not {ruled.allowed()}")
     return ruled

@@ -64,12 +64,13 @@ def policy_violations(record: ProgramRecord, labels: dict[str, str], config: dic
     return [Violation(f.policy, f.resource, f.message) for f in evaluate(resources, settings)]
 
 
-def check_recipe(recipe: Recipe, config: dict[str, str] | None = None) -> Report:
-    """Run ``recipe`` under mocks in env dev and prod; every rule and policy, both times."""
+def check_recipe(recipe: Recipe, config: dict[str, str] | None = None,
+                 environments: tuple[str, ...] = ENVIRONMENTS) -> Report:
+    """Run ``recipe`` under mocks in env dev and prod (or ``environments``); every rule and policy, each time."""
     given = {**recipe.test_config, **(config or {})}
     values = resolve(recipe.config, given, recipe.name)
     report = Report(recipe.name)
-    for env in ENVIRONMENTS:
+    for env in environments:
         labels = {"stack": f"conformance-{env}", "recipe": recipe.name, "env": env, "owner": "conformance"}
         record = run_under_mocks(recipe.path, values, labels)
         context = Context(recipe, record, labels, values)

@@ -42,8 +42,14 @@ class WorkloadIdentity(pulumi.ComponentResource):
             gcp.artifactregistry.RepositoryIamMember(
                 f"{name}-registry-access", project=args.project, location=args.location, repository=args.repository,
                 role="roles/artifactregistry.reader", member=member, opts=child)
-        gcp.serviceaccount.IAMMember(
-            f"{name}-workload-identity", service_account_id=self.account.name, role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{args.project}.svc.id.goog[{args.namespace}/{args.service_account}]",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
+        bind_kubernetes_account(f"{name}-workload-identity", self.account, args.project, args.namespace,
+                                args.service_account, pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
         self.register_outputs({"email": self.account.email})
+
+
+def bind_kubernetes_account(name: str, account: gcp.serviceaccount.Account, project: str, namespace: str,
+                            service_account: str, opts: pulumi.ResourceOptions) -> gcp.serviceaccount.IAMMember:
+    """Let exactly one Kubernetes service account act as ``account`` (Workload Identity)."""
+    return gcp.serviceaccount.IAMMember(
+        name, service_account_id=account.name, role="roles/iam.workloadIdentityUser",
+        member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{service_account}]", opts=opts)
