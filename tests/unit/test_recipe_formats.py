@@ -34,7 +34,7 @@ def test_macros_can_be_refused_where_a_scheduler_lacks_them():
     ("gs://team-home/zp", "s3", None),
     ("s3://Team_Home/zp", "s3", None),
     ("s3://ab", "s3", None),
-    ("s3://team-home/a//b", "s3", None),
+    ("s3://team-home/a//b", "s3", ("team-home", "a/b")),  # as the home itself reads it
     ("s3://team..home/x", "s3", None),
     ("team-home/zp", "s3", None),
 ])

@@ -7,7 +7,6 @@ string is "not set" and passes every format: keys with a format default to ``""`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -15,8 +14,6 @@ DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 # (lowest, highest, names) of minute, hour, day of month, month, day of week; 7 is Sunday too
 CRON_FIELDS = ((0, 59, ()), (0, 23, ()), (1, 31, ()), (1, 12, MONTHS), (0, 7, DAYS))
 CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
-_PREFIX = re.compile(r"[A-Za-z0-9._/-]*")
 
 
 def _number(text: str, low: int, high: int, names: tuple[str, ...]) -> int | None:
@@ -56,15 +53,17 @@ def is_cron(value: str, macros: bool = True) -> bool:
 
 
 def split_bucket_url(value: str, scheme: str) -> tuple[str, str] | None:
-    """``s3://bucket/some/prefix`` -> (bucket, ``some/prefix``); None if it is not one."""
-    head = f"{scheme}://"
-    if not value.startswith(head):
+    """``s3://bucket/some/prefix`` -> (bucket, ``some/prefix``); None if it is not a home zenprovision takes."""
+    from zenprovision.errors import InputError
+    from zenprovision.homes.location import parse
+
+    if not value.startswith(f"{scheme}://"):
         return None
-    bucket, _, prefix = value[len(head):].partition("/")
-    prefix = prefix.strip("/")
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket or not _PREFIX.fullmatch(prefix) or "//" in prefix:
+    try:
+        location = parse(value)
+    except InputError:
         return None
-    return bucket, prefix
+    return location.bucket, location.prefix
 
 
 FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
