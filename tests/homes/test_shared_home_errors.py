@@ -15,6 +15,7 @@ from tests.servers import unique_bucket_name
 def files_recipe(monkeypatch):
     monkeypatch.setenv("ZENPROVISION_RECIPES_PATH", str(FIXTURE_RECIPES))
 
+
 @pytest.mark.parametrize("problem, env, expected", [
     ("missing bucket", {}, "does not exist"),
     ("no credentials", {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/none",
@@ -31,6 +32,7 @@ def test_an_unusable_bucket_home_is_one_line_and_creates_nothing(moto_server, fi
         assert len(result.err.strip().splitlines()) == 1 and expected in result.err, result.err
     made = {p.relative_to(tmp_path).parts[:2] for p in tmp_path.rglob("*") if p.is_file()}
     assert made <= {("laptop", "locks")}  # at most the lock this machine took; no stack, record or state
+
 
 def test_a_gcs_home_deploys_and_lists_with_its_warning(gcs_emulator, gcs_client, files_recipe, cli, tmp_path,
                                                        monkeypatch):
