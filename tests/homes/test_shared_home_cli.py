@@ -36,3 +36,18 @@ def test_a_deploy_writes_the_shared_records_to_the_bucket_and_another_machine_us
     operations = json.loads(shown.out)
     assert [(o["op"], o["result"]) for o in operations] == [("deploy", "succeeded"), ("destroy", "succeeded")]
     assert operations[0]["command"] == "recipe" and operations[1]["command"] == "destroy"
+
+
+def test_the_home_flag_and_the_home_setting_name_the_same_shared_home(team_home, recipes, cli, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.delenv("ZENPROVISION_HOME")
+    flagged = cli("--home", team_home.url, "recipe", "files", "--stack", "s2", "-c", f"dir={tmp_path / 'f'}", "--yes")
+    assert flagged.code == 0, flagged.err  # the engine's runner process got the home too: its state is there
+    assert team_home.keys() == ["registry/s2.json", "stacks/s2.yaml", "state/s2.json"]
+    assert "No stacks" in cli("stacks").err  # without the flag: this machine's own folder
+    team_home.local.mkdir(parents=True, exist_ok=True)
+    (team_home.local / "settings.yaml").write_text(f"default_ttl:\n  dev: 3d\nhome: {team_home.url}\n")
+    assert [row["name"] for row in json.loads(cli("stacks", "--json").out)] == ["s2"]
+    shown = json.loads(cli("home", "show", "--json").out)
+    assert shown == {"home": team_home.url, "from": f"{team_home.local / 'settings.yaml'}: home",
+                     "local": str(team_home.local), "pulumi_backend": f"{team_home.url}/pulumi"}
