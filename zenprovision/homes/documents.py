@@ -8,12 +8,12 @@ A document read here and written back is written only if nobody changed it in be
 from __future__ import annotations
 
 from zenprovision import home
-from zenprovision.homes.objects import Objects
+from zenprovision.homes.objects import Blob, Objects
 
-_ABSENT = ""  # the remembered etag of a document known not to exist
+_ABSENT = None  # what is remembered of a document known not to exist
 
 
-def _etags(store: Objects) -> dict[str, str]:
+def _etags(store: Objects) -> dict[str, Blob | str | None]:
     found = getattr(store, "_etags", None)
     if found is None:
         found = store._etags = {}  # type: ignore[attr-defined]
@@ -24,7 +24,7 @@ def read(key: str) -> bytes | None:
     """The document's bytes, or None; its etag is remembered for a conditional write."""
     store = home.objects()
     blob = store.get(key)
-    _etags(store)[key] = blob.etag if blob is not None else _ABSENT
+    _etags(store)[key] = blob  # its etag is taken only if a conditional write follows
     return blob.data if blob is not None else None
 
 
@@ -42,7 +42,8 @@ def write(key: str, data: bytes, *, conditional: bool = False) -> None:
     etags = _etags(store)
     if conditional and key in etags:
         known = etags[key]
-        etags[key] = store.put(key, data, if_none_match=known == _ABSENT, if_match=known or None)
+        etag = known.etag if isinstance(known, Blob) else known
+        etags[key] = store.put(key, data, if_none_match=etag is _ABSENT, if_match=etag)
     else:
         etags[key] = store.put(key, data)
 
