@@ -88,3 +88,14 @@ def test_a_destroyed_stack_moves_to_its_history(any_home):
     assert [(o.op, o.result) for o in archived.operations] == [("deploy", "succeeded"), ("destroy", "succeeded")]
     assert archived.status == "destroyed" and current.operations == second.operations
     assert home.objects().names("history/dev", ".json")
+
+
+def test_listing_reads_each_record_once(team_home, monkeypatch):
+    for name in ("a", "b", "c"):
+        registry.finish(registry.begin(_new(name), "deploy", "deploying"), "active")
+    store = home.objects()
+    reads = []
+    real_get = store.get
+    monkeypatch.setattr(store, "get", lambda key: reads.append(key) or real_get(key))
+    assert [row.name for row in overview.summaries()] == ["a", "b", "c"]
+    assert sorted(reads) == ["registry/a.json", "registry/b.json", "registry/c.json"]  # a request each on a bucket
