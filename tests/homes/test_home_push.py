@@ -27,6 +27,7 @@ def _deploy(cli, tmp_path, stack="s1"):
     assert result.code == 0, result.err
 
 
+@pytest.mark.slow  # ten CLI processes
 def test_push_then_use_from_a_second_machine(folder_home, team_home, cli, tmp_path):
     _deploy(cli, tmp_path)
     for private in ("locks/s1.lock", "logs/s1.log", "metadata/s1.db", "local/s1/data", "settings.yaml"):
