@@ -197,7 +197,7 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
             registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
             raise
         store.remove(stack)
-        registry.remove(stack)
+        registry.retire(record)  # the record, with this destroy, moves to history/<stack>/
     return result
 
 

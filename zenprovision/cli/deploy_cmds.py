@@ -18,7 +18,8 @@ stack_option = click.option("--stack", "-s", required=True, help="Name of the st
 backend_option = click.option(
     "--backend", envvar="ZENPROVISION_BACKEND", metavar="URL",
     help="Pulumi state backend for pulumi-engine recipes (file://, s3://, gs://, azblob://, https://api.pulumi.com); "
-         "default: file:// under $ZENPROVISION_HOME. Env: ZENPROVISION_BACKEND.")
+         "default: the home's pulumi folder (file:// for a folder home, s3://.../pulumi for a bucket home). "
+         "A shared backend needs PULUMI_CONFIG_PASSPHRASE(_FILE). Env: ZENPROVISION_BACKEND.")
 env_option = click.option("--env", default=None, help="Environment label (default: the stack's, else dev).")
 owner_option = click.option("--owner", default=None, help="Owner label (default: the stack's, else the current user).")
 
@@ -106,7 +107,7 @@ def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owne
             hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack} --offline`",
         )
     if not planned.has_changes and not lifecycle.config_changes(deployment, planned):
-        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.config_path(stack)}).")
+        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.where(stack)}).")
         return
     show_plan(planned, stack)
     if not yes and not click.confirm(f"Apply these changes to stack {stack!r}?", default=False, err=True):
@@ -115,7 +116,7 @@ def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owne
     counts = ", ".join(f"{n} {op}d" if op != "same" else f"{n} unchanged"
                        for op, n in sorted(result.counts.items()) if n)
     info(f"Stack [bold]{stack}[/] is ready ({counts or 'no changes'}) in {result.seconds:.1f}s.")
-    info(f"Stack config: {store.config_path(stack)}")
+    info(f"Stack config: {store.where(stack)}")
 
 
 @click.command("destroy")

@@ -15,6 +15,7 @@ from zenprovision.engines.pulumi_cli import (
     deployer,
     failures,
     interrupt,
+    passphrase,
     plugins,
     records,
     session,
@@ -23,6 +24,7 @@ from zenprovision.engines.pulumi_cli import (
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
 from zenprovision.locks import StackLock
+from zenprovision.recipes.catalog import Catalog
 
 SECRET_MASK = "[secret]"
 
@@ -31,7 +33,9 @@ class PulumiEngine(Engine):
     """Runs a recipe's program with the ``pulumi`` CLI, state in ``backend``.
 
     ``backend`` (else ``$ZENPROVISION_BACKEND``) is a ``file://``, ``s3://``, ``gs://``,
-    ``azblob://`` or ``https://`` URL; by default a folder under the home, needing no login.
+    ``azblob://`` or ``https://`` URL; by default the home's ``pulumi`` folder (a ``file://``
+    one needing no login, or ``<bucket home>/pulumi``). A shared backend needs the user's
+    passphrase (``PULUMI_CONFIG_PASSPHRASE[_FILE]``), never a generated one.
     Every command that touches a stack's project folder holds the home's lock of that stack
     (the CLI's own backend lock only covers the update itself).
     """
@@ -40,6 +44,7 @@ class PulumiEngine(Engine):
 
     def __init__(self, backend: str | None = None) -> None:
         self.backend = backends.resolve(backend)
+        passphrase.require_for_shared(self.backend)  # before anything runs: teammates need the same one
         self._plugins_ready: set[str] = set()
 
     def plan(self, request: DeployRequest) -> Plan:
@@ -154,7 +159,7 @@ class PulumiEngine(Engine):
             )
 
     def _target(self, record: records.StackRecord) -> session.Target:
-        folder = workdir.ensure(record.stack, Path(record.work_dir), Path(record.recipe_path))
+        folder = workdir.ensure(record.stack, Path(record.work_dir), _recipe_folder(record))
         return session.Target(record.stack, folder, record.backend)
 
     def _existing(self, record: records.StackRecord) -> Any:
@@ -169,6 +174,17 @@ class PulumiEngine(Engine):
         with contextlib.suppress(Exception):
             stack.workspace.remove_stack(name)
         workdir.remove(name)
+
+
+def _recipe_folder(record: records.StackRecord) -> Path:
+    """The recorded recipe folder or, on another machine of the team, the same recipe in its catalog."""
+    recorded = Path(record.recipe_path)
+    if (recorded / "Pulumi.yaml").is_file():
+        return recorded
+    try:
+        return Catalog().get(record.recipe).path
+    except InputError:
+        return recorded  # workdir.ensure says neither folder has the project
 
 
 def _policy_packs() -> list[str]:
