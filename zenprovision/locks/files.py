@@ -103,6 +103,22 @@ class FileStackLock:
         self.release()
 
 
+def holder(stack: str) -> str | None:
+    """Who holds the stack's lock (``PID 4242 (provision recipe)``), or None if nobody does."""
+    path = home.locks_dir() / f"{stack}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return "PID " + (os.read(fd, 200).decode(errors="replace").strip() or "unknown")
+    finally:
+        os.close(fd)
+    return None
+
+
 def _lease_path(stack: str) -> Path:
     return home.locks_dir() / f"{stack}.lease"
 

@@ -164,6 +164,13 @@ class Lease:
         _, current = read(self.objects, self.key)
         raise self.locked(current)
 
+    def take_from(self, etag: str, note: str) -> Lease:
+        """Take the lease from a holder believed gone (``unlock --force``), replacing exactly the
+        version read: if it changed meanwhile, nothing is taken (``WriteConflict``)."""
+        self.record.note = note
+        self._write(if_match=etag)
+        return self
+
     def locked(self, current: Holder | None) -> StackLockedError:
         holder = current.describe(utcnow()) if current else "another command"
         return StackLockedError(f"{self.what} is locked by {holder}", hint=self.hint)

@@ -93,6 +93,21 @@ class LeaseStackLock:
         self.release()
 
 
+def force_take(stack: str, etag: str, previous: Holder) -> LeaseStackLock:
+    """``provision unlock --force``: take the stack's lease from ``previous`` (if it is still that
+    version) and hold it like ``acquire`` would, so the unlock is recorded under the lock."""
+    lease = Lease(objects(), stack_key(stack), f"stack {stack!r}", unlock_hint(stack))
+    try:
+        lease.take_from(etag, note=f"taken from {previous.who()} by provision unlock --force")
+    except WriteConflict:
+        raise StackLockedError(f"the lock of stack {stack!r} changed while it was being taken",
+                               hint=f"see who holds it now: provision unlock {stack}") from None
+    lock = LeaseStackLock(stack)
+    _HELD[lock.key] = [lease.start_heartbeat(), 1]
+    lock.lease, lock.stale_holder = lease, previous
+    return lock
+
+
 def adopt(stack: str, holder: str) -> Lease:
     """In the engine's worker: keep the lease the command took, so it stays held while state is written."""
     lease = Lease(objects(), stack_key(stack), f"stack {stack!r}", unlock_hint(stack)).adopt(holder)
