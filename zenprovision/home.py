@@ -1,13 +1,16 @@
-"""Where zenprovision keeps its files: one folder, ``$ZENPROVISION_HOME``.
+"""Where zenprovision keeps its files: ``$ZENPROVISION_HOME``, a folder or a bucket URL.
 
-Everything zenprovision writes (stack configs, engine state, locks, logs and the data of
-local stacks) lives under it, so pointing the variable at a temp folder isolates a run.
-The home is private (0700) whatever the umask: nothing under it is readable by other users.
+Two places: ``shared()``, where a team's records live (stack configs, registry, embedded
+state; a folder, ``s3://bucket/prefix`` or ``gs://bucket/prefix``), read and written through
+``objects()``; and ``home()``, always this machine's folder (caches, logs, metadata, the
+local recipe's data, settings). With a folder home both are that folder, so pointing the
+variable at a temp folder isolates a run. The local home is private (0700) whatever the umask.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -18,15 +21,20 @@ LOCAL_HOME_ENV = "ZENPROVISION_LOCAL_HOME"  # this machine's folder when the hom
 
 
 def home() -> Path:
-    """The home folder; from ``$ZENPROVISION_HOME`` or the platform's user data folder."""
-    configured = os.environ.get(HOME_ENV)
-    if configured:
-        if "://" in configured:  # never taken for a path: `s3://b/p` would become ./s3:/b/p
-            raise InputError(
-                f"{HOME_ENV}={configured} is a URL; this version keeps its home in a local folder",
-                hint=f"set {HOME_ENV} to a folder, and share state through --backend s3://... instead",
-            )
+    """This machine's folder: caches, logs, metadata, local-recipe data, per-user settings.
+
+    ``$ZENPROVISION_HOME`` when it is a folder; when it is a bucket URL, the folder is
+    ``$ZENPROVISION_LOCAL_HOME``, else the platform's user data folder. Never a URL.
+    """
+    configured = os.environ.get(HOME_ENV, "").strip()
+    if configured and not is_url(configured):
         return Path(configured).expanduser().resolve()
+    local = os.environ.get(LOCAL_HOME_ENV, "").strip()
+    if local:
+        if is_url(local):  # never taken for a path: `s3://b/p` would become ./s3:/b/p
+            raise InputError(f"{LOCAL_HOME_ENV}={local} is a URL; it names this machine's own folder",
+                             hint=f"set {LOCAL_HOME_ENV} to a folder, and the shared home in {HOME_ENV}")
+        return Path(local).expanduser().resolve()
     return _user_data_dir()
 
 
@@ -34,18 +42,68 @@ def is_url(text: str) -> bool:
     return "://" in text
 
 
+def configured_shared() -> tuple[str, str] | None:
+    """(text, where it came from) of a shared home that is set, or None: the local folder is it."""
+    configured = os.environ.get(HOME_ENV, "").strip()
+    if configured and is_url(configured):
+        return configured, HOME_ENV
+    setting = _home_setting()
+    return (setting, f"{home() / 'settings.yaml'}: home") if setting else None
+
+
 def shared():  # -> zenprovision.homes.location.Location
     """Where the records a team shares live: ``$ZENPROVISION_HOME`` as a folder or a bucket URL.
 
     Stack configs, registry records, embedded engine state and locks live here; caches,
-    logs, metadata and the local recipe's data always stay in the local ``home()``.
+    logs, metadata and the local recipe's data always stay in the local ``home()``. A
+    ``home:`` key in the local settings.yaml names it when ``$ZENPROVISION_HOME`` is no URL.
     """
     from zenprovision.homes.location import Location, parse
 
-    configured = os.environ.get(HOME_ENV, "").strip()
-    if configured and is_url(configured):
-        return parse(configured)
+    found = configured_shared()
+    if found is not None:
+        return parse(found[0], source=found[1])
     return Location("file", path=home())
+
+
+_OBJECTS: dict[tuple, object] = {}
+
+
+def objects():  # -> zenprovision.homes.objects.Objects
+    """The document store of ``shared()``: one per location and process (its etags live there).
+
+    Keyed by the settings that decide the location, so a changed environment (``--home``,
+    a test's monkeypatch) gets the store it names.
+    """
+    key = (os.environ.get(HOME_ENV, ""), os.environ.get(LOCAL_HOME_ENV, ""), _home_setting())
+    found = _OBJECTS.get(key)
+    if found is None:
+        from zenprovision.homes.objects import open_home
+
+        _OBJECTS.clear()
+        found = _OBJECTS[key] = open_home(shared())
+    return found
+
+
+_SETTING = re.compile(r"^home:[ \t]*(.*?)[ \t]*(?:[ \t]#.*)?$", re.MULTILINE)
+
+
+def _home_setting() -> str:
+    """The ``home:`` line of the local settings.yaml (one plain or quoted value), without yaml.
+
+    Read on every use of the home, so it must cost no more than reading a small file.
+    """
+    if is_url(os.environ.get(HOME_ENV, "").strip()):
+        return ""
+    try:
+        text = (home() / "settings.yaml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""  # settings.load() reports a damaged file where settings are used
+    match = _SETTING.search(text)
+    value = match.group(1) if match else ""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return value.strip()
 
 
 def _user_data_dir() -> Path:
@@ -61,14 +119,6 @@ def _user_data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("zenprovision", appauthor=False))
-
-
-def stacks_dir() -> Path:
-    return home() / "stacks"
-
-
-def state_dir() -> Path:
-    return home() / "state"
 
 
 def locks_dir() -> Path:

@@ -213,7 +213,7 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
             raise
         fence(stack)
         store.remove(stack)
-        registry.remove(stack)
+        registry.retire(record)  # the record, with this destroy, moves to history/<stack>/
     return result
 
 

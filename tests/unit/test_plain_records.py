@@ -21,7 +21,7 @@ def _record(name: str, **fields) -> registry.StackRecord:
 def test_a_plain_record_lists_as_the_registry_reads_it(home, monkeypatch):
     monkeypatch.setenv(registry.NOW_ENV, "2026-12-01T18:00:00Z")
     record = registry.finish(_record("dev"), "active")
-    plain = plain_records.read(plain_records.record_path("dev"), "dev")
+    plain = plain_records.read("dev")
     assert plain is not None
     assert overview.summarize("dev") == overview._plain_summary(plain)
     summary = overview.summarize("dev")
@@ -38,7 +38,7 @@ def test_anything_unusual_is_left_to_the_registry(home, change):
     _record("dev")
     path = plain_records.record_path("dev")
     path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
-    assert plain_records.read(path, "dev") is None
+    assert plain_records.read("dev") is None
 
 
 def test_a_damaged_record_still_lists_as_damaged(home):

@@ -34,28 +34,43 @@ class OneLineGroup(LazyGroup):
             raise error from exc
 
 
-def _check_home() -> None:
-    """A home that is a file gives a clear error, not a failure deep in some command."""
+def _check_home(given: str | None) -> None:
+    """A home that is a file, or a URL that names no usable bucket, is one clear line up front.
+
+    ``--home`` goes into the environment, so the engine's subprocesses use the same home.
+    """
+    import os
+
     from zenprovision import home
     from zenprovision.errors import InputError
 
+    if given is not None:
+        if not given.strip():
+            raise InputError("--home is empty", hint="give a folder, s3://bucket/prefix or gs://bucket/prefix")
+        os.environ[home.HOME_ENV] = given.strip()
     folder = home.home()
     if folder.exists() and not folder.is_dir():
         raise InputError(f"the zenprovision home {folder} is not a folder",
                          hint=f"point {home.HOME_ENV} at a folder, or move the file away")
+    home.shared()  # a bad URL is refused here, before any command reads or writes
 
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks and engine details.")
+@click.option("--home", "home_url", metavar="FOLDER|URL",
+              help="The home: a folder, or s3://bucket/prefix or gs://bucket/prefix shared by a team "
+                   "(default: $ZENPROVISION_HOME, else `home:` in settings.yaml, else this machine's folder).")
 @click.version_option(package_name="zenprovision")
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool, home_url: str | None) -> None:
     """Provision MLOps stacks from recipes, and tear them down again.
 
-    Stacks, state and locks live under $ZENPROVISION_HOME.
+    Stack configs, the registry and engine state live in the home ($ZENPROVISION_HOME or
+    --home: a folder, or a bucket a team shares); caches, logs and local data stay on this
+    machine. See `provision home show`.
     """
     ctx.obj = {"verbose": verbose}
-    _check_home()
+    _check_home(home_url)
 
 
 def main() -> None:

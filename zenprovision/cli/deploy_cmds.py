@@ -106,7 +106,7 @@ def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owne
             hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack} --offline`",
         )
     if not planned.has_changes and not lifecycle.config_changes(deployment, planned):
-        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.config_path(stack)}).")
+        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.where(stack)}).")
         return
     show_plan(planned, stack)
     if not yes and not click.confirm(f"Apply these changes to stack {stack!r}?", default=False, err=True):
@@ -115,7 +115,7 @@ def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owne
     counts = ", ".join(f"{n} {op}d" if op != "same" else f"{n} unchanged"
                        for op, n in sorted(result.counts.items()) if n)
     info(f"Stack [bold]{stack}[/] is ready ({counts or 'no changes'}) in {result.seconds:.1f}s.")
-    info(f"Stack config: {store.config_path(stack)}")
+    info(f"Stack config: {store.where(stack)}")
 
 
 @click.command("destroy")

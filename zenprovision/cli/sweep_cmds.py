@@ -75,7 +75,7 @@ def _show_found(found: Candidates, regions: tuple[str, ...], print_rows: bool, a
         info(f"No orphans {where}: every resource tagged zenprovision:stack belongs to a registered stack.")
         return
     info(_plain(f"{len(found.orphans)} orphan(s) {where}, judged against the {len(found.registered)} "
-                f"stack(s) registered in {home.home()}."))
+                f"stack(s) registered in {home.shared()}."))
     if not found.registered:
         warn("this home knows no stacks, so every tagged resource counts as an orphan: "
              "make sure it is the home your stacks were deployed from")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from zenprovision import home
-from zenprovision.errors import CorruptFileError, InputError
+from zenprovision.errors import CorruptFileError, HomeAccessError, InputError
+from zenprovision.homes import documents
 from zenprovision.stacks import plain_records
 from zenprovision.stacks.clock import now
 
@@ -71,7 +71,9 @@ def summarize(name: str) -> StackSummary:
 
 def _plain(name: str) -> dict[str, Any] | None:
     try:
-        return plain_records.read(plain_records.record_path(name), name)
+        return plain_records.read(name)
+    except HomeAccessError:
+        raise
     except InputError:  # not a stack name: the registry says so
         return None
 
@@ -99,8 +101,7 @@ def registered_names() -> set[str]:
         from zenprovision.stacks import registry
 
         return names | registry.registered_names()
-    configs = home.stacks_dir()
-    return names | ({p.stem for p in configs.glob("*.yaml") if not p.name.startswith(".")} if configs.is_dir() else set())
+    return names | set(documents.names("stacks", ".yaml"))
 
 
 def damaged_summary(name: str, problem: str) -> StackSummary:

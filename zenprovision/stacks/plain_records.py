@@ -15,32 +15,48 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision import home
+from zenprovision.homes import documents
 from zenprovision.stacks.clock import parse_duration
 from zenprovision.stacks.names import validate_stack_name
 
-STATUSES = {"deploying", "active", "deploy-failed", "destroying", "destroy-failed"}
+STATUSES = {"deploying", "active", "deploy-failed", "destroying", "destroy-failed", "destroyed"}
 RESULTS = {"running", "succeeded", "failed"}
 _RECORD_KEYS = {"name", "recipe", "engine", "env", "owner", "ttl", "created_at", "status", "operations"}
-_OPERATION_KEYS = {"op", "started", "ended", "result", "error"}
+_OPERATION_KEYS = {"op", "started", "ended", "result", "error", "by", "command"}
+FOLDER = "registry"
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 _DURATION = re.compile(r"^[1-9]\d*[mhdw]$")
 
 
+def record_key(name: str) -> str:
+    return f"{FOLDER}/{validate_stack_name(name)}.json"
+
+
 def record_path(name: str) -> Path:
-    return home.home() / "registry" / f"{validate_stack_name(name)}.json"
+    """The record's file in a folder home (tests and tools that edit files by hand)."""
+    location = home.shared()
+    assert location.path is not None, "a bucket home has no file paths"
+    return location.path / record_key(name)
 
 
 def record_names() -> list[str]:
-    """File stems in the registry folder (not yet checked as stack names)."""
-    folder = home.home() / "registry"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    """Document stems in the registry folder (not yet checked as stack names)."""
+    return documents.names(FOLDER, ".json")
 
 
-def read(path: Path, name: str) -> dict[str, Any] | None:
-    """The record at ``path`` with ``created_at`` parsed, or None when only pydantic may judge it."""
+def read(name: str) -> dict[str, Any] | None:
+    """The record of ``name`` with ``created_at`` parsed, or None when only pydantic may judge it."""
     try:
-        record = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = documents.read(record_key(name))
+    except OSError:
+        return None
+    return parse(data, name) if data is not None else None
+
+
+def parse(data: bytes, name: str) -> dict[str, Any] | None:
+    try:
+        record = json.loads(data)
+    except ValueError:
         return None
     if not _plain_record(record, name):
         return None
@@ -73,7 +89,8 @@ def _plain_operation(op: Any) -> bool:
         return False
     ended = op.get("ended")
     return (_timestamp(op.get("started")) is not None and (ended is None or _timestamp(ended) is not None)
-            and _one_of(op.get("result", "running"), RESULTS) and isinstance(op.get("error", ""), str))
+            and _one_of(op.get("result", "running"), RESULTS)
+            and all(isinstance(op.get(key, ""), str) for key in ("error", "by", "command")))
 
 
 def _one_of(value: Any, allowed: set[str]) -> bool:

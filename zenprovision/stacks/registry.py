@@ -1,25 +1,37 @@
 """The stack registry: one record per stack, kept until its destroy has succeeded.
 
 A record holds what the stack config does not: labels with ttl, the engine, the state
-pointer and the history of operations with their results. It is written before an
-operation starts, so a stack whose first deploy was interrupted is still known, and a
-failed destroy leaves it marked ``destroy-failed`` for the next destroy to finish.
+pointer and the history of operations with their results (who ran each, with which
+command). It is written before an operation starts, so a stack whose first deploy was
+interrupted is still known, and a failed destroy leaves it marked ``destroy-failed`` for
+the next destroy to finish; a finished destroy moves it to ``history/<stack>/``.
+
+Records live in the home (``registry/<name>.json``, a folder or a bucket). Every write of
+an operation is conditional on the record being unchanged since it was read; when another
+machine changed it meanwhile, the record is read again and the operation re-applied, so
+no operation is ever lost.
 """
 
 from __future__ import annotations
 
+import getpass
+import re
+import socket
+import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from zenprovision import home
-from zenprovision.atomic import atomic_write_text
-from zenprovision.errors import CorruptFileError, InputError
+from zenprovision.errors import CorruptFileError, HomeAccessError, InputError, WriteConflict
+from zenprovision.homes import documents
+from zenprovision.stacks import store
 from zenprovision.stacks.clock import NOW_ENV, now, parse_duration  # noqa: F401 (the registry's clock)
-from zenprovision.stacks.plain_records import record_names, record_path
+from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.plain_records import record_key, record_names, record_path  # noqa: F401
 
-Status = Literal["deploying", "active", "deploy-failed", "destroying", "destroy-failed"]
+Status = Literal["deploying", "active", "deploy-failed", "destroying", "destroy-failed", "destroyed"]
 
 
 class Operation(BaseModel):
@@ -30,6 +42,11 @@ class Operation(BaseModel):
     ended: datetime | None = None
     result: Literal["running", "succeeded", "failed"] = "running"
     error: str = ""
+    by: str = ""  # user@host; empty in records written before it was recorded
+    command: str = ""  # the provision command that ran it: deploy, destroy, teardown, ...
+
+    def same(self, other: Operation) -> bool:
+        return (self.op, self.started, self.by) == (other.op, other.started, other.by)
 
 
 class StackRecord(BaseModel):
@@ -71,13 +88,20 @@ class StackRecord(BaseModel):
 
 
 def load(name: str) -> StackRecord | None:
-    path = record_path(name)
-    if not path.exists():
-        return None
+    key = record_key(name)
     try:
-        return StackRecord.model_validate_json(path.read_bytes())
-    except (ValidationError, ValueError, OSError) as exc:
-        raise CorruptFileError(f"stack record {path} is damaged: {_first_problem(exc)}",
+        data = documents.read(key)
+    except OSError as exc:
+        raise CorruptFileError(f"stack record {documents.where(key)} is damaged: {_first_problem(exc)}",
+                               hint="fix or remove the file; zenprovision will not overwrite it") from exc
+    return None if data is None else parse(data, documents.where(key))
+
+
+def parse(data: bytes, where: str) -> StackRecord:
+    try:
+        return StackRecord.model_validate_json(data)
+    except (ValidationError, ValueError) as exc:
+        raise CorruptFileError(f"stack record {where} is damaged: {_first_problem(exc)}",
                                hint="fix or remove the file; zenprovision will not overwrite it") from exc
 
 
@@ -93,11 +117,16 @@ def _first_problem(exc: Exception) -> str:
 
 
 def save(record: StackRecord) -> None:
-    atomic_write_text(record_path(record.name), record.model_dump_json(indent=1))
+    """Write the record as it is (no merge): for new records and tests; operations use begin/finish."""
+    documents.write(record_key(record.name), _dump(record))
+
+
+def _dump(record: StackRecord) -> bytes:
+    return record.model_dump_json(indent=1).encode("utf-8")
 
 
 def remove(name: str) -> None:
-    record_path(name).unlink(missing_ok=True)
+    documents.delete(record_key(name))
 
 
 def all_records() -> list[StackRecord]:
@@ -113,6 +142,8 @@ def damaged() -> dict[str, str]:
             load(name)
         except CorruptFileError as exc:
             found[name] = exc.message
+        except HomeAccessError:
+            raise
         except InputError:  # a file name that is no stack name: not ours
             continue
     return found
@@ -121,29 +152,120 @@ def damaged() -> dict[str, str]:
 def _load_quietly(name: str) -> StackRecord | None:
     try:
         return load(name)
+    except HomeAccessError:
+        raise
     except InputError:
         return None
 
 
 def registered_names() -> set[str]:
     """Stacks that exist as far as this home knows (records, damaged or not, and stack configs)."""
-    configs = home.stacks_dir()
-    names = {r.name for r in all_records()} | set(damaged())
-    if configs.is_dir():
-        names |= {p.stem for p in configs.glob("*.yaml") if not p.name.startswith(".")}
-    return names
+    return {r.name for r in all_records()} | set(damaged()) | set(store.names())
 
 
-def begin(record: StackRecord, op: str, status: Status) -> StackRecord:
-    record.operations.append(Operation(op=op, started=now()))
-    record.status = status
-    save(record)
-    return record
+_RETRIES = 8
+_COMMAND = re.compile(r"^[a-z][a-z-]{0,30}$")
+
+
+def begin(record: StackRecord, op: str, status: Status, *, by: str | None = None,
+          command: str | None = None) -> StackRecord:
+    """Record that ``op`` starts now (by ``user@host``, from ``command``) and set ``status``."""
+    operation = Operation(op=op, started=now(), by=by or who(), command=command or current_command())
+
+    def change(current: StackRecord) -> None:
+        if not any(o.same(operation) for o in current.operations):
+            current.operations.append(operation.model_copy())
+        current.status = status
+
+    return _update(record, change)
 
 
 def finish(record: StackRecord, status: Status, error: str = "") -> StackRecord:
-    operation = record.operations[-1]
-    operation.ended, operation.result, operation.error = now(), "failed" if error else "succeeded", error[:500]
-    record.status = status
-    save(record)
-    return record
+    """Close the operation ``begin`` opened on this record, and set ``status``."""
+    mine = record.operations[-1].model_copy()
+    mine.ended, mine.result, mine.error = now(), "failed" if error else "succeeded", error[:500]
+
+    def change(current: StackRecord) -> None:
+        index = next((i for i, o in enumerate(current.operations) if o.same(mine)), None)
+        if index is None:  # someone rewrote the record without it: never lose an operation
+            current.operations.append(mine.model_copy())
+        else:
+            current.operations[index] = mine.model_copy()
+        current.status = status
+
+    return _update(record, change)
+
+
+def _update(record: StackRecord, change: Callable[[StackRecord], None]) -> StackRecord:
+    """Apply ``change`` and write conditionally; on a conflict re-read, re-apply, retry.
+
+    The caller's own fields (labels, recipe, engine) win; operations and nothing else are
+    taken from the stored record. The caller's object is updated in place.
+    """
+    key = record_key(record.name)
+    change(record)
+    for _ in range(_RETRIES):
+        try:
+            documents.write(key, _dump(record), conditional=True)
+            return record
+        except WriteConflict:
+            stored = load(record.name)
+            if stored is not None:
+                record.operations = stored.operations
+            change(record)
+    raise WriteConflict(f"stack record {documents.where(key)} kept changing under this command",
+                        hint="another command is writing it; run this one again")
+
+
+def retire(record: StackRecord) -> None:
+    """After a successful destroy: close its operation and move the record into the history."""
+    finish(record, "destroyed")
+    archive(record)
+    remove(record.name)
+
+
+def history_key(name: str, at: datetime) -> str:
+    return f"history/{validate_stack_name(name)}/{at.strftime('%Y%m%dT%H%M%S%fZ')}.json"
+
+
+def archive(record: StackRecord) -> str:
+    """Keep a copy of ``record`` under ``history/<stack>/``; never overwrites an earlier one."""
+    at = (record.last.ended or record.last.started) if record.last else now()
+    for _ in range(_RETRIES):
+        key = history_key(record.name, at)
+        try:
+            documents.create(key, _dump(record))
+            return key
+        except WriteConflict:
+            at += timedelta(microseconds=1)
+    raise WriteConflict(f"could not archive stack record {record.name!r} under history/",
+                        hint="run the command again")
+
+
+def history(name: str) -> list[StackRecord]:
+    """The archived records of ``name`` (oldest first), then its current one if any."""
+    folder = f"history/{validate_stack_name(name)}"
+    found = [parse(documents.read(f"{folder}/{stem}.json") or b"", documents.where(f"{folder}/{stem}.json"))
+             for stem in documents.names(folder, ".json")]
+    current = load(name)
+    return found + ([current] if current is not None else [])
+
+
+def who() -> str:
+    """``user@host``: who ran an operation, as the record shows it to teammates."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def current_command() -> str:
+    """The provision command running (``recipe``, ``destroy``, ``teardown``, ...), never its arguments."""
+    words = iter(sys.argv[1:])
+    for word in words:
+        if word == "--home":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if _COMMAND.match(word) else ""
+    return ""

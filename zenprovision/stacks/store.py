@@ -1,4 +1,7 @@
-"""The stack registry on disk: one YAML stack config per deployed stack."""
+"""Stack configs in the home: one YAML document per deployed stack, ``stacks/<name>.yaml``.
+
+The home is a folder or a bucket (``home.objects()``); messages name the file or its URL.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,54 @@ import yaml
 from pydantic import ValidationError
 
 from zenprovision import home
-from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError, NotFoundError
+from zenprovision.homes import documents
 from zenprovision.stacks.config import StackConfig
 from zenprovision.stacks.names import validate_stack_name
 
+FOLDER = "stacks"
+
+
+def config_key(name: str) -> str:
+    return f"{FOLDER}/{validate_stack_name(name)}.yaml"
+
 
 def config_path(name: str) -> Path:
-    return home.stacks_dir() / f"{validate_stack_name(name)}.yaml"
+    """The file of a stack config in a folder home (tests and tools that edit files by hand)."""
+    location = home.shared()
+    assert location.path is not None, "a bucket home has no file paths"
+    return location.path / config_key(name)
+
+
+def where(name: str) -> str:
+    """The stack config's file or URL, for messages."""
+    return documents.where(config_key(name))
 
 
 def exists(name: str) -> bool:
-    return config_path(name).exists()
+    try:
+        return documents.exists(config_key(name))
+    except IsADirectoryError:  # load() reports it
+        return True
 
 
 def load(name: str) -> StackConfig:
     """Read and validate a stack config; damage is reported with file and field."""
-    path = config_path(name)
-    if not path.exists():
+    key = config_key(name)
+    try:
+        data = documents.read(key)
+    except IsADirectoryError:
+        raise CorruptFileError(f"stack config {documents.where(key)} is a folder, not a file",
+                               hint="move the folder out of the stacks folder") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"stack config {documents.where(key)} cannot be read: {type(exc).__name__}: {exc}",
+                               hint="fix its permissions or remove it") from exc
+    if data is None:
         raise NotFoundError(
             f"no stack named {name!r}", hint="see `provision stacks` for deployed stacks"
         )
-    config = load_file(path)
+    path = documents.where(key)
+    config = parse(data, path)
     if config.name != name:  # a copied or renamed file must not act as another stack
         raise CorruptFileError(
             f"stack config {path}: field name: says {config.name!r}, but the file is stack {name!r}",
@@ -38,13 +67,11 @@ def load(name: str) -> StackConfig:
     return config
 
 
-def load_file(path: Path) -> StackConfig:
-    if path.is_dir():
-        raise CorruptFileError(f"stack config {path} is a folder, not a file",
-                               hint="move the folder out of the stacks folder")
+def parse(data: bytes, path: str) -> StackConfig:
+    """Validate a stack config's bytes; ``path`` (a file or URL) names it in errors."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        document = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise CorruptFileError(f"stack config {path} cannot be read: {type(exc).__name__}: {exc}",
                                hint="fix its permissions or remove it") from exc
     except yaml.YAMLError as exc:
@@ -70,19 +97,16 @@ def load_file(path: Path) -> StackConfig:
         ) from exc
 
 
-def save(config: StackConfig) -> Path:
-    path = config_path(config.name)
-    text = yaml.safe_dump(config.to_document(), sort_keys=False)
-    atomic_write_text(path, text)
-    return path
+def save(config: StackConfig) -> str:
+    """Write the stack config (atomically in a folder home); returns its file or URL."""
+    key = config_key(config.name)
+    documents.write(key, yaml.safe_dump(config.to_document(), sort_keys=False).encode("utf-8"))
+    return documents.where(key)
 
 
 def remove(name: str) -> None:
-    config_path(name).unlink(missing_ok=True)
+    documents.delete(config_key(name))
 
 
 def names() -> list[str]:
-    folder = home.stacks_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(path.stem for path in folder.glob("*.yaml") if not path.name.startswith("."))
+    return documents.names(FOLDER, ".yaml")

@@ -1,5 +1,8 @@
 """Per-stack state of the embedded engine, written atomically after every operation.
 
+It lives in the home (``state/<stack>.json``, a folder or a bucket), beside the stack's
+config and record, so a teammate's machine can destroy what this one deployed.
+
 It keeps, for every resource, what is needed to manage it without the program: the
 serialized provider, inputs, outputs, id and dependencies. ``pending`` records an
 operation that started and did not finish, so an interrupted apply is never forgotten.
@@ -14,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision import home
-from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError
+from zenprovision.homes import documents
 
 STATE_VERSION = 2  # 2: provider blobs carry the sha256 recorded when they were saved
 
@@ -65,22 +68,31 @@ class StackState:
         self.pending = [p for p in self.pending if p["urn"] != urn]
 
 
+def state_key(stack: str) -> str:
+    return f"state/{stack}.json"
+
+
 def state_path(stack: str) -> Path:
-    return home.state_dir() / f"{stack}.json"
+    """The state's file in a folder home (tests and tools that inspect it by hand)."""
+    location = home.shared()
+    assert location.path is not None, "a bucket home has no file paths"
+    return location.path / state_key(stack)
 
 
 def exists(stack: str) -> bool:
-    return state_path(stack).exists()
+    return documents.exists(state_key(stack))
 
 
 def load(stack: str) -> StackState:
     """The stack's state, or an empty one when it has never been deployed."""
-    path = state_path(stack)
-    if not path.exists():
+    key = state_key(stack)
+    path = documents.where(key)
+    found = documents.read(key)
+    if found is None:
         return StackState(stack=stack)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        _check_providers(path, data)
+        data = json.loads(found.decode("utf-8"))
+        _check_providers(data)
         resources = [ResourceState(**r) for r in data.pop("resources", [])]
         return StackState(resources=resources, **{**data, "version": STATE_VERSION})
     except (ValueError, TypeError, AttributeError) as exc:
@@ -96,7 +108,7 @@ def _provider_hashes(data: dict[str, Any]) -> dict[str, str]:
             for kind, e in entries if e.get("provider")}
 
 
-def _check_providers(path: Path, data: dict[str, Any]) -> None:
+def _check_providers(data: dict[str, Any]) -> None:
     """Provider blobs are dill pickles: unpickling one runs code, so it must be the one we saved."""
     recorded = data.pop("provider_sha256", None)
     if data.get("version", 1) < 2:
@@ -110,8 +122,8 @@ def save(state: StackState) -> None:
     data = asdict(state)
     data["provider_sha256"] = _provider_hashes(data)
     text = json.dumps(data, indent=1, sort_keys=True, default=str)
-    atomic_write_text(state_path(state.stack), text, mode=0o600)
+    documents.write(state_key(state.stack), text.encode("utf-8"))  # 0600, atomic in a folder home
 
 
 def remove(stack: str) -> None:
-    state_path(stack).unlink(missing_ok=True)
+    documents.delete(state_key(stack))
