@@ -191,7 +191,8 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
     A failed or interrupted destroy keeps the record, marked ``destroy-failed``, so the
     next destroy can finish the job; one refused before anything was touched (a damaged
     state file) leaves no record it did not find. Pipeline runs on the stack hold a lease:
-    destroy refuses while one runs, or with ``force`` aborts them first.
+    destroy refuses while one runs, or with ``force`` aborts them first. ``command`` is what
+    the history names as its doer when it is not this process's own command (``teardown``).
     """
     engine = _engine_for(stack, backend)
     with StackLock(stack), _runs_stopped(stack, force):  # held until the stack is unregistered
@@ -199,7 +200,7 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
         fence(stack)
         found = registry.load(stack)
         record = found or _record_from_config(stack, engine.name)
-        registry.begin(record, "destroy", "destroying")
+        registry.begin(record, "destroy", "destroying", command=command)
         try:
             result = engine.destroy(stack, on_event)
         except InputError:

@@ -26,9 +26,8 @@ _HELD: dict[str, list[Any]] = {}  # key -> [Lease, depth]: re-entrant within one
 def objects() -> Objects:
     """The document store of the current shared home."""
     from zenprovision import home
-    from zenprovision.homes.objects import open_home
 
-    return open_home(home.shared())
+    return home.objects()
 
 
 def stack_key(stack: str) -> str:
