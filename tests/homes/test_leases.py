@@ -173,3 +173,12 @@ def test_lease_seconds_come_from_the_environment(monkeypatch):
         with pytest.raises(InputError) as caught:
             lease_seconds()
         assert caught.value.exit_code == 2 and "ZENPROVISION_LEASE_SECONDS" in caught.value.message
+
+
+def test_the_fence_catches_a_lease_taken_by_force_right_after_a_renewal(objects):
+    holder = lease(objects).acquire()
+    assert holder.renew()
+    blob, current = read(objects, KEY)
+    lease(objects, command="provision unlock dev --force").take_from(blob.etag, note=f"taken from {current.who()}")
+    with pytest.raises(LockLostError, match="taken over by .*provision unlock dev --force"):
+        holder.check()  # no expiry needed: the check's own If-Match write finds the new holder

@@ -232,10 +232,14 @@ class Lease:
                              hint="see `provision stacks` and run the command again once the stack is free")
 
     def check(self) -> None:
-        """The fence before a shared write: raise ``LockLostError`` unless the lease is surely ours."""
+        """The fence before a shared write: raise ``LockLostError`` unless the lease is surely ours.
+
+        It renews first: a write that succeeds with If-Match proves nobody took the lease since
+        the last one (a ``unlock --force`` does not wait for expiry), and gives the write that
+        follows a whole lease of time.
+        """
         with self._mutex:
-            if not self.lost and time.monotonic() - self._renewed > self.seconds / 3:
-                self.renew()  # a write that succeeds with If-Match proves nobody took it meanwhile
+            self.renew()
             if self.lost:
                 raise self._lost_error(self.lost)
             if time.monotonic() - self._renewed > self.seconds * 2 / 3:
