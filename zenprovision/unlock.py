@@ -54,10 +54,10 @@ def unlock(stack: str, force: bool) -> Unlocked:
 def _force(stack: str) -> Unlocked:
     from zenprovision.locks import shared
 
-    etag, current = shared.current_holder(stack)
-    if etag is None or current is None or current.free(utcnow()):
+    _, current = shared.current_holder(stack)
+    if current is None or current.free(utcnow()):
         return Unlocked(stack, "")  # freed meanwhile
-    lock = shared.force_take(stack, etag, current)
+    lock = shared.force_take(stack, current)
     try:
         record = registry.load(stack)
         if record is not None:

@@ -92,15 +92,25 @@ class LeaseStackLock:
         self.release()
 
 
-def force_take(stack: str, etag: str, previous: Holder) -> LeaseStackLock:
-    """``provision unlock --force``: take the stack's lease from ``previous`` (if it is still that
-    version) and hold it like ``acquire`` would, so the unlock is recorded under the lock."""
-    lease = Lease(objects(), stack_key(stack), f"stack {stack!r}", unlock_hint(stack))
-    try:
-        lease.take_from(etag, note=f"taken from {previous.who()} by provision unlock --force")
-    except WriteConflict:
-        raise StackLockedError(f"the lock of stack {stack!r} changed while it was being taken",
-                               hint=f"see who holds it now: provision unlock {stack}") from None
+def force_take(stack: str, previous: Holder) -> LeaseStackLock:
+    """``provision unlock --force``: take the stack's lease from ``previous`` and hold it as
+    ``acquire`` would, so the unlock is recorded under the lock. Each write replaces exactly the
+    version read; a renewal by that holder meanwhile is read again, any other holder refused."""
+    store = objects()
+    lease = Lease(store, stack_key(stack), f"stack {stack!r}", unlock_hint(stack))
+    for _ in range(10):
+        blob, current = read(store, lease.key)
+        if blob is None or current is None or current.holder != previous.holder:
+            raise StackLockedError(f"the lock of stack {stack!r} changed hands while it was being taken",
+                                   hint=f"see who holds it now: provision unlock {stack}")
+        try:
+            lease.take_from(blob.etag, note=f"taken from {previous.who()} by provision unlock --force")
+            break
+        except WriteConflict:
+            continue  # its holder renewed it meanwhile
+    else:
+        raise StackLockedError(f"stack {stack!r}: its holder kept renewing the lock while it was being taken",
+                               hint=f"it is alive; stop it first, then: provision unlock {stack} --force")
     lock = LeaseStackLock(stack)
     _HELD[lock.key] = [lease.start_heartbeat(), 1]
     lock.lease, lock.stale_holder = lease, previous
