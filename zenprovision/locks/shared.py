@@ -227,7 +227,7 @@ class LeaseDestroyLease:
 
     def try_acquire(self) -> bool:
         if self.lease is None:
-            lease = Lease(objects(), _destroy_key(self.stack), f"the destroy of stack {self.stack!r}",
+            lease = Lease(objects(), _destroy_key(self.stack), f"stack {self.stack!r}",
                           unlock_hint(self.stack)).acquire()
             self.lease = lease.start_heartbeat()
         return not active_runs(self.stack)
