@@ -5,7 +5,9 @@ It knows each subcommand's documented flags (pulumi ``pkg/cmd/pulumi/config/conf
 fails, as cobra does, on any other flag. It stores stack config the way the CLI's
 ``config.Value`` does (text, object, secure), in ``$FAKE_PULUMI_STATE/<stack>.json``.
 Stack outputs come from ``<stack>.outputs.json`` there (``{name: {"value", "secret"}}``).
-Run as ``python tests/fake_pulumi.py ARGS``; the log is ``$FAKE_PULUMI_STATE/argv.jsonl``.
+Run as ``python tests/fake_pulumi.py ARGS``; the log is ``$FAKE_PULUMI_STATE/argv.jsonl``, and
+``env.jsonl`` beside it has, per call, the backend URL and which passphrase variables were set
+(their names only).
 """
 
 from __future__ import annotations
@@ -129,6 +131,9 @@ def main() -> int:
     argv = sys.argv[1:]
     with (Path(os.environ["FAKE_PULUMI_STATE"]) / "argv.jsonl").open("a") as log:
         log.write(json.dumps(argv) + "\n")
+    with (Path(os.environ["FAKE_PULUMI_STATE"]) / "env.jsonl").open("a") as log:
+        passphrase = sorted(n for n in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE") if n in os.environ)
+        log.write(json.dumps({"backend": os.environ.get("PULUMI_BACKEND_URL"), "passphrase": passphrase}) + "\n")
     try:
         out = run(argv)
     except Usage as exc:

@@ -9,7 +9,7 @@ import pytest
 from zenprovision.cli import cli
 from zenprovision.cli.lazy import COMMANDS, LazyGroup
 
-MODULES = ["authoring_cmds", "catalog_cmds", "completion", "deploy_cmds", "doctor_cmds", "kubeconfig_cmds",
+MODULES = ["authoring_cmds", "catalog_cmds", "completion", "deploy_cmds", "doctor_cmds", "home_cmds", "kubeconfig_cmds",
            "run_cmds", "stack_cmds", "sweep_cmds", "teardown_cmds", "unlock_cmds"]
 
 

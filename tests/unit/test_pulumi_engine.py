@@ -166,6 +166,7 @@ def test_default_backend_is_a_folder_under_the_home_created_only_when_used(home,
 
 def test_shared_backend_from_env_or_argument(home, monkeypatch):
     monkeypatch.setenv(backend.BACKEND_ENV, "s3://team-state")
+    monkeypatch.setenv(passphrase.PASSPHRASE_ENV, "the team's")  # a shared backend needs it
     assert PulumiEngine().backend == "s3://team-state"
     assert PulumiEngine(backend="gs://other").backend == "gs://other"
     for url in ("azblob://container", "https://api.pulumi.com", "file:///srv/state"):
@@ -662,6 +663,7 @@ def test_refresh_clears_pending_creates_and_reports_drift(home, tmp_path, monkey
 def test_a_stack_stays_in_its_backend(home, tmp_path, monkeypatch, fake_cli, recipe):
     use(monkeypatch, FakeStack(script=UP_SCRIPT))
     PulumiEngine().up(request_for(recipe, tmp_path), lambda e: None)
+    monkeypatch.setenv(passphrase.PASSPHRASE_ENV, "the team's")  # the other backend is shared
     with pytest.raises(InputError, match="lives in the backend"):
         PulumiEngine(backend="s3://elsewhere").up(request_for(recipe, tmp_path), lambda e: None)
 
@@ -728,7 +730,8 @@ def test_the_real_sdk_selects_or_creates_the_stack_with_our_env(home, tmp_path, 
     assert session.select_existing(target) is None
 
 
-def test_the_real_sdk_sets_config_and_installs_plugins(home, tmp_path, scripted_cli):
+def test_the_real_sdk_sets_config_and_installs_plugins(home, tmp_path, scripted_cli, monkeypatch):
+    monkeypatch.setenv(passphrase.PASSPHRASE_ENV, "the team's")  # the backend is shared
     stack, _ = session.open_stack(session.Target("dev", tmp_path / "project", "s3://b"), create=True)
     wanted = {"files:dir": config.Setting("/d"), "files:token": config.Setting("tok-9", secret=True)}
     session.apply_config(stack, wanted, "files")

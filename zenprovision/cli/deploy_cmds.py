@@ -18,7 +18,8 @@ stack_option = click.option("--stack", "-s", required=True, help="Name of the st
 backend_option = click.option(
     "--backend", envvar="ZENPROVISION_BACKEND", metavar="URL",
     help="Pulumi state backend for pulumi-engine recipes (file://, s3://, gs://, azblob://, https://api.pulumi.com); "
-         "default: file:// under $ZENPROVISION_HOME. Env: ZENPROVISION_BACKEND.")
+         "default: the home's pulumi folder (file:// for a folder home, s3://.../pulumi for a bucket home). "
+         "A shared backend needs PULUMI_CONFIG_PASSPHRASE(_FILE). Env: ZENPROVISION_BACKEND.")
 env_option = click.option("--env", default=None, help="Environment label (default: the stack's, else dev).")
 owner_option = click.option("--owner", default=None, help="Owner label (default: the stack's, else the current user).")
 

@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "destroy": ("deploy_cmds", "destroy_command", "Destroy everything stack STACK created, and unregister it."),
     "doctor": ("doctor_cmds", "doctor_command",
                "Exercise every component of STACK, one line per check; exit 1 if any fails."),
+    "home": ("home_cmds", "home_group",
+             "Show the home in use, or copy this machine's home into a shared one (home push URL)."),
     "kubeconfig": ("kubeconfig_cmds", "kubeconfig_command",
                    "Print or write the kubeconfig of a stack's Kubernetes cluster (tokens are short-lived)."),
     "models": ("run_cmds", "models_command",

@@ -68,6 +68,28 @@ def stacks_show(stack: str, as_json: bool) -> None:
     click.echo(yaml.safe_dump(document, sort_keys=False), nl=False)
 
 
+@stacks_group.command("history")
+@click.argument("stack", shell_complete=complete_stacks)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stacks_history(stack: str, as_json: bool) -> None:
+    """Show every operation on STACK (who, which command, result), also those of its destroyed
+    earlier deployments, oldest first."""
+    from zenprovision.errors import NotFoundError
+    from zenprovision.stacks import registry
+
+    records = registry.history(stack)
+    if not records:
+        raise NotFoundError(f"no stack named {stack!r} is registered or in the history",
+                            hint="see `provision stacks`")
+    rows = [op.model_dump(mode="json") for record in records for op in record.operations]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(("started", "operation", "result", "by", "command", "error"),
+                [(row["started"][:19].replace("T", " "), row["op"], row["result"], row["by"], row["command"],
+                  (row["error"].splitlines() or [""])[0][:80]) for row in rows])
+
+
 @click.command("output")
 @click.argument("stack", shell_complete=complete_stacks)
 @click.argument("key", required=False, shell_complete=complete_output_keys)

@@ -1,7 +1,8 @@
-"""Which Pulumi state backend a stack lives in: a local folder by default, or a shared one.
+"""Which Pulumi state backend a stack lives in: the home's ``pulumi`` folder by default.
 
-A ``file://`` backend under the home folder needs no login; a team shares state by
-passing an object-store or Pulumi Cloud URL instead.
+With a folder home that is a ``file://`` backend needing no login; with a bucket home
+(``s3://bucket/prefix``) it is ``s3://bucket/prefix/pulumi``, so the one home setting moves
+the team's records and its Pulumi state together. An explicit URL overrides it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from zenprovision import home
 from zenprovision.engines.pulumi_cli import paths
 from zenprovision.errors import InputError
 
@@ -19,7 +21,17 @@ _EXAMPLES = "s3://BUCKET, gs://BUCKET, azblob://CONTAINER, https://api.pulumi.co
 
 
 def default_url() -> str:
+    location = home.shared()
+    if location.shared:
+        return location.child("pulumi")
+    if location.path is not None and location.path != home.home():  # a `home:` folder, e.g. a team mount
+        return f"file://{location.path / 'pulumi' / 'state'}"
     return f"file://{paths.state_dir()}"
+
+
+def is_shared(url: str) -> bool:
+    """Does the backend live outside this machine (where a teammate must read its secrets too)?"""
+    return not url.startswith("file://")
 
 
 def resolve(explicit: str | None = None) -> str:

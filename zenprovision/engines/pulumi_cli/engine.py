@@ -15,6 +15,7 @@ from zenprovision.engines.pulumi_cli import (
     deployer,
     failures,
     interrupt,
+    passphrase,
     plugins,
     records,
     session,
@@ -31,7 +32,9 @@ class PulumiEngine(Engine):
     """Runs a recipe's program with the ``pulumi`` CLI, state in ``backend``.
 
     ``backend`` (else ``$ZENPROVISION_BACKEND``) is a ``file://``, ``s3://``, ``gs://``,
-    ``azblob://`` or ``https://`` URL; by default a folder under the home, needing no login.
+    ``azblob://`` or ``https://`` URL; by default the home's ``pulumi`` folder (a ``file://``
+    one needing no login, or ``<bucket home>/pulumi``). A shared backend needs the user's
+    passphrase (``PULUMI_CONFIG_PASSPHRASE[_FILE]``), never a generated one.
     Every command that touches a stack's project folder holds the home's lock of that stack
     (the CLI's own backend lock only covers the update itself).
     """
@@ -40,6 +43,7 @@ class PulumiEngine(Engine):
 
     def __init__(self, backend: str | None = None) -> None:
         self.backend = backends.resolve(backend)
+        passphrase.require_for_shared(self.backend)  # before anything runs: teammates need the same one
         self._plugins_ready: set[str] = set()
 
     def plan(self, request: DeployRequest) -> Plan:

@@ -33,7 +33,7 @@ class Target:
 def workspace_env(backend_url: str) -> dict[str, str]:
     """Env for every CLI command: the backend, the passphrase file, and this Python for programs."""
     env = {"PULUMI_BACKEND_URL": backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
-    env.update(passphrase.passphrase_env())
+    env.update(passphrase.passphrase_env(shared=backends.is_shared(backend_url)))
     if "PULUMI_PYTHON_CMD" not in os.environ:
         env["PULUMI_PYTHON_CMD"] = sys.executable  # the interpreter that has zenprovision and the SDKs
         # The policy pack is started with the `python3` found on PATH: make it this one too.
