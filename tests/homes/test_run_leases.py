@@ -53,29 +53,35 @@ def test_a_run_cannot_start_while_a_destroy_holds_the_stack(shared_home):
     assert active_runs("rt") == []
 
 
+def race(stack: str) -> dict:
+    """A run and a destroy of ``stack`` let go at the same instant; what each got."""
+    barrier, outcome = threading.Barrier(2), {}
+
+    def run() -> None:
+        lease = RunLease(stack, "r")
+        barrier.wait()
+        try:
+            outcome["run"] = lease.acquire()
+        except StackLockedError:
+            outcome["run"] = None
+
+    def destroy() -> None:
+        lease = DestroyLease(stack)
+        barrier.wait()
+        outcome["destroy"] = lease if lease.try_acquire() else None
+        outcome["destroy_lease"] = lease
+
+    threads = [threading.Thread(target=run), threading.Thread(target=destroy)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcome
+
+
 def test_a_run_and_a_destroy_starting_together_never_both_proceed(shared_home):
     for attempt in range(12):
-        stack, barrier, outcome = f"race{attempt}", threading.Barrier(2), {}
-
-        def run() -> None:
-            lease = RunLease(stack, "r")
-            barrier.wait()
-            try:
-                outcome["run"] = lease.acquire()
-            except StackLockedError:
-                outcome["run"] = None
-
-        def destroy() -> None:
-            lease = DestroyLease(stack)
-            barrier.wait()
-            outcome["destroy"] = lease if lease.try_acquire() else None
-            outcome["destroy_lease"] = lease
-
-        threads = [threading.Thread(target=run), threading.Thread(target=destroy)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcome = race(f"race{attempt}")
         assert not (outcome["run"] and outcome["destroy"]), f"both proceeded on attempt {attempt}"
         if outcome["run"]:
             outcome["run"].release()
