@@ -70,8 +70,12 @@ def test_takeover_only_after_expiry_or_release(objects):
     assert second.previous is not None and second.previous.holder == first.holder_id
     assert read(objects, KEY)[1].holder == second.holder_id
     second.release()
-    released = read(objects, KEY)[1]
-    assert released.released and released.holder == second.holder_id
+    assert objects.get(KEY) is None  # released: the document is gone, the next taker creates it
+    forced = lease(objects).acquire()
+    forced.record.note = "taken from alice@laptop by provision unlock --force"
+    forced.release()  # a lease taken by force leaves a released marker saying so
+    marker = read(objects, KEY)[1]
+    assert marker.released and marker.holder == forced.holder_id and "unlock --force" in marker.note
     third = lease(objects).acquire()
     assert third.previous is None  # a released lease is taken without a stale holder to report
 
@@ -130,8 +134,8 @@ def test_the_worker_adopts_the_commands_lease_and_both_renew_it(objects):
     with pytest.raises(LockLostError):
         Lease(objects, KEY, "stack 'dev'", "", seconds=60).adopt("someone-else")
     worker.release()  # the command died: its worker lets go for it
-    assert read(objects, KEY)[1].released
-    assert command.renew() is False and "released" in command.lost
+    assert objects.get(KEY) is None
+    assert command.renew() is False and "removed" in command.lost
 
 
 def test_the_heartbeat_keeps_a_short_lease_alive(objects):

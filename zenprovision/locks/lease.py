@@ -5,7 +5,8 @@ PID, command, when it was taken and when last renewed. It is created only if abs
 (If-None-Match) and taken over only once released or expired, replacing exactly the version
 that was read (If-Match), so of two takers one wins. A heartbeat renews it every third of
 the lease, again with If-Match; a holder whose renewal finds another holder (or none) has
-lost it and must stop writing: ``check`` is the fence before every shared write.
+lost it and must stop writing: ``check`` is the fence before every shared write. Release
+removes the document once it has checked that it is still this holder's.
 
 Expiry compares the holder's clock (``renewed``) with the reader's: machines must agree on
 the time to within a small part of the lease, as NTP-synced machines do.
@@ -263,17 +264,29 @@ class Lease:
         self._thread = None
 
     def release(self) -> None:
-        """Mark the lease released, if it is still ours; a failure here only lets it expire."""
+        """Remove the lease document, if it is still ours; a failure here only lets it expire.
+
+        A lease taken by force (``note`` set) is marked released instead, so the holder it was
+        taken from learns why at its next renewal.
+        """
         self.stop()
         with self._mutex:
             if self.lost or self.etag is None:
                 return
-            self.record.released = True
             try:
-                self._renew_once()
+                self._let_go()
             except ZenProvisionError:
                 pass  # unreachable home: the lease runs out by itself
             self.etag = None
+
+    def _let_go(self) -> None:
+        if self.record.note:
+            self.record.released = True
+            self._renew_once()
+            return
+        _, current = read(self.objects, self.key)  # by holder, not etag: the worker may have renewed it last
+        if current is not None and current.holder == self.holder_id and not current.released:
+            self.objects.delete(self.key)
 
 
 def _taken(current: Holder | None) -> str:
