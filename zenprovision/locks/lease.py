@@ -184,8 +184,7 @@ class Lease:
         self.record, self.etag = current, blob.etag
         age = (utcnow() - current.renewed).total_seconds()
         self._renewed = time.monotonic() - max(0.0, age)
-        self.renew()
-        self.check()
+        self.check()  # renews it: proves it is still this command's
         return self
 
     def _write(self, *, if_none_match: bool = False, if_match: str | None = None) -> None:
