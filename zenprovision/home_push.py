@@ -10,6 +10,7 @@ push or deploy running at the same time elsewhere is never overwritten either.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from zenprovision.homes.location import Location
 from zenprovision.homes.objects import LocalObjects, Objects
 from zenprovision.stacks import registry
 
-FLAT = (("state", ".json"), ("stacks", ".yaml"), ("registry", ".json"))  # per stack, in write order
+FLAT = (("state", ".json"), ("pulumi/stacks", ".json"), ("stacks", ".yaml"), ("registry", ".json"))  # write order
 PULUMI_SKIPPED = ("locks",)  # a lock held here means nothing there
 
 
@@ -28,6 +29,7 @@ PULUMI_SKIPPED = ("locks",)  # a lock held here means nothing there
 class Item:
     key: str  # relative to the target home
     source: Path
+    data: bytes  # what is written (a pulumi record names the pushed backend)
     action: str  # copy (absent there), update (older there), same (identical there)
     etag: str | None  # the target's etag when compared: the write is conditional on it
 
@@ -41,26 +43,37 @@ def plan(source: Path, target: Objects) -> list[Item]:
     local = LocalObjects(Location("file", path=source))
     items = [_item(f"history/{stack}/{name}.json", local, target)
              for stack in _folders(source / "history") for name in local.names(f"history/{stack}", ".json")]
+    moved = {f"file://{source / 'pulumi' / 'state'}": target.location.child("pulumi")}
     for stack in sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)}):
         newer = _ours_newer(stack, local, target)
-        items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer)
+        items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, backends=moved)
                   for folder, suffix in FLAT if local.get(f"{folder}/{stack}{suffix}") is not None]
     backend = LocalObjects(Location("file", path=source / "pulumi" / "state"))
     items += [_item(key, backend, target, prefix="pulumi/") for key in _files(backend.root)]
     return items
 
 
-def _item(key: str, local: LocalObjects, target: Objects, may_update: bool = False, prefix: str = "") -> Item:
-    ours, theirs = local.get(key), target.get(prefix + key)
-    assert ours is not None
+def _item(key: str, local: LocalObjects, target: Objects, may_update: bool = False, prefix: str = "",
+          backends: dict[str, str] | None = None) -> Item:
+    found, theirs = local.get(key), target.get(prefix + key)
+    assert found is not None
+    ours = _moved(found.data, backends) if key.startswith("pulumi/stacks/") and backends else found.data
     if theirs is None:
-        return Item(prefix + key, local.path(key), "copy", None)
-    if theirs.data == ours.data:
-        return Item(prefix + key, local.path(key), "same", theirs.etag)
+        return Item(prefix + key, local.path(key), ours, "copy", None)
+    if theirs.data == ours:
+        return Item(prefix + key, local.path(key), ours, "same", theirs.etag)
     if not may_update:
         raise InputError(f"{target.location.child(prefix + key)} exists and differs from {local.path(key)}: "
                          "not overwritten, nothing was pushed", hint="remove one of them, then push again")
-    return Item(prefix + key, local.path(key), "update", theirs.etag)
+    return Item(prefix + key, local.path(key), ours, "update", theirs.etag)
+
+
+def _moved(data: bytes, backends: dict[str, str]) -> bytes:
+    """A pulumi stack record pointing at the pushed file backend points at its copy in the target."""
+    record = json.loads(data)
+    if record.get("backend") not in backends:
+        return data
+    return (json.dumps({**record, "backend": backends[record["backend"]]}, indent=2) + "\n").encode("utf-8")
 
 
 def _ours_newer(stack: str, local: LocalObjects, target: Objects) -> bool:
@@ -100,9 +113,8 @@ def push(items: list[Item], target: Objects) -> int:
     """Write what ``plan`` found; each write only if the target is still as compared. Returns the count."""
     written = 0
     for item in (i for i in items if i.writes):
-        data = item.source.read_bytes()
         try:
-            target.put(item.key, data, if_none_match=item.etag is None, if_match=item.etag)
+            target.put(item.key, item.data, if_none_match=item.etag is None, if_match=item.etag)
         except WriteConflict:
             raise WriteConflict(f"{target.location.child(item.key)} changed while pushing: not overwritten "
                                 f"({written} document(s) were copied before it)",

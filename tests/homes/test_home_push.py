@@ -36,13 +36,18 @@ def test_push_then_use_from_a_second_machine(folder_home, team_home, cli, tmp_pa
     for name in ("stacks/files/dev.json", "locks/files/dev/held.json", "meta.yaml"):
         (backend / name).parent.mkdir(parents=True, exist_ok=True)
         (backend / name).write_text("{}")
+    (folder_home / "pulumi" / "stacks").mkdir()
+    (folder_home / "pulumi" / "stacks" / "p1.json").write_text(json.dumps({
+        "stack": "p1", "recipe": "aws-k8s", "recipe_path": "/x", "project": "aws-k8s", "work_dir": "/y",
+        "backend": f"file://{folder_home}/pulumi/state"}))
     dry = cli("home", "push", team_home.url, "--dry-run")
     assert dry.code == 0, dry.err
     assert " copy    stacks/s1.yaml " in dry.out and "locks" not in dry.out and team_home.keys() == []
     pushed = cli("home", "push", team_home.url)
     assert pushed.code == 0, pushed.err
     assert team_home.keys() == ["pulumi/.pulumi/meta.yaml", "pulumi/.pulumi/stacks/files/dev.json",
-                                "registry/s1.json", "stacks/s1.yaml", "state/s1.json"]
+                                "pulumi/stacks/p1.json", "registry/s1.json", "stacks/s1.yaml", "state/s1.json"]
+    assert json.loads(team_home.read("pulumi/stacks/p1.json"))["backend"] == f"{team_home.url}/pulumi"
     other = team_home.machine("desktop")
     assert [row["name"] for row in json.loads(cli("stacks", "--json", env=other).out)] == ["s1"]
     again = cli("home", "push", team_home.url)  # nothing changed here: nothing to write

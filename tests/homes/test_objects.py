@@ -153,3 +153,19 @@ def test_missing_aws_credentials_are_one_clear_line(moto_server, monkeypatch, tm
     with pytest.raises(HomeAccessError) as caught:
         open_home(parse("s3://team-home/zp")).get("registry/dev.json")
     assert "no AWS credentials" in caught.value.message and caught.value.exit_code == 2
+
+
+def test_gcs_replacing_a_generation_that_is_gone_is_a_conflict(gcs_home, monkeypatch):
+    """What GCS answers (404) when ifGenerationMatch names a deleted object; the emulator cannot show it."""
+    real_call = gcs_home._call
+
+    def gone(key, method, path, *args, **kwargs):
+        if method == "POST":
+            raise FileNotFoundError(path)
+        return real_call(key, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(gcs_home, "_call", gone)
+    with pytest.raises(WriteConflict):
+        gcs_home.put("registry/dev.json", b"x", if_match="7")
+    with pytest.raises(FileNotFoundError):
+        gcs_home.put("registry/dev.json", b"x")

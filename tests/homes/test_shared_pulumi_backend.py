@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from zenprovision.engines.pulumi_cli import PulumiEngine, passphrase, paths, session
+from zenprovision.engines.pulumi_cli import PulumiEngine, passphrase, paths, records, session
 from zenprovision.errors import InputError
 
 FAKE = Path(__file__).parents[1] / "fake_pulumi.py"
@@ -69,3 +69,18 @@ def test_the_cli_refuses_before_anything_is_written(team_home, no_passphrase, fa
     assert result.code == 2, result.err
     assert len(result.err.strip().splitlines()) == 1 and "PULUMI_CONFIG_PASSPHRASE" in result.err
     assert team_home.keys() == [] and not (fake_pulumi / "argv.jsonl").exists()
+
+
+def test_another_machine_finds_a_pulumi_stack_deployed_elsewhere(team_home, monkeypatch, tmp_path):
+    monkeypatch.setenv(passphrase.PASSPHRASE_ENV, "the team's")
+    gone = tmp_path / "deployers-laptop"  # paths only the deploying machine had
+    records.save(records.StackRecord(stack="dev", recipe="aws-k8s", recipe_path=str(gone / "recipes" / "aws-k8s"),
+                                     project="aws-k8s", backend=f"{team_home.url}/pulumi",
+                                     work_dir=str(gone / "pulumi" / "work" / "dev")))
+    assert "pulumi/stacks/dev.json" in team_home.keys()
+    monkeypatch.setenv("ZENPROVISION_LOCAL_HOME", str(tmp_path / "ci-runner"))
+    engine = PulumiEngine()
+    assert engine.has_state("dev")
+    target = engine._target(records.load("dev"))
+    assert target.work_dir == tmp_path / "ci-runner" / "pulumi" / "work" / "dev"
+    assert (target.work_dir / "Pulumi.yaml").is_file() and target.backend == f"{team_home.url}/pulumi"

@@ -88,3 +88,31 @@ def test_a_destroyed_stack_moves_to_its_history(any_home):
     assert [(o.op, o.result) for o in archived.operations] == [("deploy", "succeeded"), ("destroy", "succeeded")]
     assert archived.status == "destroyed" and current.operations == second.operations
     assert home.objects().names("history/dev", ".json")
+
+
+def test_listing_reads_each_record_once(team_home, monkeypatch):
+    for name in ("a", "b", "c"):
+        registry.finish(registry.begin(_new(name), "deploy", "deploying"), "active")
+    store = home.objects()
+    reads = []
+    real_get = store.get
+    monkeypatch.setattr(store, "get", lambda key: reads.append(key) or real_get(key))
+    assert [row.name for row in overview.summaries()] == ["a", "b", "c"]
+    assert sorted(reads) == ["registry/a.json", "registry/b.json", "registry/c.json"]  # a request each on a bucket
+
+
+def test_a_record_read_earlier_never_overwrites_a_newer_one(any_home):
+    registry.finish(registry.begin(_new(), "deploy", "deploying"), "active")
+    earlier = registry.load("dev")
+    _another_machine_appends("refresh")
+    registry.load("dev")  # another part of this process reads the newer version meanwhile
+    registry.begin(earlier, "destroy", "destroying")
+    assert [o.op for o in registry.load("dev").operations] == ["deploy", "refresh", "destroy"]
+
+
+def test_a_record_removed_meanwhile_is_not_brought_back(any_home):
+    record = registry.begin(_new(), "refresh", "active")
+    home.objects().delete("registry/dev.json")  # its stack was destroyed from another machine
+    with pytest.raises(registry.WriteConflict, match="was removed by another command"):
+        registry.finish(record, "active")
+    assert registry.load("dev") is None

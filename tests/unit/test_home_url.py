@@ -53,3 +53,10 @@ def test_objects_follow_the_environment(tmp_path, monkeypatch):
     assert home.objects() is first and first.location.path == tmp_path / "a"
     monkeypatch.setenv(home.HOME_ENV, str(tmp_path / "b"))
     assert home.objects().location.path == tmp_path / "b"
+
+
+def test_a_bad_home_flag_is_named_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("--home", "gs://goog-home/zp", "stacks", env={"ZENPROVISION_LOCAL_HOME": str(tmp_path / "l")})
+    assert result.code == 2 and result.err.startswith("Error: --home=gs://goog-home/zp: ")
+    assert list(tmp_path.iterdir()) == []

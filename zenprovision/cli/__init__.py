@@ -47,6 +47,10 @@ def _check_home(given: str | None) -> None:
     if given is not None:
         if not given.strip():
             raise InputError("--home is empty", hint="give a folder, s3://bucket/prefix or gs://bucket/prefix")
+        if home.is_url(given):
+            from zenprovision.homes.location import parse
+
+            parse(given, source="--home")  # named as the user gave it
         os.environ[home.HOME_ENV] = given.strip()
     folder = home.home()
     if folder.exists() and not folder.is_dir():

@@ -98,6 +98,8 @@ class GcsObjects(Objects):
                                  json_out=True, headers={"Content-Type": "application/octet-stream"}, **condition)
         except FileNotFoundError:
             self._check_bucket(key)
+            if if_match:  # the generation to replace is gone: as S3's If-Match on a deleted key
+                raise self.conflict(key) from None
             raise
         return str(written["generation"])
 

@@ -12,20 +12,40 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from zenprovision.errors import WriteConflict
 from zenprovision.homes.location import Location
 
 
-@dataclass(frozen=True)
 class Blob:
-    data: bytes
-    etag: str  # opaque: pass it back to ``put(if_match=...)``
+    """A document's bytes and its etag (opaque: pass it back to ``put(if_match=...)``).
+
+    A folder's etag is the sha256 of the bytes, computed only when asked: a listing that
+    never writes does not pay for hashlib.
+    """
+
+    __slots__ = ("data", "_etag")
+
+    def __init__(self, data: bytes, etag: str | None = None) -> None:
+        self.data, self._etag = data, etag
+
+    @property
+    def etag(self) -> str:
+        if self._etag is None:
+            self._etag = _digest(self.data)
+        return self._etag
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Blob) and (self.data, self.etag) == (other.data, other.etag)
+
+    def __hash__(self) -> int:
+        return hash((self.data, self.etag))
+
+    def __repr__(self) -> str:
+        return f"Blob({len(self.data)} bytes, etag={self.etag!r})"
 
 
 class Objects:
@@ -67,7 +87,7 @@ class LocalObjects(Objects):
             data = self.path(key).read_bytes()
         except FileNotFoundError:
             return None
-        return Blob(data, _digest(data))
+        return Blob(data)
 
     def put(self, key: str, data: bytes, *, if_none_match: bool = False, if_match: str | None = None) -> str:
         from zenprovision.atomic import atomic_write_bytes
@@ -108,6 +128,8 @@ class LocalObjects(Objects):
 
 
 def _digest(data: bytes) -> str:
+    import hashlib  # about 5 ms: only for writes and conditional checks
+
     return hashlib.sha256(data).hexdigest()
 
 

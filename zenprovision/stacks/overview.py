@@ -91,17 +91,23 @@ def _plain_summary(record: dict[str, Any]) -> StackSummary:
 
 def registered_names() -> set[str]:
     """``registry.registered_names``, with plain records read without pydantic."""
-    names, others = set(), []
+    return _scan()[1]
+
+
+def _scan() -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """(plain records by name, every registered name): each record read once, which counts on a bucket."""
+    plain, others = {}, []
     for stem in plain_records.record_names():
-        if _plain(stem) is not None:
-            names.add(stem)
+        record = _plain(stem)
+        if record is not None:
+            plain[stem] = record
         else:
             others.append(stem)
     if others:
         from zenprovision.stacks import registry
 
-        return names | registry.registered_names()
-    return names | set(documents.names("stacks", ".yaml"))
+        return plain, set(plain) | registry.registered_names()
+    return plain, set(plain) | set(documents.names("stacks", ".yaml"))
 
 
 def damaged_summary(name: str, problem: str) -> StackSummary:
@@ -113,9 +119,10 @@ def summaries(env: str | None = None, owner: str | None = None, expired: bool = 
               older_than: timedelta | None = None, keep_damaged: bool = True) -> list[StackSummary]:
     """Stacks matching the filters; a damaged record or config is listed as damaged, not fatal."""
     found = []
-    for name in sorted(registered_names()):
+    plain, names = _scan()
+    for name in sorted(names):
         try:
-            summary = summarize(name)
+            summary = _plain_summary(plain[name]) if name in plain else summarize(name)
         except CorruptFileError as exc:
             if keep_damaged:
                 found.append(damaged_summary(name, exc.message))

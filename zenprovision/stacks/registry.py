@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from zenprovision.errors import CorruptFileError, HomeAccessError, InputError, WriteConflict
 from zenprovision.homes import documents
@@ -61,6 +61,7 @@ class StackRecord(BaseModel):
     created_at: datetime
     status: Status = "deploying"
     operations: list[Operation] = Field(default_factory=list)
+    _etag: str | None = PrivateAttr(default=None)  # the stored version this was read from; None: new
 
     @field_validator("ttl")
     @classmethod
@@ -88,13 +89,18 @@ class StackRecord(BaseModel):
 
 
 def load(name: str) -> StackRecord | None:
+    """The record, remembering which version it is: a later begin/finish writes only over that one."""
     key = record_key(name)
     try:
-        data = documents.read(key)
+        blob = documents.get(key)
     except OSError as exc:
         raise CorruptFileError(f"stack record {documents.where(key)} is damaged: {_first_problem(exc)}",
                                hint="fix or remove the file; zenprovision will not overwrite it") from exc
-    return None if data is None else parse(data, documents.where(key))
+    if blob is None:
+        return None
+    record = parse(blob.data, documents.where(key))
+    record._etag = blob.etag
+    return record
 
 
 def parse(data: bytes, where: str) -> StackRecord:
@@ -118,7 +124,7 @@ def _first_problem(exc: Exception) -> str:
 
 def save(record: StackRecord) -> None:
     """Write the record as it is (no merge): for new records and tests; operations use begin/finish."""
-    documents.write(record_key(record.name), _dump(record))
+    record._etag = documents.write(record_key(record.name), _dump(record))
 
 
 def _dump(record: StackRecord) -> bytes:
@@ -197,21 +203,27 @@ def finish(record: StackRecord, status: Status, error: str = "") -> StackRecord:
 
 
 def _update(record: StackRecord, change: Callable[[StackRecord], None]) -> StackRecord:
-    """Apply ``change`` and write conditionally; on a conflict re-read, re-apply, retry.
+    """Apply ``change`` and write it over the version ``record`` was read from (a new record:
+    only if there is none); on a conflict re-read, re-apply, retry.
 
     The caller's own fields (labels, recipe, engine) win; operations and nothing else are
-    taken from the stored record. The caller's object is updated in place.
+    taken from the stored record. The caller's object is updated in place. A record removed
+    meanwhile (its stack destroyed elsewhere) is not brought back: that is an error.
     """
     key = record_key(record.name)
     change(record)
     for _ in range(_RETRIES):
         try:
-            documents.write(key, _dump(record), conditional=True)
+            record._etag = documents.replace(key, _dump(record), record._etag)
             return record
         except WriteConflict:
             stored = load(record.name)
+            if stored is None and record._etag is not None:
+                raise WriteConflict(f"stack record {documents.where(key)} was removed by another command "
+                                    "while this one ran", hint="see `provision stacks history "
+                                    f"{record.name}`; deploy the stack again if it is still wanted") from None
             if stored is not None:
-                record.operations = stored.operations
+                record.operations, record._etag = stored.operations, stored._etag
             change(record)
     raise WriteConflict(f"stack record {documents.where(key)} kept changing under this command",
                         hint="another command is writing it; run this one again")

@@ -24,6 +24,7 @@ from zenprovision.engines.pulumi_cli import (
 from zenprovision.engines.pulumi_cli.events import EventSink
 from zenprovision.errors import InputError, NotFoundError
 from zenprovision.locks import StackLock
+from zenprovision.recipes.catalog import Catalog
 
 SECRET_MASK = "[secret]"
 
@@ -158,7 +159,7 @@ class PulumiEngine(Engine):
             )
 
     def _target(self, record: records.StackRecord) -> session.Target:
-        folder = workdir.ensure(record.stack, Path(record.work_dir), Path(record.recipe_path))
+        folder = workdir.ensure(record.stack, Path(record.work_dir), _recipe_folder(record))
         return session.Target(record.stack, folder, record.backend)
 
     def _existing(self, record: records.StackRecord) -> Any:
@@ -173,6 +174,17 @@ class PulumiEngine(Engine):
         with contextlib.suppress(Exception):
             stack.workspace.remove_stack(name)
         workdir.remove(name)
+
+
+def _recipe_folder(record: records.StackRecord) -> Path:
+    """The recorded recipe folder or, on another machine of the team, the same recipe in its catalog."""
+    recorded = Path(record.recipe_path)
+    if (recorded / "Pulumi.yaml").is_file():
+        return recorded
+    try:
+        return Catalog().get(record.recipe).path
+    except InputError:
+        return recorded  # workdir.ensure says neither folder has the project
 
 
 def _policy_packs() -> list[str]:

@@ -20,10 +20,6 @@ def passphrase_file() -> Path:
     return root() / "passphrase"
 
 
-def records_dir() -> Path:
-    return root() / "stacks"
-
-
 def work_dir(stack: str) -> Path:
     """A stack's Pulumi project folder: a copy of its recipe plus ``Pulumi.<stack>.yaml``."""
     return root() / "work" / stack

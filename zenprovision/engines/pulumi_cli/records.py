@@ -1,7 +1,9 @@
 """Which recipe, project and backend each pulumi stack came from, so destroy and refresh can find it.
 
-``$ZENPROVISION_HOME/pulumi/stacks/<stack>.json``, written atomically once the stack exists
-in its backend and removed once it has been destroyed.
+``pulumi/stacks/<stack>.json`` in the home (a folder or a bucket, beside the stack's config
+and record, so a teammate's machine can destroy what this one deployed), written once the
+stack exists in its backend and removed once it has been destroyed. ``work_dir`` and
+``recipe_path`` are the deploying machine's; another machine uses its own (``workdir``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from zenprovision.atomic import atomic_write_text
-from zenprovision.engines.pulumi_cli import paths
+from zenprovision import home
 from zenprovision.errors import CorruptFileError, NotFoundError
+from zenprovision.homes import documents
 
 
 @dataclass(frozen=True)
@@ -25,27 +27,36 @@ class StackRecord:
     work_dir: str
 
 
+def record_key(stack: str) -> str:
+    return f"pulumi/stacks/{stack}.json"
+
+
 def record_path(stack: str) -> Path:
-    return paths.records_dir() / f"{stack}.json"
+    """The record's file in a folder home (tests and tools that look at it by hand)."""
+    location = home.shared()
+    assert location.path is not None, "a bucket home has no file paths"
+    return location.path / record_key(stack)
 
 
 def exists(stack: str) -> bool:
-    return record_path(stack).is_file()
+    return documents.exists(record_key(stack))
 
 
 def save(record: StackRecord) -> None:
-    atomic_write_text(record_path(record.stack), json.dumps(asdict(record), indent=2) + "\n")
+    documents.write(record_key(record.stack), (json.dumps(asdict(record), indent=2) + "\n").encode("utf-8"))
 
 
 def load(stack: str) -> StackRecord:
-    path = record_path(stack)
-    if not path.is_file():
+    key = record_key(stack)
+    data = documents.read(key)
+    if data is None:
         raise NotFoundError(f"no pulumi stack named {stack!r}", hint="see `provision stacks`")
     try:
-        return StackRecord(**json.loads(path.read_text(encoding="utf-8")))
+        return StackRecord(**json.loads(data.decode("utf-8")))
     except (ValueError, TypeError) as exc:
-        raise CorruptFileError(f"{path} is damaged: {exc}", hint="restore it or remove it by hand") from exc
+        raise CorruptFileError(f"{documents.where(key)} is damaged: {exc}",
+                               hint="restore it or remove it by hand") from exc
 
 
 def remove(stack: str) -> None:
-    record_path(stack).unlink(missing_ok=True)
+    documents.delete(record_key(stack))
