@@ -113,3 +113,27 @@ def test_destroy_force_asks_a_run_on_any_machine_to_stop(shared_home):
     finally:
         run.release()
     assert active_runs("rt") == [] and not request_abort("rt", "r1", "again")
+
+
+def test_destroy_waits_for_a_run_it_asked_to_stop_and_refuses_without_force(shared_home, monkeypatch):
+    from zenprovision import lifecycle
+
+    monkeypatch.setenv("ZENPROVISION_LEASE_SECONDS", "3")  # the run hears the request within a second
+    run = RunLease("rt", "r1").acquire()
+    with pytest.raises(StackLockedError, match="in use by run r1") as refused:
+        with lifecycle._runs_stopped("rt", force=False):
+            pass
+    assert "--force" in refused.value.hint and active_runs("rt")
+    asked = []
+
+    def stop(why: str) -> None:  # what a run does on Ctrl-C: it ends and lets go of its marker
+        asked.append(why)
+        run.release()
+
+    run.lease.on_lost = stop
+    with lifecycle._runs_stopped("rt", force=True):
+        assert asked == ["`provision destroy --force` asked it to stop"]
+        assert active_runs("rt") == []
+        with pytest.raises(StackLockedError, match="being destroyed"):
+            RunLease("rt", "r2").acquire()
+    RunLease("rt", "r3").acquire().release()  # the destroy let go
