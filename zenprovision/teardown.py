@@ -22,6 +22,7 @@ from zenprovision.errors import (
     StackLockedError,
     ZenProvisionError,
 )
+from zenprovision.stacks import registry
 from zenprovision.stacks.overview import StackSummary, summaries
 
 TRANSIENT_WORDS = ("timeout", "timed out", "throttl", "rate exceeded", "temporar", "try again", "connection reset")
@@ -60,7 +61,7 @@ def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
             destroy(stack)
             return Outcome(stack, "destroyed", attempts=attempt)
         except NotFoundError:
-            return Outcome(stack, "skipped", "already destroyed by another command", attempts=attempt)
+            return Outcome(stack, "skipped", already_destroyed(stack), attempts=attempt)
         except ZenProvisionError as exc:
             error: BaseException = exc
         except Exception as exc:  # an engine or provider failure we did not classify
@@ -69,6 +70,18 @@ def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
             return _given_up(stack, error, attempt)
         time.sleep(backoff * 2 ** (attempt - 1))
     raise AssertionError("unreachable")
+
+
+def already_destroyed(stack: str) -> str:
+    """Why a stack that was selected is gone: who destroyed it, from its history if it says."""
+    try:
+        ops = [o for r in registry.history(stack) for o in r.operations if o.op == "destroy" and o.result == "succeeded"]
+    except ZenProvisionError:  # an unreadable history: the plain reason is still true
+        ops = []
+    if not ops or not ops[-1].by or ops[-1].ended is None:
+        return "already destroyed by another command"
+    last = ops[-1]
+    return f"already destroyed by {last.by} ({last.command or 'provision'}) at {last.ended:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _given_up(stack: str, error: BaseException, attempts: int) -> Outcome:

@@ -163,8 +163,9 @@ def test_unlock_force_takes_the_lease_and_its_old_holder_stops_writing(team, cli
     saved = state.load("u")  # the write after the held create was fenced off: it is still pending
     assert saved.resources == [] and [p["name"] for p in saved.pending] == [held]
     assert log_of(team, "u") == [["create", held]]  # and nothing started after it
-    record = registry.load("u")
-    assert [o.op for o in record.operations] == ["deploy", "force-unlock"], record.operations
+    record = registry.load("u")  # alice wrote nothing after losing the lock, not even her failure
+    assert [(o.op, o.result) for o in record.operations] == [("deploy", "running"), ("force-unlock", "succeeded")]
+    assert record.status == "deploying"
     assert record.operations[-1].command == "unlock" and record.operations[-1].result == "succeeded"
 
     result = deploy(cli, team, "u", "bob")
