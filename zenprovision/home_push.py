@@ -43,14 +43,22 @@ def plan(source: Path, target: Objects) -> list[Item]:
     local = LocalObjects(Location("file", path=source))
     items = [_item(f"history/{stack}/{name}.json", local, target)
              for stack in _folders(source / "history") for name in local.names(f"history/{stack}", ".json")]
-    moved = {f"file://{source / 'pulumi' / 'state'}": target.location.child("pulumi")}
+    prefix, url = _backend_in(target.location)
+    moved = {f"file://{source / 'pulumi' / 'state'}": url}
     for stack in sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)}):
         newer = _ours_newer(stack, local, target)
         items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, backends=moved)
                   for folder, suffix in FLAT if local.get(f"{folder}/{stack}{suffix}") is not None]
     backend = LocalObjects(Location("file", path=source / "pulumi" / "state"))
-    items += [_item(key, backend, target, prefix="pulumi/") for key in _files(backend.root)]
+    items += [_item(key, backend, target, prefix=prefix) for key in _files(backend.root)]
     return items
+
+
+def _backend_in(location: Location) -> tuple[str, str]:
+    """(key prefix, URL) of the Pulumi backend a home gets by default (see ``pulumi_cli.backend``)."""
+    if location.path is not None:
+        return "pulumi/state/", f"file://{location.path / 'pulumi' / 'state'}"
+    return "pulumi/", location.child("pulumi")
 
 
 def _item(key: str, local: LocalObjects, target: Objects, may_update: bool = False, prefix: str = "",

@@ -27,6 +27,7 @@ def _deploy(cli, tmp_path, stack="s1"):
     assert result.code == 0, result.err
 
 
+@pytest.mark.slow  # ten CLI processes
 def test_push_then_use_from_a_second_machine(folder_home, team_home, cli, tmp_path):
     _deploy(cli, tmp_path)
     for private in ("locks/s1.lock", "logs/s1.log", "metadata/s1.db", "local/s1/data", "settings.yaml"):
@@ -82,3 +83,15 @@ def test_a_document_changed_during_the_push_is_not_overwritten(folder_home, team
         home_push.push(items, target)
     assert team_home.read("stacks/s1.yaml").startswith(b"name: s1  # written by a deploy")
     assert "registry/s1.json" not in team_home.keys()  # the record goes last: never without its config
+
+
+def test_a_folder_target_gets_the_backend_where_its_pulumi_engine_looks(tmp_path):
+    source, target = tmp_path / "mine", tmp_path / "team-mount"
+    (source / "pulumi" / "state" / ".pulumi" / "stacks" / "p").mkdir(parents=True)
+    (source / "pulumi" / "state" / ".pulumi" / "stacks" / "p" / "p1.json").write_text("{}")
+    (source / "pulumi" / "stacks").mkdir()
+    (source / "pulumi" / "stacks" / "p1.json").write_text(json.dumps({"stack": "p1", "backend": f"file://{source}/pulumi/state"}))
+    store = open_home(parse(str(target)))
+    assert home_push.push(home_push.plan(source, store), store) == 2
+    assert (target / "pulumi" / "state" / ".pulumi" / "stacks" / "p" / "p1.json").is_file()
+    assert json.loads((target / "pulumi" / "stacks" / "p1.json").read_text())["backend"] == f"file://{target}/pulumi/state"

@@ -56,6 +56,7 @@ def _reader(endpoint: str) -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
+@pytest.mark.slow  # a moto server of its own and seven CLI processes
 def test_a_reader_lists_outputs_and_checks_but_cannot_write(iam_moto, cli, tmp_path):
     bucket = unique_bucket_name("ro")
     boto3.client("s3", endpoint_url=iam_moto, region_name="us-east-1").create_bucket(Bucket=bucket)
