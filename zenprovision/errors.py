@@ -83,3 +83,7 @@ class HomeAccessError(InputError):
 
 class WriteConflict(ZenProvisionError):
     """A conditional write lost a race: someone else changed the document since it was read."""
+
+
+class LockLostError(OperationFailed):
+    """This command's lease on a stack was taken away (expired or force-unlocked): it stops writing."""

@@ -24,8 +24,10 @@ from zenprovision.engines import get_engine
 from zenprovision.engines.base import DeployRequest, DriftReport, Engine, EventHandler, Plan, UpResult
 from zenprovision.engines.embedded import state as embedded_state
 from zenprovision.engines.pulumi_cli import records as pulumi_records
-from zenprovision.errors import InputError, NotFoundError, OperationFailed, StackLockedError
-from zenprovision.locks import DestroyLease, StackLock, active_runs
+from zenprovision.errors import InputError, LockLostError, NotFoundError, OperationFailed, StackLockedError
+from zenprovision.locks import DestroyLease, StackLock, active_runs, fence, is_shared
+from zenprovision.locks import shared as shared_locks
+from zenprovision.locks.lease import lease_seconds
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.runtime.metadata import MetadataStore
@@ -106,17 +108,27 @@ def apply(deployment: Deployment, on_event: EventHandler) -> tuple[UpResult, Sta
     The registry record is written before the engine starts, so even a first deploy that
     is interrupted leaves a record pointing at what it may have created.
     """
-    with StackLock(deployment.request.stack):  # held until the config and record are written
+    stack = deployment.request.stack
+    with StackLock(stack):  # held until the config and record are written
+        fence(stack)
         record = registry.begin(_record_for(deployment), "deploy", "deploying")
         try:
             result = deployment.engine.up(deployment.request, on_event)
             config = _stack_config(deployment, result.outputs, record.created_at)
+            fence(stack)
             store.save(config)
         except BaseException as exc:
-            registry.finish(record, "deploy-failed", error=str(exc) or type(exc).__name__)
+            _failed(record, "deploy-failed", exc)
             raise
+        fence(stack)
         registry.finish(record, "active")
     return result, config
+
+
+def _failed(record: registry.StackRecord, status: registry.Status, exc: BaseException) -> None:
+    """Record a failure, unless this command lost the stack's lock: the record is its new holder's now."""
+    if not isinstance(exc, LockLostError):
+        registry.finish(record, status, error=str(exc) or type(exc).__name__)
 
 
 def _record_for(deployment: Deployment) -> registry.StackRecord:
@@ -172,19 +184,23 @@ def _engine_for(stack: str, backend: str | None = None) -> Engine:
     raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks`")
 
 
-def destroy(stack: str, on_event: EventHandler, backend: str | None = None, force: bool = False) -> UpResult:
+def destroy(stack: str, on_event: EventHandler, backend: str | None = None, force: bool = False,
+            command: str | None = None) -> UpResult:
     """Delete everything the stack created, then unregister it.
 
     A failed or interrupted destroy keeps the record, marked ``destroy-failed``, so the
     next destroy can finish the job; one refused before anything was touched (a damaged
     state file) leaves no record it did not find. Pipeline runs on the stack hold a lease:
-    destroy refuses while one runs, or with ``force`` aborts them first.
+    destroy refuses while one runs, or with ``force`` aborts them first. ``command`` is what
+    the history names as its doer when it is not this process's own command (``teardown``).
     """
     engine = _engine_for(stack, backend)
     with StackLock(stack), _runs_stopped(stack, force):  # held until the stack is unregistered
+        _engine_for(stack, backend)  # again, under the lock: another command may have destroyed it meanwhile
+        fence(stack)
         found = registry.load(stack)
         record = found or _record_from_config(stack, engine.name)
-        registry.begin(record, "destroy", "destroying")
+        registry.begin(record, "destroy", "destroying", command=command)
         try:
             result = engine.destroy(stack, on_event)
         except InputError:
@@ -194,16 +210,21 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
                 registry.finish(record, found.status)
             raise
         except BaseException as exc:
-            registry.finish(record, "destroy-failed", error=str(exc) or type(exc).__name__)
+            _failed(record, "destroy-failed", exc)
             raise
+        fence(stack)
         store.remove(stack)
         registry.retire(record)  # the record, with this destroy, moves to history/<stack>/
     return result
 
 
 @contextlib.contextmanager
-def _runs_stopped(stack: str, force: bool, wait_seconds: float = 30.0) -> Iterator[None]:
-    """Hold the stack's run lease alone: no run goes on writing artifacts into a destroyed stack."""
+def _runs_stopped(stack: str, force: bool) -> Iterator[None]:
+    """Hold the stack's run lease alone: no run goes on writing artifacts into a destroyed stack.
+
+    A run on another machine learns of an abort at its next renewal: it gets a lease longer.
+    """
+    wait_seconds = 30.0 + (lease_seconds() if is_shared() else 0.0)
     lease = DestroyLease(stack)
     try:
         if not lease.try_acquire():
@@ -230,7 +251,9 @@ def _abort_run(stack: str, run: dict[str, Any]) -> None:
             meta.end_run(run["run_id"], "aborted", "aborted by `provision destroy --force`")
         finally:
             meta.close()
-    if run.get("host") == socket.gethostname() and run.get("pid"):
+    if is_shared():  # the run may be on another machine: its heartbeat finds the request and stops it
+        shared_locks.request_abort(stack, run["run_id"], "`provision destroy --force`")
+    elif run.get("host") == socket.gethostname() and run.get("pid"):
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(int(run["pid"]))
             if abs(process.create_time() - float(run.get("started", 0))) < 1.0:

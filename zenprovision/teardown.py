@@ -1,7 +1,9 @@
 """Tear down many stacks: in parallel, never prod, retrying transient failures.
 
 Goes on past a stack that fails, and ends with what was destroyed, what failed (and why)
-and what was skipped.
+and what was skipped. Safe to run from several places at once: the stack locks let one
+destroy each stack, and the others report it skipped (locked by, or already destroyed by,
+the one that got it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from datetime import timedelta
 
 from zenprovision import lifecycle
 from zenprovision.engines.base import EngineEvent
-from zenprovision.errors import ArtifactStoreError, StackLockedError, ZenProvisionError
+from zenprovision.errors import (
+    ArtifactStoreError,
+    NotFoundError,
+    StackLockedError,
+    ZenProvisionError,
+)
+from zenprovision.stacks import registry
 from zenprovision.stacks.overview import StackSummary, summaries
 
 TRANSIENT_WORDS = ("timeout", "timed out", "throttl", "rate exceeded", "temporar", "try again", "connection reset")
@@ -45,19 +53,41 @@ def _quiet(event: EngineEvent) -> None:
 
 def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
                          destroy: Callable[[str], object] | None = None) -> Outcome:
-    destroy = destroy or (lambda name: lifecycle.destroy(name, _quiet))
+    """Destroy one stack. Another command working on it (a teardown started elsewhere) makes it
+    skipped, not failed: locked by it, or already destroyed by it when its turn came."""
+    destroy = destroy or (lambda name: lifecycle.destroy(name, _quiet, command="teardown"))
     for attempt in range(1, attempts + 1):
         try:
             destroy(stack)
             return Outcome(stack, "destroyed", attempts=attempt)
+        except NotFoundError:
+            return Outcome(stack, "skipped", already_destroyed(stack), attempts=attempt)
         except ZenProvisionError as exc:
             error: BaseException = exc
         except Exception as exc:  # an engine or provider failure we did not classify
             error = exc
         if attempt == attempts or not is_transient(error):
-            return Outcome(stack, "failed", str(error), attempts=attempt)
+            return _given_up(stack, error, attempt)
         time.sleep(backoff * 2 ** (attempt - 1))
     raise AssertionError("unreachable")
+
+
+def already_destroyed(stack: str) -> str:
+    """Why a stack that was selected is gone: who destroyed it, from its history if it says."""
+    try:
+        ops = [o for r in registry.history(stack) for o in r.operations if o.op == "destroy" and o.result == "succeeded"]
+    except ZenProvisionError:  # an unreadable history: the plain reason is still true
+        ops = []
+    if not ops or not ops[-1].by or ops[-1].ended is None:
+        return "already destroyed by another command"
+    last = ops[-1]
+    return f"already destroyed by {last.by} ({last.command or 'provision'}) at {last.ended:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _given_up(stack: str, error: BaseException, attempts: int) -> Outcome:
+    if isinstance(error, StackLockedError):
+        return Outcome(stack, "skipped", error.message, attempts=attempts)  # "stack 'x' is locked by ..."
+    return Outcome(stack, "failed", str(error), attempts=attempts)
 
 
 def teardown(targets: list[StackSummary], parallel: int, dry_run: bool,

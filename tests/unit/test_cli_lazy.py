@@ -10,7 +10,7 @@ from zenprovision.cli import cli
 from zenprovision.cli.lazy import COMMANDS, LazyGroup
 
 MODULES = ["authoring_cmds", "catalog_cmds", "completion", "deploy_cmds", "doctor_cmds", "home_cmds", "kubeconfig_cmds",
-           "run_cmds", "stack_cmds", "sweep_cmds", "teardown_cmds"]
+           "run_cmds", "stack_cmds", "sweep_cmds", "teardown_cmds", "unlock_cmds"]
 
 
 def test_every_command_of_every_module_is_in_the_table():

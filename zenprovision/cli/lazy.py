@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "List resources tagged zenprovision:stack whose stack is not registered; --delete removes them."),
     "teardown": ("teardown_cmds", "teardown_command",
                  "Destroy every matching stack (never env prod); exit 1 if any failed."),
+    "unlock": ("unlock_cmds", "unlock_command", "Show who holds STACK's lock; --force takes it from a holder that is gone."),
 }
 
 

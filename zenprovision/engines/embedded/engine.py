@@ -1,4 +1,8 @@
-"""The embedded engine's public side: locks the stack, runs the worker process, maps events."""
+"""The embedded engine's public side: locks the stack, runs the worker process, maps events.
+
+The worker writes state, so it holds the stack's lock too until it exits: it inherits the
+``flock`` of a local home, and adopts (renews) the lease of a shared one.
+"""
 
 from __future__ import annotations
 
@@ -88,7 +92,8 @@ class EmbeddedEngine(Engine):
                 pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-            job = {**job, "lock_fd": lock.fd if lock else None}
+            job = {**job, "lock_fd": lock.fd if lock else None, "lease": lock.handoff() if lock else None,
+                   "parent_pid": os.getpid()}
             proc.stdin.write(json.dumps(job, default=str).encode())
             proc.stdin.close()
             final = _stream(proc, on_event)

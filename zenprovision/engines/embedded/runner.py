@@ -2,7 +2,7 @@
 
 Reads a job as JSON on stdin, writes events as JSON lines on stdout (the program's own
 prints go to stderr). If the parent dies it keeps going until state is consistent, and the
-stack lock it inherited stays held until then.
+stack lock it inherited (or the lease it adopted, in a shared home) stays held until then.
 """
 
 from __future__ import annotations
@@ -130,16 +130,42 @@ def _claim_lock(fd: int | None) -> None:
         pass
 
 
-def main() -> int:
-    events = EventChannel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    job = json.loads(sys.stdin.read())
-    _claim_lock(job.get("lock_fd"))
+def _adopt_lease(job: dict[str, Any]) -> Any:
+    """Keep renewing the shared home's lease the command took: if the command is killed, the
+    lease stays held while this process writes state. Losing it stops the job before its next
+    step, and every state write checks it first (the fence)."""
+    from zenprovision.engines.embedded import state as state_store
+    from zenprovision.engines.embedded.ops import Interrupt
+    from zenprovision.locks import fence, shared
+
+    lease = shared.adopt(job["lease"]["stack"], job["lease"]["holder"])
+    lease.on_lost = lambda why: setattr(Interrupt, "requested", True)
+    save, remove = state_store.save, state_store.remove
+
+    def fenced_save(state: Any) -> None:
+        fence(state.stack)
+        save(state)
+
+    def fenced_remove(stack: str) -> None:
+        fence(stack)
+        remove(stack)
+
+    state_store.save, state_store.remove = fenced_save, fenced_remove  # this process runs one job
+    return lease
+
+
+def _let_go(lease: Any, job: dict[str, Any], events: EventChannel) -> None:
+    """Hand the lease back to the command, or release it if the command is gone (killed)."""
+    if lease is not None:
+        from zenprovision.locks import shared
+
+        shared.let_go(lease, release=events.broken or os.getppid() != job.get("parent_pid"))
+
+
+def _work(job: dict[str, Any], events: EventChannel, leases: list[Any]) -> int:
     try:
+        if job.get("lease"):
+            leases.append(_adopt_lease(job))
         result = MODES[job["mode"]](job, events)
     except ZenProvisionError as exc:
         traceback.print_exc()
@@ -158,6 +184,23 @@ def main() -> int:
         return 1
     events({"kind": "result", "result": result})
     return 0
+
+
+def main() -> int:
+    events = EventChannel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    job = json.loads(sys.stdin.read())
+    _claim_lock(job.get("lock_fd"))
+    leases: list[Any] = []
+    try:
+        return _work(job, events, leases)
+    finally:
+        for lease in leases:
+            _let_go(lease, job, events)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A lock per stack: one command at a time may change a stack.
+"""The locks of a local home: ``flock``s under ``$ZENPROVISION_HOME/locks``.
 
 An ``flock`` on ``locks/<stack>.lock``: the kernel releases it when its holders die, so
 the lock of a killed process is never stale for long; the file records the holder's PID
@@ -33,7 +33,7 @@ def _pid_alive(pid: int) -> bool:
 _HELD: dict[str, list[int]] = {}  # stack -> [fd, depth]: re-entrant within one process
 
 
-class StackLock:
+class FileStackLock:
     """Context manager; ``fd`` is passed to child processes that must keep it.
 
     Re-entrant within a process, so a command can hold the lock across the engine's work and
@@ -46,7 +46,7 @@ class StackLock:
         self.fd: int | None = None
         self.stale_holder: int | None = None
 
-    def acquire(self) -> StackLock:
+    def acquire(self) -> FileStackLock:
         held = _HELD.get(self._key)
         if held is not None:
             held[1] += 1
@@ -78,6 +78,10 @@ class StackLock:
     def _key(self) -> str:
         return str(self.path)
 
+    def handoff(self) -> None:
+        """Nothing to hand the engine's worker but ``fd``, which it inherits."""
+        return None
+
     def release(self) -> None:
         """Close our descriptor; no explicit unlock, so a child that inherited it keeps the lock."""
         if self.fd is None:
@@ -92,11 +96,27 @@ class StackLock:
         os.close(self.fd)
         self.fd = None
 
-    def __enter__(self) -> StackLock:
+    def __enter__(self) -> FileStackLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def holder(stack: str) -> str | None:
+    """Who holds the stack's lock (``PID 4242 (provision recipe)``), or None if nobody does."""
+    path = home.locks_dir() / f"{stack}.lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return "PID " + (os.read(fd, 200).decode(errors="replace").strip() or "unknown")
+    finally:
+        os.close(fd)
+    return None
 
 
 def _lease_path(stack: str) -> Path:
@@ -107,7 +127,7 @@ def _runs_dir(stack: str) -> Path:
     return home.locks_dir() / f"{stack}.runs"
 
 
-class RunLease:
+class FileRunLease:
     """A pipeline run's shared hold on its stack: runs share it, a destroy needs it alone.
 
     Besides the shared ``flock`` on ``locks/<stack>.lease``, the run keeps an exclusive
@@ -120,7 +140,7 @@ class RunLease:
         self.marker = _runs_dir(stack) / f"{run_id}.json"
         self._fds: list[int] = []
 
-    def acquire(self) -> RunLease:
+    def acquire(self) -> FileRunLease:
         _runs_dir(self.stack).mkdir(parents=True, exist_ok=True)
         lease = os.open(_lease_path(self.stack), os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -141,7 +161,7 @@ class RunLease:
             os.close(fd)
         self._fds = []
 
-    def __enter__(self) -> RunLease:
+    def __enter__(self) -> FileRunLease:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -177,8 +197,8 @@ def active_runs(stack: str) -> list[dict]:
     return found
 
 
-class DestroyLease:
-    """The exclusive side of ``RunLease``: held by destroy, so no run starts or goes on under it."""
+class FileDestroyLease:
+    """The exclusive side of ``FileRunLease``: held by destroy, so no run starts or goes on under it."""
 
     def __init__(self, stack: str) -> None:
         self.stack = stack
