@@ -22,9 +22,9 @@ def make(**overrides):
 
 def test_round_trip_through_the_registry(home):
     config = make()
-    path = store.save(config)
-    assert path == home / "stacks" / "dev.yaml"
-    document = yaml.safe_load(path.read_text())
+    where = store.save(config)  # a path, or a URL on a bucket home: what the user is told
+    assert where == str(home / "stacks" / "dev.yaml")
+    document = yaml.safe_load((home / "stacks" / "dev.yaml").read_text())
     assert document["apiVersion"] == "zenprovision/v1"
     assert store.load("dev") == config
     assert store.names() == ["dev"]
