@@ -1,0 +1,15 @@
+"""What a command imports: the start-up a user waits for (issue 15, items 3 and 4)."""
+
+import subprocess
+import sys
+
+
+def loaded_after(statement: str, prefix: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(m for m in sys.modules if m.startswith({prefix!r})))"
+    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+
+
+def test_the_lifecycle_loads_the_pulumi_engine_only_when_a_stack_uses_it():
+    assert "zenprovision.engines.pulumi_cli.engine" not in loaded_after("import zenprovision.lifecycle", "zenprovision")
+    assert "zenprovision.engines.pulumi_cli.engine" in loaded_after(
+        "from zenprovision.engines.pulumi_cli import PulumiEngine", "zenprovision")
