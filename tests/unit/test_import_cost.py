@@ -13,3 +13,17 @@ def test_the_lifecycle_loads_the_pulumi_engine_only_when_a_stack_uses_it():
     assert "zenprovision.engines.pulumi_cli.engine" not in loaded_after("import zenprovision.lifecycle", "zenprovision")
     assert "zenprovision.engines.pulumi_cli.engine" in loaded_after(
         "from zenprovision.engines.pulumi_cli import PulumiEngine", "zenprovision")
+
+
+def loaded_by_command(home, *argv: str) -> set[str]:
+    code = ("import sys\nfrom zenprovision.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sys.modules), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          env={**__import__("os").environ, "ZENPROVISION_HOME": str(home)})
+    return set(done.stderr.split())
+
+
+def test_the_listing_commands_load_only_what_they_print_with(tmp_path):
+    assert not {"json", "traceback", "zenprovision.extras"} & loaded_by_command(tmp_path, "--help")
+    assert "shutil" not in loaded_by_command(tmp_path, "stacks")  # piped: no terminal to measure
+    assert not {"socket", "psutil"} & loaded_by_command(tmp_path, "runs")
