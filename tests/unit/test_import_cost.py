@@ -27,3 +27,15 @@ def test_the_listing_commands_load_only_what_they_print_with(tmp_path):
     assert not {"json", "traceback", "zenprovision.extras"} & loaded_by_command(tmp_path, "--help")
     assert "shutil" not in loaded_by_command(tmp_path, "stacks")  # piped: no terminal to measure
     assert not {"socket", "psutil"} & loaded_by_command(tmp_path, "runs")
+
+
+def test_a_step_on_a_local_store_reads_and_writes_without_fsspec(tmp_path):
+    statement = (
+        "from zenprovision.runtime.artifact_stores.local import LocalArtifactStore; "
+        "from zenprovision.runtime.execution import load_artifact, save_artifact; "
+        f"store = LocalArtifactStore({{'path': {tmp_path.as_uri()!r}}}); store.check(); "
+        "save_artifact(store, 'runs/r/s/output', [1, 2], 'test'); "
+        "assert load_artifact(store, 'runs/r/s/output') == [1, 2] and store.exists('runs/r/s/output/meta.json'); "
+        "assert store.uri('runs') == 'file://' + store.root + '/runs'"
+    )
+    assert not loaded_after(statement, "fsspec")
