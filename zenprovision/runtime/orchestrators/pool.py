@@ -66,7 +66,15 @@ class PipePool:
         self._broken = ""
         self._closing = False
         self._processes: dict[int, Any] = {}
+        self._workers: list[Connection] = []
+        self._start = (workers, context, initializer, initargs)
+        self._reader: threading.Thread | None = None
         self._wake_read, self._wake_write = context.Pipe(duplex=False)
+        _POOLS.add(self)
+
+    def _fork_workers(self) -> None:
+        """At the first submit, as ProcessPoolExecutor does: what the run imported by then is inherited."""
+        workers, context, initializer, initargs = self._start
         for _ in range(workers):
             ours, theirs = context.Pipe()
             process = context.Process(target=_serve, args=(theirs, initializer, initargs))
@@ -75,7 +83,6 @@ class PipePool:
             self._processes[process.pid] = process
             self._idle.append(ours)
         self._workers = list(self._idle)
-        _POOLS.add(self)
         self._reader = threading.Thread(target=self._read, name="pipe-pool-reader", daemon=True)
         self._reader.start()
 
@@ -86,6 +93,8 @@ class PipePool:
                 raise BrokenProcessPool(self._broken)
             if self._closing:
                 raise RuntimeError("cannot submit after shutdown")
+            if self._reader is None:
+                self._fork_workers()
             if self._idle:
                 self._send(self._idle.pop(), future, fn, args)
             else:
@@ -156,7 +165,7 @@ class PipePool:
             finished = not self._busy
         if finished:
             self._wake_write.send_bytes(b"")
-        if wait:
+        if wait and self._reader is not None:
             self._reader.join()
             self._stop_workers()
 
