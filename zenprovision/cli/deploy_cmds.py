@@ -141,23 +141,11 @@ def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, con
     A prod stack needs --force and its name, typed at the prompt or given as --confirm.
     While a pipeline runs on the stack, destroy refuses, naming the run; --force aborts it.
     """
-    from zenprovision.engines.embedded import engine as embedded
-    from zenprovision.engines.embedded import state as embedded_state
+    from zenprovision import lifecycle
+    from zenprovision.cli.plan_view import Progress
     from zenprovision.stacks.names import validate_stack_name
 
     validate_stack_name(stack)
-    if embedded_state.exists(stack):
-        embedded.prestart(stack)  # its imports overlap ours and the prompt
-    try:
-        _destroy(stack, backend, yes, force, confirm)
-    finally:
-        embedded.release_prestarted()
-
-
-def _destroy(stack: str, backend: str | None, yes: bool, force: bool, confirm: str | None) -> None:
-    from zenprovision import lifecycle
-    from zenprovision.cli.plan_view import Progress
-
     env, _ = lifecycle.labels_of(stack)
     if env == "prod":
         _confirm_prod(stack, force, confirm)

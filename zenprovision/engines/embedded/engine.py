@@ -84,44 +84,29 @@ class Worker:
         _wait_quietly(self.proc)
 
 
-_READY: dict[str, Worker] = {}  # stack -> a worker started ahead of its job, importing meanwhile
-
-
-def prestart(stack: str) -> None:
-    """Start the worker the next apply, destroy or refresh of ``stack`` in this process will use.
-
-    Its imports (the Pulumi SDK: about half a second of CPU) then overlap whatever this
-    process does first: the plan, the CLI's own imports, a confirmation prompt.
-    """
-    if stack not in _READY:
-        _READY[stack] = Worker.start(stack, warm=True)
-
-
-def release_prestarted() -> None:
-    """Let go of every worker started ahead whose job never came: each exits at once."""
-    while _READY:
-        _READY.popitem()[1].discard()
-
-
 class EmbeddedEngine(Engine):
     name = "embedded"
 
+    def __init__(self) -> None:
+        self._spare: Worker | None = None
+
     def prepare_up(self, stack: str) -> None:
         """Start the worker a coming ``up`` of ``stack`` will use, so its imports overlap the plan."""
-        prestart(stack)
+        if self._spare is None:
+            self._spare = Worker.start(stack, warm=True)
 
     def close(self) -> None:
-        release_prestarted()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
 
-    @staticmethod
-    def _worker(job: dict[str, Any]) -> Worker:
-        """A plan gets a fresh worker; any other job the one started ahead for its stack, if still fit."""
-        ready = _READY.pop(job["stack"], None) if job["mode"] != "plan" else None
-        if ready is not None and ready.usable():
-            return ready
-        if ready is not None:
-            ready.discard()
-        return Worker.start(job["stack"])
+    def _worker(self, stack: str) -> Worker:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable():
+            return spare
+        if spare is not None:
+            spare.discard()
+        return Worker.start(stack)
 
     def plan(self, request: DeployRequest) -> Plan:
         result = self._run(self._job("plan", request), _ignore, lock=None)
@@ -169,7 +154,7 @@ class EmbeddedEngine(Engine):
 
     def _run(self, job: dict[str, Any], on_event: EventHandler, lock: StackLock | None) -> dict:
         """Run one job in a worker process and stream its events."""
-        worker = self._worker(job)
+        worker = self._worker(job["stack"]) if job["mode"] == "up" else Worker.start(job["stack"])
         try:
             worker.send(job, lock)
         except OSError:  # the spare died meanwhile: a fresh one

@@ -120,16 +120,15 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 
 def _warm_up() -> None:
-    """Before the job comes: import what a job needs (a broken import is the job's to report)."""
+    """While the plan runs elsewhere: import what an apply needs (a broken import is the job's to report)."""
     import gc
 
     gc.disable()  # thousands of classes: the collections they trigger find nothing to free
     try:
-        import dill  # noqa: F401
         import pulumi.dynamic  # noqa: F401
         import pulumi.runtime  # noqa: F401
 
-        from zenprovision.engines.embedded import lazy_sdk, monitor, ops, values  # noqa: F401
+        from zenprovision.engines.embedded import lazy_sdk, monitor, ops  # noqa: F401
     except Exception:  # noqa: BLE001
         pass
     finally:
