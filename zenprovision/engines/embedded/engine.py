@@ -75,12 +75,14 @@ class Worker:
         self.proc.stdin.close()
 
     def discard(self) -> None:
-        """No job: the worker reads end-of-input and exits; reaped so it leaves no zombie."""
+        """A worker given no job holds no lock and has written nothing: it is killed, not waited for
+        (a plan with no changes must not wait for the spare's imports), and reaped."""
         self.channel.close()
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+        self.proc.kill()
         _wait_quietly(self.proc)
 
 
