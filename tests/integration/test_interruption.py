@@ -175,3 +175,24 @@ def _wait_for_any_pending(home, stack, timeout=30):
             pass
         time.sleep(0.02)
     raise AssertionError("no operation started")
+
+
+def test_the_engine_worker_keeps_the_lock_when_its_cli_is_killed(home, cli, fixture_recipes, tmp_path):
+    """The apply's worker, started before the plan, gets the lock with its job (issue 15): it holds
+    it alone once the CLI is gone, until the state is consistent."""
+    import psutil
+
+    folder, gate = tmp_path / "files", tmp_path / "gate"
+    first = held_files_deploy("f", folder, gate)
+    try:
+        wait_until_held(first, gate)
+        first.kill()  # the CLI only: its worker lives on, mid-create
+        first.wait()
+        second = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes", timeout=120)
+        assert second.code == 1 and "(zenprovision engine worker)" in second.err, second.err
+        worker = psutil.Process(int(second.err.split("locked by PID ")[1].split()[0]))
+    finally:
+        release(gate, "a", "b", "index")
+    worker.wait(120)
+    state = json.loads((home / "state" / "f.json").read_text())
+    assert {r["name"] for r in state["resources"]} == {"a", "b", "index"} and state["pending"] == []

@@ -41,3 +41,21 @@ def test_a_forked_worker_inherits_what_the_run_preloaded(tmp_path):
 
 def _was_loaded_before_the_step(name: str) -> bool:
     return name in sys.modules
+
+
+def test_a_step_used_by_many_nodes_is_read_once(monkeypatch):
+    import inspect
+
+    read = []
+    real = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource", lambda function: read.append(function) or real(function))
+    assert step_imports([uses_json_tool] * 40) == ["email.mime", "json.tool"]
+    assert read == [uses_json_tool]  # a 40-step chain of one step pays for one parse, not forty
+
+
+def test_the_workers_fork_after_the_preload_and_inherit_it(local_stack, monkeypatch):
+    from tests.runtime.pipelines.preloaded import preloaded
+
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    summary = preloaded.run(stack=local_stack, cache=False)
+    assert summary.output("saw_preload") is True  # the step found it imported: it paid nothing

@@ -95,11 +95,21 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | Non
 def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
             backend: str | None, yes: bool) -> None:
     from zenprovision import lifecycle
+
+    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
+    deployment.engine.prepare_up(stack)  # the apply's worker gets ready while the plan runs
+    try:
+        _plan_and_apply(deployment, name, stack, yes)
+    finally:
+        deployment.engine.close()
+
+
+def _plan_and_apply(deployment, name: str, stack: str, yes: bool) -> None:  # noqa: ANN001 - a lifecycle.Deployment
+    from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress, show_plan
     from zenprovision.errors import UnsupportedError
     from zenprovision.stacks import store
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
     planned = lifecycle.plan(deployment)
     if not planned.applyable:
         raise UnsupportedError(

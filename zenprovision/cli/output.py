@@ -5,15 +5,15 @@ Data (tables, JSON, YAML) goes to stdout; progress, warnings and errors to stder
 
 from __future__ import annotations
 
-import json
 import sys
-import traceback
 from typing import Any
 
 import click
 
 from zenprovision.errors import ZenProvisionError
-from zenprovision.extras import missing_extra
+
+# json, traceback and the extras table are imported where they are used: `provision --help`
+# and `provision stacks` never need them (issue 15, item 3).
 
 _consoles: dict[str, Any] = {}
 
@@ -39,6 +39,8 @@ def warn(message: str) -> None:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, default=str))
 
 
@@ -62,7 +64,7 @@ def run_guarded(group: click.Group) -> int:
         return 1 if "--detailed-exitcode" in sys.argv else exc.exit_code
     except ZenProvisionError as exc:
         if verbose:
-            traceback.print_exc()
+            _print_traceback()
         hint = f" ({exc.hint})" if exc.hint else ""
         click.echo(_scrubbed(f"Error: {exc.message}{hint}"), err=True)
         return exc.exit_code
@@ -71,7 +73,9 @@ def run_guarded(group: click.Group) -> int:
         return 130
     except Exception as exc:  # a bug or an unexpected environment: one line, traceback on request
         if verbose:
-            traceback.print_exc()
+            _print_traceback()
+        from zenprovision.extras import missing_extra
+
         missing = missing_extra(exc)  # an optional package that is not installed: name its extra
         if missing is not None:
             click.echo(f"Error: {missing}", err=True)
@@ -85,3 +89,9 @@ def _scrubbed(line: str) -> str:
     from zenprovision.stacks.secrets import scrub_text
 
     return scrub_text(line)
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()

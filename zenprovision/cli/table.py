@@ -6,7 +6,6 @@ Rich is still used where it does something this cannot: a table wider than the t
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Sequence
 
@@ -15,12 +14,19 @@ import click
 PIPED_WIDTH = 200  # the width output.console() gives rich when stdout is not a terminal
 
 
+def _terminal_width() -> int:
+    """shutil's answer; shutil (with its compression modules) is imported only for a terminal."""
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     """One line per row, columns padded as rich's ``Table(box=None)`` pads them."""
     cells = [list(headers), *[[str(cell) for cell in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     tty = sys.stdout.isatty()
-    room = shutil.get_terminal_size().columns if tty else PIPED_WIDTH
+    room = _terminal_width() if tty else PIPED_WIDTH
     if sum(widths) + 2 * len(widths) > room or not all(_plain(cell) for row in cells for cell in row):
         _rich_table(headers, rows)
         return

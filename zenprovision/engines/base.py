@@ -135,3 +135,11 @@ class Engine(ABC):
 
     @abstractmethod
     def outputs(self, stack: str) -> dict[str, Any]: ...
+
+    def prepare_up(self, stack: str) -> None:
+        """A hint that ``up`` of ``stack`` follows the plan: an engine may start getting ready."""
+        return None
+
+    def close(self) -> None:
+        """Let go of whatever ``prepare_up`` started and no ``up`` used."""
+        return None

@@ -41,6 +41,8 @@ CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 """
 # Columns added after the first release: older databases get them on open.
 ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT"}
+# The step columns a status change may set besides its status (they name SQL columns).
+STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata"})
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
               "owner_started"
 
@@ -85,6 +87,20 @@ class MetadataStore:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything recorded inside is one commit: a step's bookkeeping costs one, and lands whole or not at all."""
+        if self.db.in_transaction:  # nested: the outer one commits
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
                   secret_params: frozenset[str] = frozenset()) -> None:
         host, pid, started = owner.current()
@@ -97,10 +113,11 @@ class MetadataStore:
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
         """Only a run still ``running`` ends: one aborted by ``destroy --force`` stays aborted."""
-        self.db.execute("UPDATE runs SET status=?, ended=?, error=? WHERE id=? AND status='running'",
-                        (status, time.time(), error, run_id))
-        self.db.execute("UPDATE steps SET status='aborted', ended=? WHERE run_id=? AND status IN ('running', 'pending')",
-                        (time.time(), run_id))
+        with self.transaction():
+            self.db.execute("UPDATE runs SET status=?, ended=?, error=? WHERE id=? AND status='running'",
+                            (status, time.time(), error, run_id))
+            self.db.execute("UPDATE steps SET status='aborted', ended=? WHERE run_id=? AND status IN "
+                            "('running', 'pending')", (time.time(), run_id))
 
     def status(self, run_id: str) -> str:
         row = self.db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
@@ -121,18 +138,24 @@ class MetadataStore:
         self.db.execute("UPDATE runs SET metadata=? WHERE id=?", (json.dumps(merged, default=repr), run_id))
 
     def step_status(self, run_id: str, node_id: str, step: str, status: str, **fields: Any) -> None:
+        """One statement: insert the step, or update its status and ``fields`` (names from STEP_FIELDS)."""
         now = time.time()
-        self.db.execute(
-            "INSERT INTO steps (run_id, node_id, step, status, started) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(run_id, node_id) DO UPDATE SET status=excluded.status",
-            (run_id, node_id, step, status, now),
-        )
         if status in ("succeeded", "failed", "cached", "skipped", "aborted"):
             fields["ended"] = now
-        for key, value in fields.items():
-            if key == "metadata":
-                value = json.dumps(mask_secrets(value), default=repr)
-            self.db.execute(f"UPDATE steps SET {key}=? WHERE run_id=? AND node_id=?", (value, run_id, node_id))
+        unknown = set(fields) - STEP_FIELDS
+        if unknown:
+            raise ValueError(f"not a step column: {sorted(unknown)}")
+        if "metadata" in fields:
+            fields["metadata"] = json.dumps(mask_secrets(fields["metadata"]), default=repr)
+        columns = ["run_id", "node_id", "step", "status", "started", *(k for k in fields if k != "started")]
+        values = [run_id, node_id, step, status, fields.get("started", now),
+                  *(v for k, v in fields.items() if k != "started")]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in ["status", *fields])
+        self.db.execute(
+            f"INSERT INTO steps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT(run_id, node_id) DO UPDATE SET {updates}",
+            values,
+        )
 
     def add_artifact(self, run_id: str, node_id: str, name: str, info: dict[str, Any]) -> int:
         cursor = self.db.execute(

@@ -7,18 +7,27 @@ never pays for it."""
 from __future__ import annotations
 
 import os
-import socket
+
+
+def hostname() -> str:
+    """The host's name as ``socket.gethostname`` gives it; the socket module is imported only where
+    ``os.uname`` is missing, so ``provision runs`` does not pay for it."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def current() -> tuple[str, int, float]:
     import psutil
 
-    return socket.gethostname(), os.getpid(), psutil.Process().create_time()
+    return hostname(), os.getpid(), psutil.Process().create_time()
 
 
 def gone(host: str | None, pid: int | None, started: float | None) -> bool:
     """True when the owner certainly no longer runs; unknown owners (older runs, other hosts) are not gone."""
-    if not host or not pid or host != socket.gethostname():
+    if not host or not pid or host != hostname():
         return False
     import psutil
 

@@ -51,6 +51,7 @@ class Scheduler:
         self.secret_values = secret_values  # masked in step errors before they are stored or shown
         self.state = RunState()
         self.pending = list(dag.topological())
+        self.keys: dict[str, str] = {}  # node -> cache key, known once its inputs are
         self.warmed = False
 
     def run(self) -> RunState:
@@ -92,8 +93,7 @@ class Scheduler:
 
     def _try_reuse(self, node: Node) -> bool:
         """Resume reuses what succeeded in the old run; the cache reuses identical work."""
-        key = self._cache_key(node)
-        self.meta.step_status(self.run_id, node.id, node.step.name, "pending", cache_key=key)
+        key = self.keys[node.id] = self._cache_key(node)  # recorded with the step's next status
         found = self.reuse.get(node.id)
         if found is not None and found.get("cache_key") != key:
             found = None  # resumed with other code, parameters or inputs: run it again
@@ -102,7 +102,8 @@ class Scheduler:
         if found is None or not self._intact(found):
             return False
         source = found.get("source_run") or found["run_id"]
-        self._record_output(node, found, status="cached", cached_from=source)
+        with self.meta.transaction():
+            self._record_output(node, found, status="cached", cached_from=source, cache_key=key)
         self.on_event("cached", node.id, source)
         return True
 
@@ -125,8 +126,8 @@ class Scheduler:
             if warm_up is not None:
                 warm_up([self.dag.nodes[n].step.func for n in [node_id, *self.pending]])
         self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
-        self.meta.step_status(self.run_id, node_id, node.step.name, "running",
-                              attempts=self.state.attempts[node_id], started=time.time())
+        self.meta.step_status(self.run_id, node_id, node.step.name, "running", attempts=self.state.attempts[node_id],
+                              started=time.time(), cache_key=self.keys[node_id])
         self.on_event("start", node_id, "")
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
@@ -141,9 +142,10 @@ class Scheduler:
             result.error = scrub_text(result.error, self.secret_values)
             result.traceback = scrub_text(result.traceback, self.secret_values)
         if result.ok:
-            self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
-            if result.run_metadata:
-                self.meta.add_run_metadata(self.run_id, result.run_metadata)
+            with self.meta.transaction():  # one commit per step (docs/reliability.md)
+                self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
+                if result.run_metadata:
+                    self.meta.add_run_metadata(self.run_id, result.run_metadata)
             self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
             return
         # A dead worker pool takes its other steps down too: each gets one extra attempt.
@@ -154,9 +156,10 @@ class Scheduler:
             self.on_event("retry", node_id, result.error)
             running[self._submit(executor, node_id)] = node_id
             return
-        self.meta.add_lineage(self.run_id, node_id, self._lineage(node))  # what it read, so its DAG edges show
-        self.meta.step_status(self.run_id, node_id, node.step.name, "failed", error=result.traceback or result.error,
-                              metadata=result.metadata)
+        with self.meta.transaction():
+            self.meta.add_lineage(self.run_id, node_id, self._lineage(node))  # what it read, so its DAG edges show
+            self.meta.step_status(self.run_id, node_id, node.step.name, "failed",
+                                  error=result.traceback or result.error, metadata=result.metadata)
         self.state.status[node_id] = "failed"
         self.state.failure = self.state.failure or result
         self.on_event("failed", node_id, result.error)

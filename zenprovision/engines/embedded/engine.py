@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 from zenprovision import errors, home
@@ -32,8 +34,86 @@ def _ignore(event: EngineEvent) -> None:
     return None
 
 
+@dataclass
+class Worker:
+    """An engine worker process; the stack lock's descriptor reaches it with its job, over a socket.
+
+    So a worker can be started before the lock is taken: ``prepare_up`` starts the one an
+    apply will use while the plan still runs, and its imports overlap the plan (issue 15).
+    It inherits this process's environment as it was when it started, so it is only used
+    while that environment is unchanged; given no job, it exits.
+    """
+
+    proc: subprocess.Popen
+    channel: socket.socket
+    log_path: Any
+    environ: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, stack: str, warm: bool = False) -> Worker:
+        log_path = home.logs_dir() / f"{stack}.log"
+        home.private_dir(log_path.parent)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        environ = dict(os.environ)
+        try:
+            with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "zenprovision.engines.embedded.runner"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, pass_fds=(theirs.fileno(),),
+                    env={**environ, "PYTHONUNBUFFERED": "1", "ZP_ENGINE_CHANNEL": str(theirs.fileno()),
+                         **({"ZP_ENGINE_WARM": "1"} if warm else {})},
+                )
+        finally:
+            theirs.close()
+        return cls(proc, ours, log_path, environ)
+
+    def usable(self) -> bool:
+        return self.proc.poll() is None and dict(os.environ) == self.environ
+
+    def send(self, job: dict[str, Any], lock: StackLock | None) -> None:
+        """The lock's descriptor first (the worker holds the lock from then on), then the job."""
+        fds = [lock.fd] if lock and lock.fd is not None else []
+        socket.send_fds(self.channel, [b"L" if fds else b"-"], fds)
+        self.channel.close()
+        handoff = {"lease": lock.handoff() if lock else None, "parent_pid": os.getpid()}  # a shared home's lease
+        self.proc.stdin.write(json.dumps({**job, "lock_fd": None, **handoff}, default=str).encode())
+        self.proc.stdin.close()
+
+    def discard(self) -> None:
+        """A worker given no job holds no lock and has written nothing: it is killed, not waited for
+        (a plan with no changes must not wait for the spare's imports), and reaped."""
+        self.channel.close()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.proc.kill()
+        _wait_quietly(self.proc)
+
+
 class EmbeddedEngine(Engine):
     name = "embedded"
+
+    def __init__(self) -> None:
+        self._spare: Worker | None = None
+
+    def prepare_up(self, stack: str) -> None:
+        """Start the worker a coming ``up`` of ``stack`` will use, so its imports overlap the plan."""
+        if self._spare is None:
+            self._spare = Worker.start(stack, warm=True)
+
+    def close(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()
+
+    def _worker(self, stack: str) -> Worker:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.usable():
+            return spare
+        if spare is not None:
+            spare.discard()
+        return Worker.start(stack)
 
     def plan(self, request: DeployRequest) -> Plan:
         result = self._run(self._job("plan", request), _ignore, lock=None)
@@ -80,23 +160,16 @@ class EmbeddedEngine(Engine):
         }
 
     def _run(self, job: dict[str, Any], on_event: EventHandler, lock: StackLock | None) -> dict:
-        """Run one job in a fresh worker process and stream its events."""
-        log_path = home.logs_dir() / f"{job['stack']}.log"
-        home.private_dir(log_path.parent)
-        with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "zenprovision.engines.embedded.runner"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-            job = {**job, "lock_fd": lock.fd if lock else None, "lease": lock.handoff() if lock else None,
-                   "parent_pid": os.getpid()}
-            proc.stdin.write(json.dumps(job, default=str).encode())
-            proc.stdin.close()
-            final = _stream(proc, on_event)
+        """Run one job in a worker process and stream its events."""
+        worker = self._worker(job["stack"]) if job["mode"] == "up" else Worker.start(job["stack"])
+        try:
+            worker.send(job, lock)
+        except OSError:  # the spare died meanwhile: a fresh one
+            worker.discard()
+            worker = Worker.start(job["stack"])
+            worker.send(job, lock)
+        proc, log_path = worker.proc, worker.log_path
+        final = _stream(proc, on_event)
         if final is None:
             raise errors.OperationFailed(
                 f"the engine process for stack {job['stack']!r} exited with code {proc.returncode}",

@@ -119,6 +119,33 @@ def _on_signal(signum: int, frame: Any) -> None:
     Interrupt.requested = True
 
 
+def _warm_up() -> None:
+    """While the plan runs elsewhere: import what an apply needs (a broken import is the job's to report)."""
+    import gc
+
+    gc.disable()  # thousands of classes: the collections they trigger find nothing to free
+    try:
+        import pulumi.dynamic  # noqa: F401
+        import pulumi.runtime  # noqa: F401
+
+        from zenprovision.engines.embedded import lazy_sdk, monitor, ops  # noqa: F401
+    except Exception:  # noqa: BLE001
+        pass
+    finally:
+        gc.enable()
+
+
+def _receive_lock(channel: str | None, fd: int | None) -> int | None:
+    """The stack lock's descriptor, sent over the channel with the job (engine.Worker.send)."""
+    if not channel:
+        return fd
+    import socket
+
+    with socket.socket(fileno=int(channel)) as sock:
+        _, fds, _, _ = socket.recv_fds(sock, 1, 1)
+    return fds[0] if fds else None
+
+
 def _claim_lock(fd: int | None) -> None:
     """Name this process in the inherited lock file: it is the one that writes state."""
     if fd is None:
@@ -193,8 +220,14 @@ def main() -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    job = json.loads(sys.stdin.read())
-    _claim_lock(job.get("lock_fd"))
+    if os.environ.get("ZP_ENGINE_WARM"):
+        _warm_up()
+    text = sys.stdin.read()
+    if not text.strip():
+        return 0  # a worker started ahead whose job never came (the plan failed, or was declined)
+    job = json.loads(text)
+    job["lock_fd"] = _receive_lock(os.environ.get("ZP_ENGINE_CHANNEL"), job.get("lock_fd"))
+    _claim_lock(job["lock_fd"])
     leases: list[Any] = []
     try:
         return _work(job, events, leases)

@@ -1,4 +1,4 @@
-"""The local orchestrator: a process pool, as wide as the stack's ``workers``."""
+"""The local orchestrator: a process pool (``pool.PipePool``), as wide as the stack's ``workers``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
 from zenprovision.runtime.orchestrators.lifeline import die_with_parent
+from zenprovision.runtime.orchestrators.pool import PipePool
 from zenprovision.runtime.preload import preload
 
 
@@ -26,7 +27,7 @@ def _worker_init(parent: int) -> None:
 class HealingPool:
     """A process pool that replaces itself when a worker died, so a retry gets a fresh one."""
 
-    def __init__(self, make: Callable[[], ProcessPoolExecutor]) -> None:
+    def __init__(self, make: Callable[[], PipePool]) -> None:
         self._make = make
         self.pool = make()
 
@@ -57,8 +58,8 @@ class LocalOrchestrator(BaseOrchestrator):
     def executor(self) -> Iterator[Executor]:
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         context = multiprocessing.get_context("fork")
-        pool = HealingPool(lambda: ProcessPoolExecutor(self.parallelism, mp_context=context, initializer=_worker_init,
-                                                       initargs=(os.getpid(),)))
+        pool = HealingPool(lambda: PipePool(self.parallelism, context, initializer=_worker_init,
+                                            initargs=(os.getpid(),)))
         try:
             yield pool
         finally:

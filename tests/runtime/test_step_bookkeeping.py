@@ -1,0 +1,62 @@
+"""A step's bookkeeping in the metadata store: two small commits (running, then done), whole or not at all."""
+
+import sqlite3
+
+import pytest
+
+from zenprovision.runtime import metadata
+from zenprovision.runtime.metadata import MetadataStore
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@pytest.fixture
+def commits(monkeypatch) -> list[str]:
+    """Every commit the run's metadata connections make: an explicit COMMIT, or a write outside one."""
+    made: list[str] = []
+    opened = MetadataStore.__init__
+
+    def traced(self, *args, **kwargs):
+        opened(self, *args, **kwargs)
+        db = self.db
+
+        def trace(statement: str) -> None:
+            word = statement.lstrip().split(None, 1)[0].upper()
+            if word == "COMMIT" or (word in WRITES and not db.in_transaction):
+                made.append(statement)
+
+        db.set_trace_callback(trace)
+
+    monkeypatch.setattr(MetadataStore, "__init__", traced)
+    return made
+
+
+def test_a_step_costs_two_commits_whatever_it_records(local_stack, commits):
+    from tests.runtime.pipelines.shapes import fanout
+
+    fanout.run(stack=local_stack, cache=False, seconds=0)  # 6 steps
+    six = len(commits)
+    commits.clear()
+    cached = fanout.run(stack=local_stack, seconds=0)  # every step from the cache: one commit each
+    assert set(cached.steps.values()) == {"cached"}
+    assert len(commits) <= 6 + 3  # start, end, metadata of the run
+    assert 6 * 2 <= six <= 6 * 2 + 3
+
+
+def test_a_failed_commit_leaves_none_of_the_step_behind(home):
+    store = MetadataStore("rt")
+    store.start_run("r1", "p", "p.py", "rt", {}, None)
+    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+        store.add_artifact("r1", "a", "output", {"uri": "file:///x", "relpath": "x", "hash": "h",
+                                                 "materializer": "json", "type": "int", "size": 1})
+        store.step_status("r1", "a", "a", "succeeded")
+        store.db.execute("INSERT INTO runs (id) VALUES ('r1')")  # a duplicate key fails the commit's last write
+    run = store.run("r1")
+    assert run["artifacts"] == [] and run["steps"] == []
+
+
+def test_a_step_status_names_only_step_columns(home):
+    store = MetadataStore("rt")
+    with pytest.raises(ValueError, match="not a step column"):
+        store.step_status("r1", "a", "a", "running", **{"status=1; DROP TABLE runs; --": 1})
+    assert metadata.STEP_FIELDS >= {"attempts", "cache_key", "metadata", "error"}

@@ -1,0 +1,183 @@
+"""A process pool that hands a step to a worker through its own pipe (issue 15, item 2).
+
+``ProcessPoolExecutor`` moves every task through a manager thread and a queue feeder
+thread before a worker sees it, and every result back through the manager: on a loaded
+machine each of those wake-ups costs about a millisecond, a large part of a step's cost.
+Here the submitting thread writes a task straight to an idle worker's pipe, and one reader
+thread completes the futures. A worker that dies breaks the pool as it does for
+``ProcessPoolExecutor``: its future and every queued one fail with ``BrokenProcessPool``,
+and further submits raise it (``HealingPool`` then makes a new pool).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _end_workers_at_exit() -> None:
+    """Before multiprocessing joins its children at exit: tell ours to end, or that join would wait forever."""
+    for pool in list(_POOLS):
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool.tell_workers_to_end()
+
+
+def _serve(conn: Connection, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """A worker: run each task it is sent, send back (ok, value); ``None`` ends it."""
+    if initializer is not None:
+        initializer(*initargs)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        fn, args = task
+        try:
+            reply = (True, fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - the task's own failure, for its future
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # noqa: BLE001 - an unpicklable result: pickling fails before any byte is sent
+            conn.send((False, RuntimeError(f"the result could not be sent back: {type(exc).__name__}: {exc}")))
+
+
+class PipePool:
+    """``submit`` and ``shutdown`` as an executor has them, ``_processes`` for ``abort``."""
+
+    def __init__(self, workers: int, context: Any, initializer: Callable[..., None] | None = None,
+                 initargs: tuple = ()) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[Connection] = []
+        self._busy: dict[Connection, Future] = {}
+        self._backlog: deque[tuple[Future, Callable[..., Any], tuple]] = deque()
+        self._broken = ""
+        self._closing = False
+        self._processes: dict[int, Any] = {}
+        self._workers: list[Connection] = []
+        self._start = (workers, context, initializer, initargs)
+        self._reader: threading.Thread | None = None
+        self._wake_read, self._wake_write = context.Pipe(duplex=False)
+        _POOLS.add(self)
+
+    def _fork_workers(self) -> None:
+        """At the first submit, as ProcessPoolExecutor does: what the run imported by then is inherited."""
+        workers, context, initializer, initargs = self._start
+        for _ in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve, args=(theirs, initializer, initargs))
+            process.start()
+            theirs.close()
+            self._processes[process.pid] = process
+            self._idle.append(ours)
+        self._workers = list(self._idle)
+        self._reader = threading.Thread(target=self._read, name="pipe-pool-reader", daemon=True)
+        self._reader.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._broken:
+                raise BrokenProcessPool(self._broken)
+            if self._closing:
+                raise RuntimeError("cannot submit after shutdown")
+            if self._reader is None:
+                self._fork_workers()
+            if self._idle:
+                self._send(self._idle.pop(), future, fn, args)
+            else:
+                self._backlog.append((future, fn, args))
+        return future
+
+    def _send(self, conn: Connection, future: Future, fn: Callable[..., Any], args: tuple) -> None:
+        """With the lock held. A dead worker's pipe fails here or at the reader: the pool breaks there."""
+        if not future.set_running_or_notify_cancel():
+            self._idle.append(conn)
+            return
+        self._busy[conn] = future
+        try:
+            conn.send((fn, args))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader sees the worker's end of file and breaks the pool, failing this future
+
+    def _read(self) -> None:
+        """Every worker's pipe is watched, idle or not: one that dies is seen at once."""
+        while True:
+            for conn in wait([self._wake_read, *self._workers]):
+                if conn is self._wake_read:
+                    return  # shut down: every worker has finished or was stopped
+                if not self._receive(conn):
+                    return
+
+    def _receive(self, conn: Connection) -> bool:
+        """One worker's reply; False once the pool is broken (a worker died)."""
+        try:
+            ok, value = conn.recv()
+        except (EOFError, OSError):
+            self._break()
+            return False
+        with self._lock:
+            future = self._busy.pop(conn)
+            if self._backlog:
+                self._send(conn, *self._backlog.popleft())
+            else:
+                self._idle.append(conn)
+            finished = self._closing and not self._busy
+        (future.set_result if ok else future.set_exception)(value)
+        if finished:
+            self._wake_write.send_bytes(b"")
+        return True
+
+    def _break(self) -> None:
+        """As ``ProcessPoolExecutor`` does: every task in flight or queued fails, every worker ends."""
+        reason = "a process in the pool was terminated abruptly while the future was running or pending"
+        with self._lock:
+            self._broken = reason
+            failed = [*self._busy.values(), *(item[0] for item in self._backlog)]
+            self._busy.clear()
+            self._backlog.clear()
+        for process in self._processes.values():
+            process.terminate()
+        for future in failed:
+            if not future.done():
+                future.set_exception(BrokenProcessPool(reason))
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Queued tasks still run unless cancelled; then every worker is told to end."""
+        with self._lock:
+            self._closing = True
+            if cancel_futures:
+                for future, _, _ in self._backlog:
+                    future.cancel()
+                self._backlog.clear()
+            finished = not self._busy
+        if finished:
+            self._wake_write.send_bytes(b"")
+        if wait and self._reader is not None:
+            self._reader.join()
+            self._stop_workers()
+
+    def _stop_workers(self) -> None:
+        self.tell_workers_to_end()
+        for process in self._processes.values():
+            process.join()
+
+    def tell_workers_to_end(self) -> None:
+        """Each finishes the task it runs, if any, then ends."""
+        for conn in self._workers:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
