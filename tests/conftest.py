@@ -128,6 +128,19 @@ def session_temp_dir(tmp_path_factory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def bytecode_cache() -> Iterator[None]:
+    """Bytecode caching on, as on a user's machine, even where the environment turns it off
+    (PYTHONDONTWRITEBYTECODE). The suite starts hundreds of Python processes that import the
+    same provider SDKs; without the cache each one recompiles them from source (the offline
+    plan's own cache of pulumi_gcp, ``lazy_sdk``, included): 7 s instead of 3 s for every run
+    of the gcp-k8s program. Caches go beside the sources, as Python puts them."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        mp.setattr(sys, "dont_write_bytecode", False)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def no_address_lookup() -> Iterator[None]:
     """The pulumi engine asks a public service for this machine's address unless told it:
     tests never reach outside 127.0.0.1, so they tell it (a documentation address)."""
