@@ -128,25 +128,24 @@ def session_temp_dir(tmp_path_factory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def bytecode_cache() -> Iterator[None]:
-    """Bytecode caching on, as on a user's machine, even where the environment turns it off
-    (PYTHONDONTWRITEBYTECODE). The suite starts hundreds of Python processes that import the
-    same provider SDKs; without the cache each one recompiles them from source (the offline
-    plan's own cache of pulumi_gcp, ``lazy_sdk``, included): 7 s instead of 3 s for every run
-    of the gcp-k8s program. Caches go beside the sources, as Python puts them."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-        mp.setattr(sys, "dont_write_bytecode", False)
-        yield
-
-
-@pytest.fixture(scope="session", autouse=True)
 def no_address_lookup() -> Iterator[None]:
     """The pulumi engine asks a public service for this machine's address unless told it:
     tests never reach outside 127.0.0.1, so they tell it (a documentation address)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZENPROVISION_DEPLOYER_CIDR", "203.0.113.10/32")
         yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bytecode caching on, as on a user's machine, even where the environment turns it off
+    (PYTHONDONTWRITEBYTECODE): set before collection, for this process and every one it starts.
+    The suite starts hundreds of Python processes that import the same provider SDKs; without
+    the cache each one recompiles them from source (the offline plan's own cache of
+    pulumi_gcp, ``lazy_sdk``, included): 7 s instead of 3 s for every run of the gcp-k8s
+    program, and pytest rewrites every test module's asserts again at each start. Caches go
+    beside the sources (``__pycache__``), as Python puts them."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 # --- markers -----------------------------------------------------------------------------------
@@ -181,6 +180,9 @@ SLOW = {
     "tests/runtime/test_kserve.py",  # a fake cluster and scikit-learn models per test
     "tests/runtime/test_remote.py::test_entrypoint_runs_a_step_from_the_package_in_a_fresh_process",
     "tests/unit/test_exports.py::test_cli_formats_with_a_note_on_stderr",
+    "tests/unit/test_output_cli.py::test_aws_k8s_offline_plan_json_and_output_carry_the_stack_with_unknowns",
+    # three real deploys through the CLI; the quick loop keeps test_plain_records and test_cli_input's damaged record
+    "tests/reliability/test_stacks_and_input.py::test_one_damaged_record_is_listed_as_damaged_and_the_rest_works",
     "tests/unit/test_cli_input.py::test_corrupt_stack_config_is_reported_and_kept",
     "tests/unit/test_packaging.py",  # builds a wheel
 }

@@ -1,7 +1,5 @@
 import numpy as np
-import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from zenprovision.errors import MaterializerError
 from zenprovision.runtime import flavors, materializers
@@ -26,9 +24,13 @@ def test_numpy_pandas_sklearn():
     array = np.arange(12, dtype=np.float32).reshape(3, 4)
     m, data = serialize(array, "x")
     assert m.name == "numpy" and np.array_equal(by_name("numpy").loads(data), array)
+    import pandas as pd  # pandas and scikit-learn take seconds to import: only here, not at collection
+
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
     m, data = serialize(frame, "x")
     assert m.name == "pandas" and by_name("pandas").loads(data).equals(frame)
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
     m, data = serialize(model, "x")
     assert m.name == "sklearn"
