@@ -186,7 +186,7 @@ SLOW = {
     "tests/unit/test_cli_input.py::test_corrupt_stack_config_is_reported_and_kept",
     "tests/unit/test_packaging.py",  # builds a wheel
 }
-INTEGRATION = {  # deploy real stacks through the CLI (also slow)
+INTEGRATION = {  # their tests that run the CLI deploy real stacks through it (also slow)
     "tests/unit/test_embedded_engine.py",
     "tests/unit/test_stack_lifecycle.py",
 }
@@ -198,9 +198,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         module, _, name = item.nodeid.partition("::")
         test = f"{module}::{name.split('[')[0]}"
-        if module in INTEGRATION:
+        integration = module in INTEGRATION and "cli" in getattr(item, "fixturenames", ())
+        if integration:
             item.add_marker(pytest.mark.integration)
-        if module in SLOW or test in SLOW or module in INTEGRATION:
+        if module in SLOW or test in SLOW or integration:
             item.add_marker(pytest.mark.slow)
         if skip and item.get_closest_marker("slow_only"):
             item.add_marker(skip)
