@@ -4,6 +4,7 @@ test_stack_lifecycle.py)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -95,3 +96,45 @@ def test_transient(error):
 @pytest.mark.parametrize("error", [OperationFailed("access denied"), ValueError("bad"), RuntimeError("")])
 def test_not_transient(error):
     assert not is_transient(error)
+
+
+def test_defaults_are_three_attempts_one_second_apart_then_doubling(sleeps):
+    outcome = destroy_with_retries("x", destroy=failing(*[ConnectionError("reset")] * 5))
+    assert (outcome.stack, outcome.result, outcome.attempts, outcome.reason) == ("x", "failed", 3, "reset")
+    assert sleeps == [1.0, 2.0]
+
+
+def test_without_a_destroy_it_destroys_the_stack_through_the_lifecycle_quietly(sleeps, monkeypatch):
+    calls = []
+    monkeypatch.setattr(stacks_teardown.lifecycle, "destroy", lambda *args: calls.append(args))
+    assert destroy_with_retries("x").result == "destroyed"
+    assert calls == [("x", stacks_teardown._quiet)]
+
+
+def test_teardown_retries_a_transient_failure_with_its_backoff(sleeps):
+    destroy = failing(StackLockedError("locked"))
+    outcomes = stacks_teardown.teardown([summary("a")], parallel=1, dry_run=False, destroy=destroy)
+    assert [(o.stack, o.result, o.attempts) for o in outcomes] == [("a", "destroyed", 2)]
+    assert sleeps == [1.0]
+
+
+@pytest.mark.parametrize("parallel, peak", [(0, 1), (1, 1), (2, 2)])
+def test_parallel_bounds_how_many_stacks_are_destroyed_at_once(parallel, peak):
+    """Each destroy waits (briefly) for company: only a second worker can give it."""
+    lock, together = threading.Lock(), threading.Event()
+    state = {"active": 0, "peak": 0}
+
+    def destroy(name: str) -> None:
+        with lock:
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+            if state["active"] == 2:
+                together.set()
+        together.wait(0.2 if peak == 1 else 30)
+        with lock:
+            state["active"] -= 1
+
+    outcomes = stacks_teardown.teardown([summary("a"), summary("b")], parallel=parallel, dry_run=False,
+                                        destroy=destroy)
+    assert {o.result for o in outcomes} == {"destroyed"}
+    assert state["peak"] == peak
