@@ -101,3 +101,53 @@ def test_json_keeps_exact_types():
         assert materializer.name == "pickle"
         restored = by_name("pickle").loads(data)
         assert type(restored) is type(value) and restored == value
+
+
+def test_json_claims_only_what_it_gives_back_exactly():
+    from collections import defaultdict
+
+    assert serialize([defaultdict(int, a=1)], "x")[0].name == "pickle"  # a list is searched too
+    assert serialize({"x": float("inf")}, "x")[0].name == "pickle"  # strict JSON has no Infinity
+    assert serialize([1.5, "a", None], "x")[0].name == "json"
+
+
+def test_a_registered_materializer_goes_first_even_before_json(monkeypatch):
+    monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
+
+    class Shout(Materializer):
+        name = "shout"
+
+        def handles(self, value):
+            return isinstance(value, str)
+
+        def dumps(self, value):
+            return value.upper().encode()
+
+    register_materializer(Shout())
+    assert materializers._REGISTRY[0].name == "shout"
+    assert serialize("quiet", "x") == (materializers._REGISTRY[0], b"QUIET")
+
+
+def test_numpy_never_pickles_in_either_direction():
+    numpy_materializer = by_name("numpy")
+    objects = np.array([{"a": 1}], dtype=object)
+    with pytest.raises(ValueError):
+        numpy_materializer.dumps(objects)
+    import io
+
+    pickled = io.BytesIO()
+    np.save(pickled, objects, allow_pickle=True)
+    with pytest.raises(ValueError):
+        numpy_materializer.loads(pickled.getvalue())
+
+
+def test_pandas_takes_data_frames_only_and_a_users_estimator_is_still_sklearn():
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    assert serialize(pd.Series([1, 2]), "x")[0].name == "pickle"
+
+    # defined outside sklearn, as users do; module-level (pickle finds it), made here (sklearn imports slowly)
+    mine = globals()["Mine"] = type("Mine", (LogisticRegression,), {"__module__": __name__})
+    chosen, data = serialize(mine().fit([[0.0], [1.0]], [0, 1]), "x")
+    assert chosen.name == "sklearn" and type(chosen.loads(data)).__name__ == "Mine"
