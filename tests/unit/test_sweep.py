@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from zenprovision.cli.sweep_cmds import sweep_command
+from zenprovision.cli import cli
 from zenprovision.errors import ZenProvisionError
 from zenprovision.stacks import store
 from zenprovision.stacks.config import StackConfig
@@ -167,7 +167,8 @@ def world(account: Account) -> World:
 
 def sweep(*args: str) -> SimpleNamespace:
     """Run the command in-process; a zenprovision error gives its exit code, as the CLI does."""
-    result = CliRunner().invoke(sweep_command, ["--cloud", "aws", *args])
+    # through the group, as a user does: a command invoked alone keeps a help option without -h
+    result = CliRunner().invoke(cli, ["sweep", "--cloud", "aws", *args])
     error = result.exception
     if error is not None and not isinstance(error, (ZenProvisionError, SystemExit)):
         raise error
