@@ -151,3 +151,29 @@ def test_pandas_takes_data_frames_only_and_a_users_estimator_is_still_sklearn():
     mine = globals()["Mine"] = type("Mine", (LogisticRegression,), {"__module__": __name__})
     chosen, data = serialize(mine().fit([[0.0], [1.0]], [0, 1]), "x")
     assert chosen.name == "sklearn" and type(chosen.loads(data)).__name__ == "Mine"
+
+
+def test_load_errors_say_what_happened_and_what_to_do(monkeypatch):
+    import hashlib
+
+    data = by_name("pickle").dumps((1, 2))
+    meta = {"hash": hashlib.sha256(data).hexdigest(), "materializer": "pickle"}
+    with pytest.raises(MaterializerError) as changed:
+        materializers.load({**meta, "hash": "0" * 64}, data, "run/s/out")
+    assert (changed.value.message, changed.value.hint) == (
+        "artifact run/s/out does not match the sha256 recorded when it was written; not loading it",
+        "it was changed outside zenprovision: re-run the step that wrote it (--no-cache)")
+    monkeypatch.setenv("ZENPROVISION_NO_PICKLE", "1")
+    with pytest.raises(MaterializerError) as refused:
+        materializers.load(meta, data, "run/s/out")
+    assert (refused.value.message, refused.value.hint) == (
+        "artifact run/s/out is stored with the pickle materializer, which unpickles",
+        "no_pickle is on (settings.yaml or ZENPROVISION_NO_PICKLE); re-run the step with it on")
+    with pytest.raises(MaterializerError) as unstorable:
+        serialize((1, 2), "step 's' output")
+    assert (unstorable.value.message, unstorable.value.hint) == (
+        "step 's' output: no materializer for tuple", "no_pickle is on: return plain data, bytes or numpy arrays")
+    monkeypatch.delenv("ZENPROVISION_NO_PICKLE")
+    with pytest.raises(MaterializerError) as plain:
+        serialize((x for x in ()), "step 's' output")
+    assert plain.value.hint == "return a picklable value or register a materializer for this type"

@@ -116,6 +116,9 @@ def test_teardown_retries_a_transient_failure_with_its_backoff(sleeps):
     outcomes = stacks_teardown.teardown([summary("a")], parallel=1, dry_run=False, destroy=destroy)
     assert [(o.stack, o.result, o.attempts) for o in outcomes] == [("a", "destroyed", 2)]
     assert sleeps == [1.0]
+    stacks_teardown.teardown([summary("b")], parallel=1, dry_run=False, backoff=0.25,
+                             destroy=failing(StackLockedError("locked")))
+    assert sleeps == [1.0, 0.25]  # its own backoff reaches every retry
 
 
 @pytest.mark.parametrize("parallel, peak", [(0, 1), (1, 1), (2, 2)])
