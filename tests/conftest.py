@@ -136,6 +136,18 @@ def no_address_lookup() -> Iterator[None]:
         yield
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Bytecode caching on, as on a user's machine, even where the environment turns it off
+    (PYTHONDONTWRITEBYTECODE): set before collection, for this process and every one it starts.
+    The suite starts hundreds of Python processes that import the same provider SDKs; without
+    the cache each one recompiles them from source (the offline plan's own cache of
+    pulumi_gcp, ``lazy_sdk``, included): 7 s instead of 3 s for every run of the gcp-k8s
+    program, and pytest rewrites every test module's asserts again at each start. Caches go
+    beside the sources (``__pycache__``), as Python puts them."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
+
+
 # --- markers -----------------------------------------------------------------------------------
 
 
@@ -168,10 +180,13 @@ SLOW = {
     "tests/runtime/test_kserve.py",  # a fake cluster and scikit-learn models per test
     "tests/runtime/test_remote.py::test_entrypoint_runs_a_step_from_the_package_in_a_fresh_process",
     "tests/unit/test_exports.py::test_cli_formats_with_a_note_on_stderr",
+    "tests/unit/test_output_cli.py::test_aws_k8s_offline_plan_json_and_output_carry_the_stack_with_unknowns",
+    # three real deploys through the CLI; the quick loop keeps test_plain_records and test_cli_input's damaged record
+    "tests/reliability/test_stacks_and_input.py::test_one_damaged_record_is_listed_as_damaged_and_the_rest_works",
     "tests/unit/test_cli_input.py::test_corrupt_stack_config_is_reported_and_kept",
     "tests/unit/test_packaging.py",  # builds a wheel
 }
-INTEGRATION = {  # deploy real stacks through the CLI (also slow)
+INTEGRATION = {  # their tests that run the CLI deploy real stacks through it (also slow)
     "tests/unit/test_embedded_engine.py",
     "tests/unit/test_stack_lifecycle.py",
 }
@@ -183,9 +198,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         module, _, name = item.nodeid.partition("::")
         test = f"{module}::{name.split('[')[0]}"
-        if module in INTEGRATION:
+        integration = module in INTEGRATION and "cli" in getattr(item, "fixturenames", ())
+        if integration:
             item.add_marker(pytest.mark.integration)
-        if module in SLOW or test in SLOW or module in INTEGRATION:
+        if module in SLOW or test in SLOW or integration:
             item.add_marker(pytest.mark.slow)
         if skip and item.get_closest_marker("slow_only"):
             item.add_marker(skip)

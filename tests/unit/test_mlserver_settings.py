@@ -2,12 +2,12 @@
 
 import json
 
-from mlserver.settings import Settings
-
 from zenprovision.blocks.local import _write_settings
 
 
 def test_mlserver_reads_our_settings_with_metrics_and_workers_off(tmp_path):
+    from mlserver.settings import Settings  # MLServer's import takes a second: not at collection
+
     written = _write_settings(tmp_path, 8123)
     on_disk = json.loads((tmp_path / "settings.json").read_text())
     assert on_disk == written

@@ -167,8 +167,7 @@ def world(account: Account) -> World:
 
 def sweep(*args: str) -> SimpleNamespace:
     """Run the command in-process; a zenprovision error gives its exit code, as the CLI does."""
-    # through the group, as users run it: invoked alone, click would cache the command's help
-    # option without the group's -h, and a later `provision sweep -h` (docs/cli.md) would lack it
+    # through the group, as a user does: a command invoked alone keeps a help option without -h
     result = CliRunner().invoke(cli, ["sweep", "--cloud", "aws", *args])
     error = result.exception
     if error is not None and not isinstance(error, (ZenProvisionError, SystemExit)):
