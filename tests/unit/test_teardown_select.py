@@ -106,9 +106,9 @@ def test_defaults_are_three_attempts_one_second_apart_then_doubling(sleeps):
 
 def test_without_a_destroy_it_destroys_the_stack_through_the_lifecycle_quietly(sleeps, monkeypatch):
     calls = []
-    monkeypatch.setattr(stacks_teardown.lifecycle, "destroy", lambda *args: calls.append(args))
+    monkeypatch.setattr(stacks_teardown.lifecycle, "destroy", lambda *args, **kwargs: calls.append((args, kwargs)))
     assert destroy_with_retries("x").result == "destroyed"
-    assert calls == [("x", stacks_teardown._quiet)]
+    assert calls == [(("x", stacks_teardown._quiet), {"command": "teardown"})]  # recorded as teardown's in history
 
 
 def test_teardown_retries_a_transient_failure_with_its_backoff(sleeps):
