@@ -101,6 +101,8 @@ class TempWatch:
         if not isinstance(path, (str, bytes, os.PathLike)):
             return  # a file descriptor
         path = os.path.abspath(os.fsdecode(path))
+        if f"{os.sep}__pycache__" in path:
+            return  # Python's bytecode cache, next to the code (a clone or a venv may live in /tmp)
         if path.startswith(self.system) and not path.startswith(self.allowed):
             self.found.append(path)
 
