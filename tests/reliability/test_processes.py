@@ -156,3 +156,30 @@ def test_a_server_inherits_only_the_variables_it_is_told_to(tmp_path, monkeypatc
 def test_dask_worker_env_takes_variable_names_only(names, ok):
     result = dask_cluster.DaskClusterProvider().check({}, {"workers": 1, "worker_env": names})
     assert (not result.failures) is ok
+
+
+def test_a_gate_killed_by_the_commands_ctrl_c_before_its_release_is_started_again(tmp_path, monkeypatch):
+    """Ctrl-C to the command's process group can reach a server's gate in the instant before it
+    has its own session; the create in flight must still finish (not fail with Broken pipe)."""
+    real, started = processes._start_gated, []
+
+    def first_one_interrupted(*args):
+        proc = real(*args)
+        if not started:
+            proc.send_signal(signal.SIGINT)  # as if it were still in our process group
+            deadline = time.monotonic() + 30
+            while psutil.Process(proc.pid).status() != psutil.STATUS_ZOMBIE:  # dead, not yet reaped
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(processes, "_start_gated", first_one_interrupted)
+    pid_file = processes.PidFile(tmp_path / "s.pid")
+    proc = processes.spawn(SLEEPER, tmp_path / "s.log", pid_file, cwd=tmp_path)
+    try:
+        assert len(started) == 2 and started[0].returncode == -signal.SIGINT
+        assert proc is started[1] and proc.poll() is None
+        assert pid_file.read().pid == proc.pid
+    finally:
+        processes.stop(pid_file)

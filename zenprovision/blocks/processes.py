@@ -97,8 +97,29 @@ def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path,
     its pid record is on disk.
     """
     private_dir(log_path.parent)
+    for attempt in range(3):
+        proc = _start_gated(command, log_path, cwd, inherit)
+        try:
+            pid_file.write(proc.pid)
+            proc.stdin.write(b"1")
+            proc.stdin.close()
+            return proc
+        except BrokenPipeError:
+            # The gate died before it was let through: a Ctrl-C sent to our process group in the
+            # instant before the child had its own session. That signal was the command's, not the
+            # server's: the create in flight finishes, so start the server again.
+            if proc.wait() >= 0 or attempt == 2:
+                raise
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _start_gated(command: list[str], log_path: Path, cwd: Path, inherit: tuple[str, ...]) -> subprocess.Popen:
     with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", _GATE, *command],
             cwd=cwd,
             env={**server_env(), **{name: os.environ[name] for name in inherit if name in os.environ}},
@@ -107,15 +128,6 @@ def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        pid_file.write(proc.pid)
-        proc.stdin.write(b"1")
-        proc.stdin.close()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return proc
 
 
 def stop(pid_file: PidFile, timeout: float = 10.0) -> None:
