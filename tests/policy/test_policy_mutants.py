@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi.output import Unknown  # the embedded engine's offline plan: a value known only after apply
 
 from zenprovision.policy import Resource, Settings, evaluate
 
@@ -17,9 +18,6 @@ PROD_TAGS = {**TAGS, "zenprovision:env": "prod"}
 GCP_LABELS = {f"zenprovision_{k}": v for k, v in LABELS.items()}
 PROD_LABELS = {**GCP_LABELS, "zenprovision_env": "prod"}
 
-
-class Unknown:
-    """What the embedded engine's offline plan holds for a value known only after apply."""
 
 
 def res(type_, name, props=None, deps=(), parent="", **options) -> Resource:
@@ -245,6 +243,14 @@ def test_tls_only_reads_every_shape_of_bucket_policy(policy, ok):
     assert found(with_policy(policy)) == (set() if ok else {TLS_ONLY})
 
 
+def test_a_bucket_with_an_unknown_policy_does_not_hide_the_next_bucket():
+    unknown = [s3_bucket(), *with_policy(UNKNOWN)[1:]]
+    other = res("aws:s3/bucket:Bucket", "other", {"tags": TAGS, "bucket": "zp-other"})
+    others = [res(r.type, f"other-{r.name}", {**r.props, "bucket": "zp-other"}) for r in s3_extras("zp-other", ())]
+    assert found([*unknown, other, *others[:2]]) == {
+        ("s3-bucket-tls-only", "other", "no bucket policy denies requests without TLS (aws:SecureTransport false)")}
+
+
 def test_one_tls_policy_among_several_is_enough_and_an_unknown_one_is_not_judged():
     extra = res("aws:s3/bucketPolicy:BucketPolicy", "other", {"bucket": "zp-artifacts-1", "policy": "{}"},
                 deps=["data"])
@@ -264,6 +270,7 @@ OPEN = "the API endpoint is public to 0.0.0.0/0: set public_access_cidrs or turn
     ({"endpointPublicAccess": True, "publicAccessCidrs": []}, True),
     ({"endpointPublicAccess": UNKNOWN}, False),
     ({"endpointPublicAccess": True, "publicAccessCidrs": UNKNOWN}, False),
+    ({"endpointPublicAccess": True, "publicAccessCidrs": Unknown()}, False),
     ({"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.7/32", "203.0.113.0/24"]}, False),
 ])
 def test_eks_endpoint_message_says_what_to_change(vpc, bad):
@@ -271,8 +278,10 @@ def test_eks_endpoint_message_says_what_to_change(vpc, bad):
     assert found([cluster]) == ({("eks-endpoint-not-public", "eks", OPEN)} if bad else set())
 
 
-def test_an_eks_cluster_without_vpc_config_is_public():
+def test_an_eks_cluster_without_vpc_config_is_public_and_one_known_only_after_apply_is_not_judged():
     assert found([res(EKS, "eks", {"tags": TAGS, "vpcConfig": None})]) == {("eks-endpoint-not-public", "eks", OPEN)}
+    assert found([res(EKS, "eks", {"tags": TAGS, "vpcConfig": Unknown()})]) == set()
+    assert found([res(EKS, "eks", {"tags": TAGS, "vpcConfig": UNKNOWN})]) == set()
 
 
 PRIVATE_VPC = {"endpointPublicAccess": False}
@@ -369,6 +378,11 @@ def test_the_group_is_judged_by_its_own_template_not_the_first_one():
     good, bad = template("good", props={"id": "lt-good"}), template("bad", {**IMDS, "httpTokens": "optional"})
     assert found([good, bad, group(ref={"id": UNKNOWN}, deps=["bad"])]) == {
         ("eks-node-metadata-hop-limit", "bad", TOKENS)}
+
+
+def test_a_template_reference_known_only_after_apply_finds_the_template_it_depends_on():
+    stack = [template(options={**IMDS, "httpPutResponseHopLimit": 2}), group(ref=Unknown(), deps=["lt"])]
+    assert found(stack) == {("eks-node-metadata-hop-limit", "lt", HOPS.format(2))}
 
 
 def test_a_dependency_on_a_template_is_not_using_it():
@@ -493,6 +507,7 @@ NO_NETWORKS = "public endpoint without master authorized networks: anyone can re
     ({"privateClusterConfig": None, "masterAuthorizedNetworksConfig": UNKNOWN}, set()),
     ({"masterAuthorizedNetworksConfig": []}, {NO_NETWORKS}),
     ({"masterAuthorizedNetworksConfig": {"cidrBlocks": UNKNOWN}}, set()),
+    ({"masterAuthorizedNetworksConfig": {"cidrBlocks": Unknown()}}, set()),
     ({"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}, {"cidrBlock": "::/0"}]}},
      {"master authorized networks include 0.0.0.0/0"}),
     ({"masterAuthorizedNetworksConfig": {"cidrBlocks": [{"cidrBlock": "0.0.0.0/0"}],
@@ -514,6 +529,7 @@ NODES_SA = "zp-nodes@acme.iam.gserviceaccount.com"
     ({"removeDefaultNodePool": None, "nodeConfig": {"serviceAccount": NODES_SA}}, False),
     ({"removeDefaultNodePool": "true", "nodeConfig": {"serviceAccount": NODES_SA}}, False),
     ({"removeDefaultNodePool": "true"}, True),
+    ({"removeDefaultNodePool": None, "nodeConfig": {"machineType": "e2-standard-4"}}, True),
     ({"removeDefaultNodePool": None, "nodeConfig": {"serviceAccount": UNKNOWN}}, False),
     ({"removeDefaultNodePool": True, "enableAutopilot": True}, True),
     ({"removeDefaultNodePool": None, "enableAutopilot": "true", "nodeConfig": {"serviceAccount": NODES_SA},
