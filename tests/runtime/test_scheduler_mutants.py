@@ -4,8 +4,11 @@ resumed run reuses what succeeded. One worker, so the order steps finish in is t
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import pytest
 from tests.runtime.conftest import make_stack
 from zenprovision import Secret, get_step_context, pipeline, step
 from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.runtime.orchestrators.base import BaseOrchestrator
 from zenprovision.runtime.orchestrators.local import LocalOrchestrator
 from zenprovision.runtime.runner import run_pipeline
 
@@ -181,6 +185,73 @@ def leaky(token: Secret[str] = "s3cr3t-value-42"):
     leaks(token=token)
 
 
+@step
+def configure(options: dict, day: datetime.date) -> str:
+    _ran("configure")
+    return f"{sorted(options.items())} {day}"
+
+
+@pipeline
+def options_ab(day: str = "2026-12-02"):
+    configure(options={"a": 1, "b": 2}, day=datetime.date.fromisoformat(day))
+
+
+@pipeline
+def options_ba(day: str = "2026-12-02"):
+    configure(options={"b": 2, "a": 1}, day=datetime.date.fromisoformat(day))
+
+
+@step
+def whoami() -> list:
+    context = get_step_context()
+    return [context.run_id, context.node_id]
+
+
+@pipeline
+def identity():
+    whoami()
+
+
+@step
+def logs_then_fails() -> int:
+    get_step_context().log_metadata(rows_read=120)
+    raise ValueError("row 121 is malformed")
+
+
+@pipeline
+def half_done():
+    logs_then_fails()
+
+
+@step
+def waits_for(marker: str) -> bool:
+    """True once ``marker`` exists; False if it never came (bounded, so a broken scheduler fails, not hangs)."""
+    path = Path(os.environ[MARKERS]) / marker
+    for _ in range(600):
+        if path.exists():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@step
+def opens(ready: str, marker: str) -> str:
+    (Path(os.environ[MARKERS]) / marker).write_text("")
+    return marker
+
+
+@pipeline
+def start_when_ready():
+    opens(beside(), marker="go")
+    waits_for(marker="go")
+
+
+@pipeline
+def skip_at_once():
+    after(first_failure())
+    waits_for(marker="after-skipped")
+
+
 @pytest.fixture
 def stack(home, tmp_path, monkeypatch) -> str:
     folder = tmp_path / "markers"
@@ -188,6 +259,12 @@ def stack(home, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv(MARKERS, str(folder))
     make_stack("one", {"flavor": "local", "config": {"path": (home / "artifacts").as_uri()}}, workers=1)
     return "one"
+
+
+@pytest.fixture
+def two_workers(stack, home) -> str:
+    make_stack("two", {"flavor": "local", "config": {"path": (home / "artifacts").as_uri()}}, workers=2)
+    return "two"
 
 
 def ran(name: str) -> int:
@@ -352,7 +429,8 @@ def test_a_worker_that_dies_gets_one_more_attempt_even_without_retries(stack):
     assert steps(stack, once.run_id)["dies_once"]["attempts"] == 2
     always = run(dying_always, stack)
     assert always.steps == {"dies_always": "failed", "after": "skipped"} and ran("dies_always") == 2
-    assert always.error.startswith("the step's process died: ")
+    assert always.failed_step == "dies_always"
+    assert always.error.startswith("the step's process died: BrokenProcessPool: ")
 
 
 def test_a_failed_step_never_reports_or_stores_a_secret(stack):
@@ -408,3 +486,89 @@ def test_resume_reruns_a_step_whose_output_is_gone(stack, home):
     resumed = run(chain, stack, resume=failed.run_id, cache=False)
     assert resumed.steps == {"numbers": "succeeded", "total": "cached", "double": "succeeded"}
     assert resumed.output("double") == 6
+
+
+
+# --- what a run records and reports ------------------------------------------------------------------------------
+
+def test_the_progress_events_of_a_run(stack):
+    open_gate("double-ok")
+    events = []
+    summary = run(chain, stack, events)
+    assert [(kind, node, detail) for kind, node, detail in events if kind != "succeeded"] == [
+        ("run", summary.run_id, ""), ("start", "numbers", ""), ("start", "total", ""), ("start", "double", "")]
+    succeeded = [(kind, node) for kind, node, _ in events if kind == "succeeded"]
+    assert succeeded == [("succeeded", "numbers"), ("succeeded", "total"), ("succeeded", "double")]
+    assert all(re.fullmatch(r"\d+\.\d\ds", detail) for kind, _, detail in events if kind == "succeeded")
+
+
+def test_every_step_row_names_its_step_and_when_it_started(stack):
+    failed = run(failing, stack)
+    open_gate("double-ok")
+    run(chain, stack)
+    cached = run(chain, stack)
+    for summary, names in ((failed, {"broken": "broken", "after": "after", "last": "last", "beside": "beside"}),
+                           (cached, {"numbers": "numbers", "total": "total", "double": "double"})):
+        recorded = steps(stack, summary.run_id)
+        assert {n: s["step"] for n, s in recorded.items()} == names
+        assert all(s["started"] is not None and s["started"] <= s["ended"] for s in recorded.values())
+    artifacts = MetadataStore(stack).run(cached.run_id)["artifacts"]
+    assert [a["name"] for a in artifacts] == ["output"] * 3
+
+
+def test_a_step_shows_as_running_with_its_attempt_while_it_runs(stack):
+    run_ids, seen = [], []
+
+    def watch(kind, node, detail):
+        if kind == "run":
+            run_ids.append(node)
+        elif kind == "start" and node == "broken":
+            seen.append(next((s["step"], s["status"], s["attempts"], s["started"] is not None)
+                             for s in MetadataStore(stack).run(run_ids[0])["steps"] if s["node_id"] == node))
+
+    run_pipeline(failing, stack, {}, on_event=watch, raise_on_failure=False)
+    assert seen == [("broken", "running", attempt, True) for attempt in (1, 2, 3)]
+
+
+def test_a_step_knows_its_run_and_node(stack):
+    summary = run(identity, stack)
+    assert summary.output("whoami") == [summary.run_id, "whoami"]
+
+
+def test_a_failed_step_keeps_the_metadata_it_logged(stack):
+    summary = run(half_done, stack)
+    recorded = steps(stack, summary.run_id)["logs_then_fails"]
+    assert recorded["status"] == "failed" and recorded["metadata"] == {"rows_read": 120}
+    assert "ValueError: row 121 is malformed" in recorded["error"]
+
+
+def test_the_same_parameters_in_another_order_or_of_any_type_hit_the_cache(stack):
+    assert run(options_ab, stack).steps == {"configure": "succeeded"}
+    assert run(options_ba, stack).steps == {"configure": "cached"}
+    assert run(options_ab, stack, params={"day": "2026-12-03"}).steps == {"configure": "succeeded"}
+    assert ran("configure") == 2
+
+
+def test_an_orchestrator_without_the_warm_up_hook_runs_the_pipeline(stack, monkeypatch):
+    monkeypatch.delattr(LocalOrchestrator, "warm_up")
+    monkeypatch.delattr(BaseOrchestrator, "warm_up")
+    open_gate("double-ok")
+    assert run(chain, stack).output("double") == 6
+
+
+def test_a_step_starts_as_soon_as_its_inputs_are_ready(two_workers):
+    """``opens`` becomes ready while ``waits_for`` still runs: it must not wait for it."""
+    summary = run(start_when_ready, two_workers)
+    assert summary.output("waits_for") is True
+
+
+def test_dependents_of_a_failed_step_are_skipped_at_once(two_workers):
+    """Not when the rest of the run is done: ``provision run`` shows the skip as it happens."""
+
+    def on_event(kind, node, detail):
+        if (kind, node) == ("skipped", "after"):
+            (Path(os.environ[MARKERS]) / "after-skipped").write_text("")
+
+    summary = run_pipeline(skip_at_once, two_workers, {}, on_event=on_event, raise_on_failure=False)
+    assert summary.steps == {"first_failure": "failed", "after": "skipped", "waits_for": "succeeded"}
+    assert summary.output("waits_for") is True
