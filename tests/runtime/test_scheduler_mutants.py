@@ -401,6 +401,7 @@ def test_a_failing_step_is_tried_retries_plus_one_times_and_its_dependents_skipp
     assert kinds == [("start", "broken"), ("retry", "broken"), ("start", "broken"), ("retry", "broken"),
                      ("start", "broken"), ("failed", "broken"), ("skipped", "after"), ("skipped", "last")]
     assert {detail for kind, _, detail in events if kind in ("retry", "failed")} == {"RuntimeError: broken for good"}
+    assert {detail for kind, _, detail in events if kind in ("start", "skipped")} == {""}  # nothing more to say
 
 
 def test_a_step_that_succeeds_within_its_retries_feeds_its_dependents(stack):
