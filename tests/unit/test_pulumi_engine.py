@@ -797,6 +797,24 @@ def test_ctrl_c_waits_for_the_operation_then_is_cancelled(monkeypatch):
     assert caught.value.hint == "run the same command again" and caught.value.exit_code == 130
 
 
+def test_ctrl_c_the_instant_the_operation_starts_still_waits_for_it(monkeypatch):
+    """No window in which a Ctrl-C escapes as KeyboardInterrupt and leaves the CLI unwatched."""
+    asked, finished = threading.Event(), threading.Event()
+    monkeypatch.setattr(interrupt, "terminal_sent_it", lambda: asked.set() or True)
+
+    def operation():
+        _thread.interrupt_main()  # while the main thread is still starting this one
+        assert asked.wait(60)
+        finished.set()
+        raise command_error("error: update canceled")
+
+    for _ in range(20):
+        asked.clear(), finished.clear()
+        with pytest.raises(CancelledError):
+            interrupt.run(operation, "up of stack 'dev'")
+        assert finished.is_set()
+
+
 def test_ctrl_c_not_from_a_terminal_is_forwarded_to_the_cli(tmp_path, monkeypatch):
     monkeypatch.setattr(interrupt, "terminal_sent_it", lambda: False)
     marker, trapping = tmp_path / "got-sigint", tmp_path / "trapping"
