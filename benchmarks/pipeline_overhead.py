@@ -6,8 +6,10 @@ overhead (T40 - T10) / 30 (target <= 5 ms, and within 1.3x of the floor), the sa
 the floor, a plain loop that pickles each output to a file with one fsync per step (and for
 reference one with two, as the runtime did before issue 15), a second floor for a runtime
 that runs each step in a worker process: the same loop with each step's write handed to a
-2-process pool (ProcessPoolExecutor, fork) and its result awaited, and `provision run` of
-the 10-step chain as a whole process (target <= 1 s). Every variant runs once per round,
+2-process pool (ProcessPoolExecutor, fork) and its result awaited, for reference the runtime's
+own save and load of each output in this process (its on-disk layout: two new folders and two
+new files per step, one fsync), and `provision run` of the 10-step chain as a whole process
+(target <= 1 s). Every variant runs once per round,
 interleaved, and each figure is the median of the rounds: the machine may be loaded.
 """
 
@@ -63,6 +65,21 @@ def pooled(steps: int, folder: Path, pool: ProcessPoolExecutor) -> float:
     return time.perf_counter() - started
 
 
+def stored(steps: int, folder: Path) -> float:
+    """The plain loop through the runtime's artifact code: its layout's cost, without workers or metadata."""
+    from zenprovision.runtime.artifact_stores.local import LocalArtifactStore
+    from zenprovision.runtime.execution import load_artifact, save_artifact
+
+    store = LocalArtifactStore({"path": str(folder / f"stored-{time.time_ns()}")})
+    started = time.perf_counter()
+    value = 0
+    for index in range(steps):
+        value = value + 1 if index else 0
+        save_artifact(store, f"runs/r/step_{index}/output", value, "bench")
+        value = load_artifact(store, f"runs/r/step_{index}/output")
+    return time.perf_counter() - started
+
+
 def one_run(pipeline, stack: str) -> float:
     started = time.perf_counter()
     pipeline.run(stack=stack, cache=False)
@@ -80,7 +97,7 @@ def main() -> None:
         one_run(chains.chain10, "bench")  # warm-up: imports, first fork
         folder = Path(tempfile.mkdtemp(prefix="zenprovision-baseline-"))
         rounds: dict[str, list[float]] = {key: [] for key in ("t10", "t40", "t16", "b10", "b40", "d10", "d40",
-                                                              "p10", "p40")}
+                                                              "p10", "p40", "s10", "s40")}
         pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
         pooled(10, folder, pool)  # warm-up: the workers start
         for _ in range(ROUNDS):
@@ -89,10 +106,11 @@ def main() -> None:
                                  ("t40", lambda: one_run(chains.chain40, "bench")),
                                  ("b40", lambda: baseline(40, folder)), ("d40", lambda: baseline(40, folder, 2)),
                                  ("p10", lambda: pooled(10, folder, pool)), ("p40", lambda: pooled(40, folder, pool)),
+                                 ("s10", lambda: stored(10, folder)), ("s40", lambda: stored(40, folder)),
                                  ("t16", lambda: one_run(chains.fanout16, "bench"))):
                 rounds[key].append(measure())
         pool.shutdown()
-        t10, t40, t16, b10, b40, d10, d40, p10, p40 = (statistics.median(rounds[key]) for key in rounds)
+        t10, t40, t16, b10, b40, d10, d40, p10, p40, s10, s40 = (statistics.median(rounds[key]) for key in rounds)
         started = time.perf_counter()
         subprocess.run([PROVISION, "run", f"{HERE / 'chains.py'}:chain10", "--stack", "bench", "--no-cache"],
                        check=True, capture_output=True)
@@ -103,6 +121,7 @@ def main() -> None:
     base_step = (b40 - b10) / 30
     two_step = (d40 - d10) / 30
     pool_step = (p40 - p10) / 30
+    store_step = (s40 - s10) / 30
     print(f"{'measure':44} {'zenprovision':>13} {'baseline':>10} {'target':>8}")
     print(f"{'10-step chain, wall':44} {t10 * 1000:11.1f}ms {b10 * 1000:8.1f}ms")
     print(f"{'40-step chain, wall':44} {t40 * 1000:11.1f}ms {b40 * 1000:8.1f}ms")
@@ -114,6 +133,7 @@ def main() -> None:
     print(f"{'(reference: two fsyncs per step, plain loop)':44} {'':>13} {two_step * 1000:8.2f}ms")
     print(f"{'floor 2: one fsync per step, in a worker process':44} {'':>13} {pool_step * 1000:8.2f}ms")
     print(f"{'per-step overhead / worker-process floor':44} {per_step / pool_step:12.2f}x")
+    print(f"{'(reference: runtime save + load, in-process)':44} {'':>13} {store_step * 1000:8.2f}ms")
     print(f"{'provision run chain10 (whole process)':44} {whole * 1000:11.0f}ms {'':>10} {'1000ms':>8}")
     print(f"(local stack, workers=2, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, caching off, "
           "artifacts and metadata persisted)")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -762,35 +763,67 @@ def test_the_work_dir_is_a_fresh_copy_keeping_the_stack_settings(home, recipe):
     assert (folder / "Pulumi.dev.yaml").read_text() == "encryptionsalt: ours\n"
 
 
-def _interrupt_soon(delay=0.3):
-    threading.Timer(delay, _thread.interrupt_main).start()
+def _interrupt_when(ready: Callable[[], bool]) -> None:
+    """Ctrl-C to the main thread once ``ready()`` says the operation is under way (never on a timer:
+    a loaded machine may not have started it yet)."""
+    def interrupt_main() -> None:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_main, daemon=True).start()
 
 
 def test_ctrl_c_waits_for_the_operation_then_is_cancelled(monkeypatch):
-    monkeypatch.setattr(interrupt, "terminal_sent_it", lambda: True)
-    finished = threading.Event()
+    started, asked, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def from_the_terminal() -> bool:
+        asked.set()  # the main thread took the Ctrl-C
+        return True
+
+    monkeypatch.setattr(interrupt, "terminal_sent_it", from_the_terminal)
 
     def operation():
-        time.sleep(0.8)
+        started.set()
+        assert asked.wait(60)  # the CLI is still busy when Ctrl-C arrives, and stops only after it
         finished.set()
         raise command_error("error: update canceled")
 
-    _interrupt_soon()
+    _interrupt_when(started.is_set)
     with pytest.raises(CancelledError) as caught:
         interrupt.run(operation, "up of stack 'dev'")
     assert finished.is_set()  # the CLI was given time to stop cleanly
     assert caught.value.hint == "run the same command again" and caught.value.exit_code == 130
 
 
+def test_ctrl_c_the_instant_the_operation_starts_still_waits_for_it(monkeypatch):
+    """No window in which a Ctrl-C escapes as KeyboardInterrupt and leaves the CLI unwatched."""
+    asked, finished = threading.Event(), threading.Event()
+    monkeypatch.setattr(interrupt, "terminal_sent_it", lambda: asked.set() or True)
+
+    def operation():
+        _thread.interrupt_main()  # while the main thread is still starting this one
+        assert asked.wait(60)
+        finished.set()
+        raise command_error("error: update canceled")
+
+    for _ in range(20):
+        asked.clear(), finished.clear()
+        with pytest.raises(CancelledError):
+            interrupt.run(operation, "up of stack 'dev'")
+        assert finished.is_set()
+
+
 def test_ctrl_c_not_from_a_terminal_is_forwarded_to_the_cli(tmp_path, monkeypatch):
     monkeypatch.setattr(interrupt, "terminal_sent_it", lambda: False)
-    marker = tmp_path / "got-sigint"
+    marker, trapping = tmp_path / "got-sigint", tmp_path / "trapping"
     cli = tmp_path / "pulumi"
-    cli.write_text(f"#!/bin/sh\ntrap 'touch {marker}; exit 1' INT\nwhile :; do sleep 0.05; done\n")
+    cli.write_text(f"#!/bin/sh\ntrap 'touch {marker}; exit 1' INT\ntouch {trapping}\nwhile :; do sleep 0.05; done\n")
     cli.chmod(0o755)
-    _interrupt_soon()
+    _interrupt_when(trapping.exists)
     with pytest.raises(CancelledError):
-        interrupt.run(lambda: subprocess.run([str(cli)], check=True, timeout=20), "up")
+        interrupt.run(lambda: subprocess.run([str(cli)], check=True, timeout=60), "up")
     assert marker.exists()
 
 

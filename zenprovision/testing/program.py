@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,21 +54,38 @@ def run_under_mocks(recipe_dir: Path, config: dict[str, Any], labels: dict[str, 
     job = {"recipe_dir": str(recipe_dir), "config": config, "labels": labels or {}}
     proc = subprocess.run([sys.executable, "-m", "zenprovision.testing.program"], input=json.dumps(job),
                           capture_output=True, text=True, timeout=timeout, env={**os.environ})
-    if proc.returncode != 0:
+    data = _last_json_line(proc.stdout)
+    if proc.returncode != 0 or data is None or "error" in data:
+        # The program's own error, as it reported it: what the SDK's threads print while the
+        # process exits may come after it on stderr.
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        raise OperationFailed(f"recipe {recipe_dir.name} failed under mocks: {lines[-1] if lines else 'no output'}",
+        error = (data or {}).get("error") or (lines[-1] if lines else "no output")
+        raise OperationFailed(f"recipe {recipe_dir.name} failed under mocks: {error}",
                               hint="run its program with `provision plan NAME --offline --verbose` for the traceback")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
     return ProgramRecord([RecordedResource(**r) for r in data["resources"]], data["exports"], data["secret_exports"])
 
 
-def _main() -> None:
+def _last_json_line(stdout: str) -> dict[str, Any] | None:
+    lines = stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+
+
+def _main() -> int:
     from zenprovision.testing.recorder import record_program
 
     job = json.loads(sys.stdin.read())
-    result = record_program(Path(job["recipe_dir"]), job["config"], job["labels"])
+    try:
+        result = record_program(Path(job["recipe_dir"]), job["config"], job["labels"])
+    except Exception as exc:  # reported whole on stdout; the traceback goes to stderr
+        traceback.print_exc()
+        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        return 1
     sys.stdout.write(json.dumps(result, default=str) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    _main()
+    sys.exit(_main())

@@ -22,23 +22,33 @@ CLI_NAME = "pulumi"
 
 
 def run(operation: Callable[[], T], what: str) -> T:
-    """Run ``operation`` (one SDK call); a Ctrl-C becomes CancelledError once the CLI stopped."""
+    """Run ``operation`` (one SDK call); a Ctrl-C becomes CancelledError once the CLI stopped.
+
+    Ctrl-C is taken by a handler that only counts presses, never by a KeyboardInterrupt, which
+    could land between two statements here and leave the CLI running unwatched.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return operation()  # signals reach the main thread only: nothing to wait for here
     outcome: dict[str, Any] = {}
     finished = threading.Event()  # not Thread.join: on 3.11 a Ctrl-C inside join() marks the thread dead
-    worker = threading.Thread(target=_capture, args=(operation, outcome, finished), name=f"pulumi {what}",
-                              daemon=True)
-    worker.start()
-    interrupted = False
-    while not finished.is_set():
-        try:
-            finished.wait(0.1)
-        except KeyboardInterrupt:
-            if interrupted:
-                break
-            interrupted = True
+    presses: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: presses.append(signum))
+    try:
+        worker = threading.Thread(target=_capture, args=(operation, outcome, finished), name=f"pulumi {what}",
+                                  daemon=True)
+        worker.start()
+        handled = 0
+        while not finished.wait(0.1):
+            if len(presses) == handled:
+                continue
+            if handled:
+                break  # a second Ctrl-C: stop waiting; the CLI got it too and stops at once
+            handled = len(presses)
             if not terminal_sent_it():
                 signal_cli_children()
-    if interrupted and "result" not in outcome:
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if presses and "result" not in outcome:
         raise CancelledError(f"{what} interrupted; the CLI saved what finished",
                              hint="run the same command again") from outcome.get("error")
     if "error" in outcome:

@@ -74,12 +74,18 @@ class LocalArtifactStore(BaseArtifactStore):
 
         ``durable=False`` skips the fsync, for a file whose loss a reader survives: a step's
         ``meta.json``, written after its fsynced data (docs/reliability.md, one sync per step).
+        Folders are made only when the temp file cannot be created: a file written beside
+        another (``meta.json`` beside its data) costs no ``makedirs`` (issue 15).
         """
         target = self.path(relpath)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         temp = f"{target}.tmp-{uuid.uuid4().hex}"
         try:
-            with open(temp, "xb") as handle:
+            handle = open(temp, "xb")
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            handle = open(temp, "xb")
+        try:
+            with handle:
                 handle.write(data)
                 if durable:
                     handle.flush()
