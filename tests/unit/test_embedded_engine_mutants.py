@@ -148,6 +148,17 @@ def test_a_failed_check_names_the_resource_and_the_first_failure():
     assert raised.value.message == "resource 'a': size: must be positive"
 
 
+def test_a_failed_check_of_a_deployed_resource_names_it_in_apply_and_plan(home):
+    failures = [SimpleNamespace(property="size", reason="too big")]
+    provider = Provider(diff=SimpleNamespace(changes=True), failures=failures)
+    with pytest.raises(InputError, match="^resource 'a': size: too big$"):
+        decide(provider, registration("a"), resource("a"), {"name": "a"})
+    with pytest.raises(InputError, match="^resource 'a': size: too big$"):
+        Applier(StackState("s", resources=[resource("a")]), lambda e: None).register(registration("a", provider))
+    with pytest.raises(InputError, match="^resource 'a': size: too big$"):
+        Planner(StackState("s", resources=[resource("a")])).register(registration("a", provider))
+
+
 def test_an_update_lists_every_changed_added_and_removed_input():
     old = resource("a")
     old.inputs = {"name": "a", "size": 1, "gone": True, "same": 0}
@@ -359,6 +370,15 @@ def test_after_an_apply_an_interrupted_create_the_program_no_longer_has_is_clean
     assert [p["urn"] for p in saved().pending] == [urn("again")]
 
 
+def test_an_apply_reports_an_interrupted_create_it_cannot_clean_up(home):
+    state = StackState("s")
+    pending_create(state, "stuck", Provider(fail={"delete"}))
+    events = []
+    Applier(state, events.append).delete_unseen()
+    assert events == [{"kind": "diagnostic",
+                       "message": "interrupted create of 'stuck' may have left a resource behind: stuck refuses"}]
+
+
 # --- delete_resource and recovery of interrupted creates ------------------------------------
 
 
@@ -393,10 +413,10 @@ def pending_create(state, name, provider=None, **extra):
 
 def test_interrupted_creates_are_deleted_from_their_inputs_and_forgotten(home):
     state = StackState("s")
-    pending_create(state, "a", key=secret("k"))
-    state.begin("update", urn("u"))
+    state.begin("update", urn("u"))  # records that are not creates are skipped, not an end
     state.resources.append(resource("made"))
     pending_create(state, "made")  # finished creating: the resource is in state, no clean-up
+    pending_create(state, "a", key=secret("k"))
     recover_pending_creates(state, lambda e: None)
     assert [c[:2] for c in calls("delete")] == [("", {"name": "a", "key": "k"})]
     assert [(p["op"], p["urn"]) for p in saved().pending] == [("update", urn("u")), ("create", urn("made"))]
@@ -457,18 +477,19 @@ def test_an_interrupt_stops_destroy_before_the_next_delete(home):
 
 
 def test_the_plan_predicts_each_operation_without_running_one(home):
-    state = StackState("s", resources=[resource("kept"), resource("changed"), resource("moved"),
-                                       resource("gone1"), resource("gone2")])
+    state = StackState("s", resources=[resource("kept"), resource("changed", outputs={"name": "changed", "url": "u"}),
+                                       resource("moved"), resource("gone1"), resource("gone2")])
     planner = Planner(state)
     same = Provider(diff=SimpleNamespace(changes=False))
     assert planner.register(registration("group", custom=False)) == ("", {})
-    assert planner.register(registration("kept", same)) == ("kept-id", {"name": "kept"})
+    # unchanged (the provider says so): its outputs as they are, not the program's inputs
+    assert planner.register(registration("kept", same, size=5)) == ("kept-id", {"name": "kept"})
     assert planner.register(registration("changed", Provider(diff=SimpleNamespace(changes=True)), size=2)) == \
-        ("changed-id", {"name": "changed", "size": 2})
+        ("changed-id", {"name": "changed", "url": "u", "size": 2})
     assert planner.register(registration("moved", Provider(diff=SimpleNamespace(replaces=["zone"])), zone="b")) == \
         ("moved-id", {"name": "moved", "zone": "b"})
-    assert planner.register(registration("new", key=secret("k"), token=UNKNOWN)) == \
-        ("", {"name": "new", "key": secret("k"), "token": UNKNOWN})
+    assert planner.register(registration("new", key=secret("k"), token=UNKNOWN, __defaults=[])) == \
+        ("", {"name": "new", "key": secret("k"), "token": UNKNOWN, "__defaults": []})
     assert planner.register(registration("bucket", type_="aws:s3/bucket:Bucket", parent=urn("group"))) == \
         ("bucket-id", {"__provider": planner.registered[-1].inputs["__provider"], "name": "bucket"})
     planner.finish()

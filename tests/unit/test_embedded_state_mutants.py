@@ -11,6 +11,7 @@ import hashlib
 import json
 
 import pytest
+from pulumi.output import Unknown
 
 from zenprovision.engines.embedded import state as state_store
 from zenprovision.engines.embedded.state import ResourceState, StackState
@@ -66,6 +67,11 @@ def test_a_minimal_state_file_loads(home):
 def test_a_state_without_a_version_is_from_before_hashes_and_loads_without_them(home):
     write("dev", {"stack": "dev", "resources": [a_resource()]})
     assert state_store.load("dev").resources[0].provider == "YmxvYg=="
+
+
+def test_a_version_2_state_with_nothing_deployed_yet_loads(home):
+    write("dev", {"stack": "dev", "version": 2, "pending": []})
+    assert state_store.load("dev").resources == []
 
 
 def test_a_version_2_state_written_by_hand_without_pending_loads(home):
@@ -130,7 +136,7 @@ def test_reveal_unwraps_secrets_at_any_depth():
 
 
 def test_redact_masks_secrets_and_spells_out_unknowns_at_any_depth():
-    value = {"a": secret("x"), "b": [secret("y"), UNKNOWN, 3], "c": {"d": UNKNOWN}}
+    value = {"a": secret("x"), "b": [secret("y"), UNKNOWN, 3], "c": {"d": Unknown()}}
     assert redact(value) == {"a": "[secret]", "b": ["[secret]", "(known after apply)", 3],
                              "c": {"d": "(known after apply)"}}
     assert redact({SECRET_SIG_KEY: "other", "value": 1}) == {SECRET_SIG_KEY: "other", "value": 1}
