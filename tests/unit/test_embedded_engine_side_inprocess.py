@@ -284,3 +284,15 @@ def test_outputs_and_has_state_read_the_state_file(home):
     pending.begin("create", "urn:b")
     state_store.save(pending)
     assert EmbeddedEngine().has_state("s") is True
+
+
+def test_a_real_worker_receives_the_stack_lock_with_its_job_and_names_itself_in_it(home):
+    """Worker.send over a real socket: the lock file then names the worker, which holds the lock until it exits."""
+    import os
+
+    from zenprovision import home as zp_home
+
+    drift = EmbeddedEngine().refresh("s", lambda e: None)
+    assert (drift.missing, drift.changed, drift.checked) == ([], [], 0)
+    holder = (zp_home.locks_dir() / "s.lock").read_text()
+    assert holder.endswith(" (zenprovision engine worker)") and holder.split()[0] != str(os.getpid())

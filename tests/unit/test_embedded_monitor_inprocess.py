@@ -78,7 +78,7 @@ def test_after_a_failed_resource_no_other_is_applied_and_the_first_failure_is_ke
     with pytest.raises(RuntimeError, match="create of 'a' failed"):
         engine_monitor.RegisterResource(request("a"))
     handler.fail = None
-    with pytest.raises(RuntimeError, match="an earlier resource failed"):
+    with pytest.raises(RuntimeError, match="^an earlier resource failed$"):
         engine_monitor.RegisterResource(request("b"))
     assert [r.name for r in handler.registered] == ["a"] and engine_monitor.failure is first
 
@@ -87,3 +87,27 @@ def test_after_a_failed_resource_no_other_is_applied_and_the_first_failure_is_ke
                                          ({"k": 1}, '{"k": 1}'), (3, "3"), ("s", "s")])
 def test_config_values_reach_the_program_as_pulumi_config_strings(value, text):
     assert monitor._config_string(value) == text
+
+
+def test_unknown_values_of_a_preview_stay_unknown_in_inputs_and_exports(make):
+    from pulumi.runtime.rpc import UNKNOWN as SERIALIZED_UNKNOWN
+
+    from zenprovision.engines.embedded.values import redact
+
+    handler = Handler()
+    engine_monitor = make(handler)
+    props = _sync_await(rpc.serialize_properties({"name": "a", "url": SERIALIZED_UNKNOWN}, {}))
+    engine_monitor.RegisterResource(resource_pb2.RegisterResourceRequest(type="t:m:T", name="a", object=props))
+    assert redact(handler.registered[0].inputs) == {"name": "a", "url": "(known after apply)"}
+    stack = engine_monitor.RegisterResource(request("s", STACK_TYPE))
+    engine_monitor.RegisterResourceOutputs(resource_pb2.RegisterResourceOutputsRequest(urn=stack.urn, outputs=props))
+    assert redact(engine_monitor.exports) == {"name": "a", "url": "(known after apply)"}
+
+
+def test_the_sdk_sees_each_resource_with_its_id_and_outputs_and_provider_functions_answer_empty(make):
+    engine_monitor = make(Handler())
+    response = engine_monitor.RegisterResource(request("a"))
+    registered = engine_monitor.resources[response.urn]
+    assert (registered.urn, registered.id, registered.state) == \
+        (response.urn, "a-id", {"size": 2.0, "ratio": 0.5, "tags": [1.0, {"n": 3.0}]})
+    assert engine_monitor.mocks.call(None) == {}

@@ -258,3 +258,101 @@ def test_a_dead_command_s_lease_is_released_and_a_live_one_handed_back(monkeypat
     alive.broken = True
     runner._let_go("lease", {"parent_pid": os.getppid()}, alive)
     assert released == [("lease", False), ("lease", True), ("lease", True)]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 10.0
+
+    def monotonic(self):
+        self.now += 4.0
+        return self.now
+
+
+def test_a_job_s_seconds_are_its_duration(home, monkeypatch):
+    monkeypatch.setattr(runner, "time", Clock())
+    monkeypatch.setattr(runner, "_run", program())
+    assert runner._up(JOB, Events())["seconds"] == 4.0
+    assert runner._destroy({"stack": "s"}, Events())["seconds"] == 4.0
+
+
+def test_the_program_runs_with_the_job_it_was_given(home, monkeypatch):
+    for job_mode in (runner._up, runner._plan):
+        run = program()
+        monkeypatch.setattr(runner, "_run", run)
+        job_mode(JOB, Events())
+        assert run.seen["job"] is JOB
+
+
+def test_the_plan_s_policy_sees_the_stack_labels(home, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("zenprovision.engines.embedded.policy_check.findings",
+                        lambda registered, labels, config: seen.update(labels=labels) or [])
+    monkeypatch.setattr(runner, "_run", program())
+    runner._plan(JOB, Events())
+    assert seen == {"labels": {"env": "dev"}}
+
+
+def test_the_recipe_program_runs_under_the_lazy_sdk_with_the_job_s_settings(monkeypatch):
+    from zenprovision.engines.embedded import lazy_sdk, monitor
+
+    seen = {}
+    monkeypatch.setattr(lazy_sdk, "install", lambda: seen.setdefault("installed", True))
+    monkeypatch.setattr(monitor, "run_program", lambda *args, **kwargs: seen.update(args=args, kwargs=kwargs) or {"o": 1})
+    handler = object()
+    assert runner._run({**JOB, "labels": None}, handler, preview=True) == {"o": 1}
+    assert seen["installed"] is True
+    from pathlib import Path
+
+    assert seen["args"] == (Path("/recipes/files"), "p", "s", {"dir": "/d"}, handler, True)
+    assert seen["kwargs"] == {"labels": {}}
+    runner._run(JOB, handler, preview=False)
+    assert seen["args"][-1] is False and seen["kwargs"] == {"labels": {"env": "dev"}}
+
+
+def test_a_job_in_a_shared_home_adopts_the_lease_and_its_events_reach_the_command(monkeypatch):
+    adopted = []
+    monkeypatch.setattr(runner, "_adopt_lease", lambda job: adopted.append(job) or "lease")
+
+    def mode(job, events):
+        events({"kind": "diagnostic", "message": "working"})
+        return {}
+
+    monkeypatch.setitem(runner.MODES, "refresh", mode)
+    events, leases = Events(), []
+    job = {"mode": "refresh", "stack": "s", "lease": {"stack": "s", "holder": "h"}}
+    assert runner._work(job, events, leases) == 0
+    assert adopted == [job] and leases == ["lease"]
+    assert events[0] == {"kind": "diagnostic", "message": "working"}
+    assert runner._work({"mode": "refresh", "stack": "s", "lease": None}, Events(), leases) == 0
+    assert len(adopted) == 1
+
+
+def test_an_adopted_lease_fences_every_state_write_and_its_loss_stops_the_job(home, monkeypatch):
+    from zenprovision.errors import LockLostError
+    from zenprovision.locks import shared
+
+    lease = SimpleNamespace(on_lost=None)
+    monkeypatch.setattr(shared, "adopt", lambda stack, holder: (stack, holder) == ("s", "h") and lease)
+    fenced = []
+
+    def fence(stack):
+        fenced.append(stack)
+        if stack == "lost":
+            raise LockLostError("the lease of stack 'lost' was taken")
+
+    monkeypatch.setattr("zenprovision.locks.fence", fence)
+    monkeypatch.setattr(state_store, "save", state_store.save)  # restored after the test
+    monkeypatch.setattr(state_store, "remove", state_store.remove)
+    assert runner._adopt_lease({"lease": {"stack": "s", "holder": "h"}}) is lease
+    state_store.save(StackState("s"))
+    assert state_store.exists("s") and fenced == ["s"]
+    state_store.remove("s")
+    assert not state_store.exists("s") and fenced == ["s", "s"]
+    with pytest.raises(LockLostError):
+        state_store.save(StackState("lost"))
+    with pytest.raises(LockLostError):
+        state_store.remove("lost")
+    assert not state_store.exists("lost")
+    lease.on_lost("taken")
+    assert Interrupt.requested is True
