@@ -73,6 +73,7 @@ class FakeWorker:
             raise BrokenPipeError
         self.sent.append((job, lock))
         self.lock_fd = lock.fd if lock else None  # released once the command is done
+        self.locked_stack = lock.stack if lock else None
 
     def discard(self):
         self.discarded += 1
@@ -128,6 +129,7 @@ def test_up_holds_the_stack_lock_forwards_progress_and_returns_the_counts(home, 
                     EngineEvent("resource-done", "create", "urn:a", "t", "a", seconds=1.5)]
     (job, lock), = workers.started[0].sent
     assert job["mode"] == "up" and lock is not None and workers.started[0].lock_fd is not None
+    assert workers.started[0].locked_stack == "s" and workers.started[0].stack == "s"
 
 
 def test_up_runs_in_the_prepared_worker_when_it_is_still_usable(home, workers):
@@ -136,7 +138,7 @@ def test_up_runs_in_the_prepared_worker_when_it_is_still_usable(home, workers):
     engine = EmbeddedEngine()
     engine.prepare_up("s")
     engine.prepare_up("s")  # one spare, however often it is asked
-    assert workers.started == [spare] and spare.warm is True
+    assert workers.started == [spare] and spare.warm is True and spare.stack == "s"
     engine.up(REQUEST, lambda e: None)
     assert spare.sent and not spare.discarded and engine._spare is None
 
@@ -150,6 +152,7 @@ def test_an_unusable_spare_is_discarded_for_a_fresh_worker(home, workers):
     spare.is_usable = False
     engine.up(REQUEST, lambda e: None)
     assert spare.discarded == 1 and not spare.sent and fresh.sent and fresh.warm is False
+    assert (spare.stack, fresh.stack) == ("s", "s")  # each writes the stack's own log
 
 
 def test_a_spare_that_died_before_its_job_is_replaced(home, workers):
@@ -158,6 +161,7 @@ def test_a_spare_that_died_before_its_job_is_replaced(home, workers):
     workers.queue(fresh)
     EmbeddedEngine().up(REQUEST, lambda e: None)
     assert dead.discarded == 1 and fresh.sent[0][0]["mode"] == "up" and fresh.sent[0][1] is not None
+    assert fresh.stack == "s"
 
 
 def test_close_lets_go_of_an_unused_spare(home, workers):
@@ -191,7 +195,7 @@ def test_destroy_and_refresh_send_the_stack_and_read_back_their_results(home, wo
     drift = engine.refresh("s", lambda e: None)
     assert (drift.missing, drift.changed, drift.checked) == (["a"], ["b"], 3)
     assert [w.sent[0][0] for w in workers.started] == [{"mode": "destroy", "stack": "s"}, {"mode": "refresh", "stack": "s"}]
-    assert all(w.sent[0][1] is not None for w in workers.started)
+    assert all(w.sent[0][1] is not None and w.locked_stack == "s" for w in workers.started)
 
 
 def test_a_worker_error_is_raised_as_its_own_class_with_its_hint(home, workers):
@@ -296,3 +300,40 @@ def test_a_real_worker_receives_the_stack_lock_with_its_job_and_names_itself_in_
     assert (drift.missing, drift.changed, drift.checked) == ([], [], 0)
     holder = (zp_home.locks_dir() / "s.lock").read_text()
     assert holder.endswith(" (zenprovision engine worker)") and holder.split()[0] != str(os.getpid())
+
+
+def test_refresh_forwards_what_the_worker_found_and_a_plan_ignores_progress(home, workers):
+    gone = {"kind": "diagnostic", "message": "a (t) no longer exists"}
+    workers.queue(FakeWorker([gone, result({"missing": ["a"], "changed": [], "checked": 1})]))
+    workers.queue(FakeWorker([gone, result({"changes": [], "outputs": {}, "applyable": True, "reason": "",
+                                            "policy": []})]))
+    seen = []
+    EmbeddedEngine().refresh("s", seen.append)
+    assert seen == [EngineEvent("diagnostic", message="a (t) no longer exists")]
+    assert EmbeddedEngine().plan(REQUEST).changes == []
+
+
+def test_a_worker_s_error_reaches_the_command_and_its_traceback_a_private_log(home):
+    import stat
+
+    from zenprovision import home as zp_home
+
+    state_store.state_path("s").parent.mkdir(parents=True, exist_ok=True)
+    state_store.state_path("s").write_text("{damaged")
+    with pytest.raises(errors.CorruptFileError) as raised:
+        EmbeddedEngine().destroy("s", lambda e: None)
+    log = zp_home.logs_dir() / "s.log"
+    assert raised.value.message.startswith("engine state ") and "damaged" in raised.value.message
+    assert "Traceback" in log.read_text() and "CorruptFileError" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_an_unexpected_worker_failure_points_at_the_stack_s_log(home):
+    from zenprovision import home as zp_home
+
+    state_store.state_path("s").parent.mkdir(parents=True, exist_ok=True)
+    broken = {**resource("a").__dict__, "provider": "bm90IGEgcGlja2xl"}  # not a pickle; no hashes in a v1 state
+    state_store.state_path("s").write_text(json.dumps({"stack": "s", "version": 1, "resources": [broken]}))
+    with pytest.raises(errors.OperationFailed) as raised:
+        EmbeddedEngine().refresh("s", lambda e: None)
+    assert raised.value.hint == f"details in {zp_home.logs_dir() / 's.log'}"
