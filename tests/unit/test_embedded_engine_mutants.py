@@ -70,7 +70,7 @@ class Provider:
         CALLS.append(("update", id_, olds, news, on_disk()))
         if "update" in self.fail:
             raise RuntimeError("update refused")
-        return SimpleNamespace(outs={**news, "updated": True} if self.outs else None)
+        return SimpleNamespace(outs={**news, "updated": True}) if self.outs else None  # None: no result at all
 
     def delete(self, id_, props):
         CALLS.append(("delete", id_, props, on_disk()))
@@ -518,11 +518,13 @@ def test_refresh_forgets_what_is_gone_and_records_what_changed(home):
         resource("same", Provider(read=SimpleNamespace(id="same-id", outs={"name": "same", "token": "t"})),
                  outputs={"name": "same", "token": secret("t")}),
         resource("quiet", Provider(read=SimpleNamespace(id="quiet-id", outs=None))),
+        resource("silent", Provider(read=None)),  # a read that returns nothing: the resource is gone
     ])
     events = []
-    assert refresh_all(state, events.append) == {"missing": ["gone"], "changed": ["drifted"]}
+    assert refresh_all(state, events.append) == {"missing": ["gone", "silent"], "changed": ["drifted"]}
     assert calls("read")[1] == ("drifted-id", {"name": "drifted", "token": "t"})
-    assert events == [{"kind": "diagnostic", "message": f"gone ({TYPE}) no longer exists"}]
+    assert events == [{"kind": "diagnostic", "message": f"gone ({TYPE}) no longer exists"},
+                      {"kind": "diagnostic", "message": f"silent ({TYPE}) no longer exists"}]
     assert [(r.name, r.outputs) for r in saved().resources] == [
         ("drifted", {"name": "drifted", "size": 3}), ("same", {"name": "same", "token": secret("t")}),
         ("quiet", {"name": "quiet"})]

@@ -337,3 +337,54 @@ def test_an_unexpected_worker_failure_points_at_the_stack_s_log(home):
     with pytest.raises(errors.OperationFailed) as raised:
         EmbeddedEngine().refresh("s", lambda e: None)
     assert raised.value.hint == f"details in {zp_home.logs_dir() / 's.log'}"
+
+
+class Stdin:
+    def __init__(self):
+        self.data, self.closed = b"", False
+
+    def write(self, data):
+        self.data += data
+
+    def close(self):
+        self.closed = True
+
+
+def sent_over(lock) -> tuple[bytes, list[int], dict]:
+    """What Worker.send hands a worker: the channel's marker and descriptors, and the job on stdin."""
+    import socket
+
+    ours, theirs = socket.socketpair()
+    proc = SimpleNamespace(stdin=Stdin())
+    Worker(proc, ours, Path("/logs/s.log")).send({"mode": "up", "stack": "s", "recipe_path": Path("/r")}, lock)
+    with theirs:
+        marker, fds, _, _ = socket.recv_fds(theirs, 10, 4)
+    assert proc.stdin.closed and ours.fileno() == -1  # the worker sees the end of its job and of the channel
+    return marker, fds, json.loads(proc.stdin.data)
+
+
+def test_a_job_without_a_lock_sends_no_descriptor(home):
+    import os
+
+    marker, fds, job = sent_over(None)
+    assert (marker, fds) == (b"-", [])
+    assert job == {"mode": "up", "stack": "s", "recipe_path": "/r", "lock_fd": None, "lease": None,
+                   "parent_pid": os.getpid()}
+
+
+def test_a_locked_job_sends_the_lock_s_descriptor_and_a_shared_home_s_lease(home):
+    import os
+
+    lease = {"stack": "s", "holder": "h"}
+    with open(home.parent / "lockfile", "w") as held:
+        lock = SimpleNamespace(fd=held.fileno(), handoff=lambda: lease)
+        marker, fds, job = sent_over(lock)
+    try:
+        assert marker == b"L" and len(fds) == 1
+        assert os.path.samestat(os.fstat(fds[0]), os.stat(home.parent / "lockfile"))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert job["lease"] == lease and job["parent_pid"] == os.getpid() and job["lock_fd"] is None
+    marker, fds, job = sent_over(SimpleNamespace(fd=None, handoff=lambda: lease))  # a lease, no flock
+    assert (marker, fds, job["lease"]) == (b"-", [], lease)

@@ -64,3 +64,11 @@ def test_the_compiled_cache_is_what_a_second_load_uses(sdk):  # noqa: F811
     with open(cache_of(source), "wb") as cached:  # the same header, other code: a second load must take it
         cached.write(header + marshal.dumps(compile("FROM_CACHE = True", str(source), "exec")))
     assert "FROM_CACHE" in loader.get_code("fakesdk.compute.disk").co_names
+
+
+def test_a_namespace_package_and_a_plain_re_exporting_module_import_as_usual(sdk):  # noqa: F811
+    (sdk / "compute" / "extra").mkdir()  # no __init__.py: a namespace package, with no origin
+    (sdk / "compute" / "extra" / "tool.py").write_text("NAME = 'tool'\n")
+    assert importlib.import_module("fakesdk.compute.extra.tool").NAME == "tool"
+    (sdk / "compute" / "alias.py").write_text("from .disk import *\n")  # a module, not a package
+    assert importlib.import_module("fakesdk.compute.alias").Disk.__name__ == "Disk"
