@@ -111,3 +111,12 @@ def test_the_sdk_sees_each_resource_with_its_id_and_outputs_and_provider_functio
     assert (registered.urn, registered.id, registered.state) == \
         (response.urn, "a-id", {"size": 2.0, "ratio": 0.5, "tags": [1.0, {"n": 3.0}]})
     assert engine_monitor.mocks.call(None) == {}
+
+
+def test_a_resource_the_program_reads_by_id_answers_with_the_properties_it_was_read_with(make):
+    """``Bucket.get(name, id)`` in a recipe: the plan cannot look it up, so it sees what it passed."""
+    engine_monitor = make(Handler())
+    props = _sync_await(rpc.serialize_properties({"arn": "arn:x"}, {}))
+    response = engine_monitor.ReadResource(resource_pb2.ReadResourceRequest(
+        type="aws:s3/bucket:Bucket", name="logs", id="logs-bucket", properties=props))
+    assert rpc.deserialize_properties(response.properties) == {"arn": "arn:x"}
