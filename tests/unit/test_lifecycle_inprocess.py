@@ -1,0 +1,363 @@
+"""Deploy, destroy and refresh in this process, on the `files` fixture recipe and the embedded engine.
+
+The CLI tests run these through subprocesses, where mutation testing cannot see them; these
+call ``lifecycle`` directly and check what a user relies on: the stack config and registry
+record a deploy writes, what a failure leaves behind, the history a destroy keeps, the
+prod relabelling guard and the stack's lock.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from zenprovision import home, lifecycle
+from zenprovision.engines.embedded import state
+from zenprovision.errors import InputError, NotFoundError, OperationFailed, StackLockedError
+from zenprovision.recipes.catalog import Catalog
+from zenprovision.stacks import registry, store
+
+
+class Events:
+    """An engine event handler that notes, at each event, the stack's status in the registry."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack, self.seen = stack, []
+
+    def __call__(self, event) -> None:  # noqa: ANN001 - an EngineEvent
+        record = registry.load(self.stack)
+        self.seen.append((record.status, record.last.op, record.last.result) if record else None)
+
+
+def deploy(folder, stack: str = "s1", *pairs: str, **labels):
+    deployment = lifecycle.prepare(Catalog(), "files", stack, (f"dir={folder}", *pairs), **labels)
+    return lifecycle.apply(deployment, Events(stack))
+
+
+def history(stack: str) -> list[registry.StackRecord]:
+    """The stack's records in ``history/<stack>/``, oldest first: what `provision stacks history` lists."""
+    return [registry.parse(path.read_bytes(), str(path)) for path in sorted((home.home() / "history" / stack).glob("*.json"))]
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+
+def test_a_deploy_writes_the_stack_config_and_an_active_record(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    deployment = lifecycle.prepare(Catalog(), "files", "s1", (f"dir={folder}", "files=a"),
+                                   env="staging", owner="carol", ttl="2h")
+    assert deployment.request.labels == {"stack": "s1", "recipe": "files", "env": "staging", "owner": "carol"}
+    assert deployment.request.config["files"] == ["a"] and deployment.engine.name == "embedded"
+    events = Events("s1")
+    result, config = lifecycle.apply(deployment, events)
+
+    assert result.counts == {"create": 2}
+    assert (folder / "a").read_text() == "hello" and (folder / "index").exists()
+    assert events.seen and set(events.seen) == {("deploying", "deploy", "running")}  # `provision stacks` while it runs
+    assert store.load("s1") == config
+    record = registry.load("s1")
+    assert (config.name, config.recipe, config.engine) == ("s1", "files", "embedded")
+    assert (config.labels.env, config.labels.owner, config.labels.ttl) == ("staging", "carol", "2h")
+    assert config.components.artifact_store.config == {"path": folder.as_uri()}
+    assert config.components.model_server.config == {"index": str(folder / "index")}
+    assert config.created_at == record.created_at
+    assert (record.name, record.recipe, record.engine, record.status) == ("s1", "files", "embedded", "active")
+    assert (record.env, record.owner, record.ttl) == ("staging", "carol", "2h")
+    assert [(o.op, o.result, o.error) for o in record.operations] == [("deploy", "succeeded", "")]
+
+
+def test_a_redeploy_keeps_the_stack_and_takes_new_labels(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    _, first = deploy(folder, "s1", owner="carol")
+    _, second = deploy(folder, "s1", "content=new", owner="dave")
+    assert (folder / "a").read_text() == "new"
+    record = registry.load("s1")
+    assert second.created_at == first.created_at == record.created_at
+    assert second.labels.owner == record.owner == "dave"
+    assert [o.op for o in record.operations] == ["deploy", "deploy"]
+    # an older home knew the stack by its config alone: a redeploy keeps its creation time
+    registry.remove("s1")
+    _, third = deploy(folder, "s1")
+    assert third.created_at == first.created_at == registry.load("s1").created_at
+    assert third.labels.owner == "dave"
+
+
+def test_a_failed_first_deploy_leaves_no_config_and_records_the_error(home, fixture_recipes, tmp_path):
+    with pytest.raises(OperationFailed, match="cannot create b"):
+        deploy(tmp_path / "files", "s1", "fail_on=b")
+    assert not store.exists("s1")
+    record = registry.load("s1")
+    assert record.status == "deploy-failed" and record.recipe == "files"
+    assert record.last.op == "deploy" and record.last.result == "failed" and "cannot create b" in record.last.error
+
+
+def test_a_failed_redeploy_keeps_the_config_it_had(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    _, before = deploy(folder, "s1")
+    with pytest.raises(OperationFailed, match="cannot create c"):
+        deploy(folder, "s1", "files=a,b,c", "fail_on=c", owner="dave")
+    assert store.load("s1") == before
+    assert registry.load("s1").status == "deploy-failed"
+
+
+LEAKY_PROGRAM = '''
+import pulumi
+
+config = pulumi.Config()
+if config.get("export") != "nothing":
+    pulumi.export("stack", {
+        "artifact_store": {"flavor": "local", "config": {"path": "file:///tmp/x"}},
+        "orchestrator": {"flavor": "local", "config": {}},
+        "model_server": {"flavor": "none", "config": {"token": config.require("token")}},
+    })
+'''
+
+
+@pytest.fixture
+def leaky(tmp_path) -> Catalog:
+    """A recipe whose `stack` output is missing or carries a plaintext token, as its config says."""
+    folder = tmp_path / "recipes" / "leaky"
+    folder.mkdir(parents=True)
+    (folder / "__main__.py").write_text(LEAKY_PROGRAM)
+    (folder / "recipe.yaml").write_text("cloud: local\nengine: embedded\ncomponents:\n  artifact_store: local\n"
+                                        "  orchestrator: local\n  model_server: none\n")
+    (folder / "Pulumi.yaml").write_text(textwrap.dedent("""\
+        name: leaky
+        runtime:
+          name: python
+        description: Test recipe - a stack output that is missing or holds a secret.
+        config:
+          export: {type: string, default: stack, description: nothing leaves the output out.}
+          token: {type: string, default: "", description: what the model server's token is.}
+        """))
+    return Catalog([folder.parent])
+
+
+def test_a_plaintext_secret_in_the_stack_output_is_refused_and_written_nowhere(home, leaky):
+    secret = "hunter2-plaintext-0451"
+    deployment = lifecycle.prepare(leaky, "leaky", "s1", (f"token={secret}",))
+    with pytest.raises(OperationFailed) as failed:
+        lifecycle.apply(deployment, Events("s1"))
+    assert failed.value.message.startswith("recipe 'leaky' exported an invalid stack: components: ")
+    assert "model_server.config.token" in failed.value.message and secret not in failed.value.message
+    assert failed.value.hint == "fix the recipe's `stack` output; resources were created and are in state"
+    assert not store.exists("s1") and registry.load("s1").status == "deploy-failed"
+    for path in (home / "stacks").rglob("*"), (home / "registry").rglob("*"):
+        assert not [p for p in path if p.is_file() and secret in p.read_text()]
+
+
+def test_a_recipe_without_a_stack_output_fails_with_the_fix(home, leaky):
+    deployment = lifecycle.prepare(leaky, "leaky", "s1", ("export=nothing",))
+    with pytest.raises(OperationFailed) as failed:
+        lifecycle.apply(deployment, Events("s1"))
+    assert failed.value.message == "recipe 'leaky' did not export a `stack` output"
+    assert failed.value.hint == "every recipe must pulumi.export('stack', {...components...})"
+    assert not store.exists("s1")
+    assert registry.load("s1").last.error.startswith("recipe 'leaky' did not export a `stack` output")
+
+
+def test_a_stack_deployed_from_one_recipe_is_not_redeployed_from_another(home, fixture_recipes, tmp_path):
+    deploy(tmp_path / "files", "s1")
+    stored = registry.load("s1")
+
+    def refused() -> InputError:
+        with pytest.raises(InputError) as caught:
+            lifecycle.prepare(Catalog(), "cloudish", "s1", ("bucket_name=b",))
+        return caught.value
+
+    assert refused().message == "stack 's1' was deployed from recipe 'files', not 'cloudish'"
+    assert refused().hint == "destroy it first (`provision destroy s1`) or choose another stack name"
+    registry.remove("s1")  # known by its config only
+    assert "from recipe 'files'" in refused().message
+    registry.save(stored)
+    store.remove("s1")  # known by its record only (a first deploy that failed)
+    assert "from recipe 'files'" in refused().message
+    assert lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path}",)).request.recipe.name == "files"
+
+
+def test_offline_plans_with_the_embedded_engine(home):
+    online = lifecycle.prepare(Catalog(), "aws-k8s", "k1", (), backend="file:///srv/state")
+    assert online.engine.name == "pulumi" and online.engine.backend == "file:///srv/state"
+    assert lifecycle.prepare(Catalog(), "aws-k8s", "k1", (), offline=True).engine.name == "embedded"
+
+
+def test_a_new_stack_is_owned_by_unknown_when_the_user_has_no_name(home, fixture_recipes, tmp_path, monkeypatch):
+    def nameless() -> str:
+        raise KeyError("getpwuid(): uid not found: 1234")
+
+    monkeypatch.setattr(lifecycle.getpass, "getuser", nameless)
+    assert lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path}",)).labels.owner == "unknown"
+
+
+# --- the stack's lock --------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys
+from zenprovision.locks import StackLock
+with StackLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def holder():
+    """Another process holding a stack's lock, as a deploy in another terminal does."""
+    started = []
+
+    def hold(stack: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, stack], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        assert proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield hold
+    for proc in started:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+def test_a_deploy_of_a_locked_stack_is_refused_naming_the_holder(home, fixture_recipes, tmp_path, holder):
+    proc = holder("s1")
+    deployment = lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path / 'files'}",))
+    with pytest.raises(StackLockedError, match=rf"stack 's1' is locked by PID {proc.pid} "):
+        lifecycle.apply(deployment, Events("s1"))
+    assert registry.load("s1") is None and not store.exists("s1") and not (tmp_path / "files").exists()
+
+
+def test_a_destroy_of_a_locked_stack_is_refused_naming_the_holder(home, fixture_recipes, tmp_path, holder):
+    folder = tmp_path / "files"
+    deploy(folder, "s1")
+    proc = holder("s1")
+    with pytest.raises(StackLockedError, match=rf"stack 's1' is locked by PID {proc.pid} "):
+        lifecycle.destroy("s1", Events("s1"))
+    assert store.exists("s1") and (folder / "a").exists()
+    assert registry.load("s1").status == "active" and registry.load("s1").last.op == "deploy"
+
+
+# --- destroy -----------------------------------------------------------------------------------
+
+
+def test_destroy_removes_the_resources_and_the_config_and_keeps_the_history(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    deploy(folder, "s1", env="staging", owner="carol")
+    events = Events("s1")
+    result = lifecycle.destroy("s1", events, command="teardown")
+    assert result.counts == {"delete": 3}
+    assert events.seen and set(events.seen) == {("destroying", "destroy", "running")}
+    assert not [p.name for p in folder.iterdir() if p.name != "operations.log"]
+    assert not store.exists("s1") and registry.load("s1") is None and not state.exists("s1")
+    [kept] = history("s1")
+    assert (kept.status, kept.recipe, kept.env, kept.owner) == ("destroyed", "files", "staging", "carol")
+    assert [(o.op, o.result, o.command) for o in kept.operations][1:] == [("destroy", "succeeded", "teardown")]
+    assert lifecycle.labels_of("s1") == ("dev", "")
+    with pytest.raises(NotFoundError) as gone:
+        lifecycle.destroy("s1", Events("s1"))
+    assert (gone.value.message, gone.value.hint) == ("no stack named 's1'", "see `provision stacks`")
+
+
+def test_a_failed_destroy_keeps_the_config_and_the_next_one_finishes(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    _, config = deploy(folder, "s1")
+    (folder / ".refuse-delete-a").touch()
+    with pytest.raises(OperationFailed, match="a is protected by a marker"):
+        lifecycle.destroy("s1", Events("s1"))
+    assert store.load("s1") == config
+    record = registry.load("s1")
+    assert record.status == "destroy-failed" and record.last.op == "destroy"
+    assert record.last.result == "failed" and "a is protected by a marker" in record.last.error
+    (folder / ".refuse-delete-a").unlink()
+    lifecycle.destroy("s1", Events("s1"))
+    assert not store.exists("s1") and not (folder / "a").exists()
+    assert [o.result for o in history("s1")[0].operations] == ["succeeded", "failed", "succeeded"]
+
+
+def damage_state(stack: str) -> None:
+    state.state_path(stack).write_text("{not json")
+
+
+def test_a_destroy_refused_on_a_damaged_state_leaves_the_record_as_it_was(home, fixture_recipes, tmp_path):
+    _, config = deploy(tmp_path / "files", "s1", owner="carol")
+    damage_state("s1")
+    with pytest.raises(InputError, match="engine state .* is damaged"):
+        lifecycle.destroy("s1", Events("s1"))
+    assert store.load("s1") == config
+    record = registry.load("s1")
+    assert record.status == "active" and record.owner == "carol"  # not left "destroying"
+    assert record.last.op == "destroy" and record.last.result == "failed" and "is damaged" in record.last.error
+    # a stack known only by its state (a first deploy stopped before it was registered)
+    registry.remove("s1")
+    store.remove("s1")
+    with pytest.raises(InputError, match="engine state .* is damaged"):
+        lifecycle.destroy("s1", Events("s1"))
+    assert registry.load("s1") is None and history("s1") == []
+
+
+def test_destroy_of_a_stack_known_by_its_config_only_keeps_its_labels_in_the_history(home, fixture_recipes,
+                                                                                     tmp_path):
+    _, config = deploy(tmp_path / "files", "s1", env="staging", owner="carol", ttl="3d")
+    registry.remove("s1")  # an older home: stack configs, no registry
+    assert lifecycle.labels_of("s1") == ("staging", "carol")
+    lifecycle.destroy("s1", Events("s1"))
+    [kept] = history("s1")
+    assert (kept.name, kept.recipe, kept.engine, kept.status) == ("s1", "files", "embedded", "destroyed")
+    assert (kept.env, kept.owner, kept.ttl, kept.created_at) == ("staging", "carol", "3d", config.created_at)
+
+
+def test_destroy_of_a_stack_known_by_its_state_only(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    deploy(folder, "s1", env="staging", owner="carol")
+    registry.remove("s1")
+    store.remove("s1")
+    lifecycle.destroy("s1", Events("s1"))
+    assert not (folder / "a").exists() and not state.exists("s1")
+    [kept] = history("s1")
+    assert (kept.recipe, kept.engine, kept.env, kept.owner, kept.ttl) == ("unknown", "embedded", "dev", "", None)
+
+
+def test_labels_of_come_from_the_record_then_the_config(home, fixture_recipes, tmp_path):
+    deploy(tmp_path / "files", "s1", env="staging", owner="carol")
+    record = registry.load("s1")
+    record.env, record.owner = "prod", "ops"
+    registry.save(record)
+    assert lifecycle.labels_of("s1") == ("prod", "ops")
+
+
+# --- refresh -----------------------------------------------------------------------------------
+
+
+def test_refresh_reports_drift_and_keeps_the_status(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    deploy(folder, "s1")
+    (folder / "a").unlink()
+    events = Events("s1")
+    report = lifecycle.refresh("s1", events)
+    assert report.checked == 3 and len(report.missing) == 1 and report.missing[0].endswith("a")
+    assert events.seen and set(events.seen) == {("active", "refresh", "running")}
+    record = registry.load("s1")
+    assert record.status == "active" and [o.op for o in record.operations] == ["deploy", "refresh"]
+    assert record.last.result == "succeeded"
+
+
+def test_a_failed_refresh_records_the_error_and_keeps_the_status(home, fixture_recipes, tmp_path):
+    deploy(tmp_path / "files", "s1")
+    damage_state("s1")
+    with pytest.raises(InputError, match="engine state .* is damaged"):
+        lifecycle.refresh("s1", Events("s1"))
+    record = registry.load("s1")
+    assert record.status == "active" and record.last.op == "refresh"
+    assert record.last.result == "failed" and "is damaged" in record.last.error
+
+
+def test_refresh_of_a_stack_known_by_its_config_only_registers_it(home, fixture_recipes, tmp_path):
+    _, config = deploy(tmp_path / "files", "s1", env="staging", owner="carol")
+    registry.remove("s1")
+    lifecycle.refresh("s1", Events("s1"))
+    record = registry.load("s1")
+    assert (record.recipe, record.engine, record.env, record.owner) == ("files", "embedded", "staging", "carol")
+    assert record.status == "active" and record.created_at == config.created_at
+    assert [(o.op, o.result) for o in record.operations] == [("refresh", "succeeded")]
