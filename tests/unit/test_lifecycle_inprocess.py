@@ -16,8 +16,10 @@ import pytest
 
 from zenprovision import home, lifecycle
 from zenprovision.engines.embedded import state
-from zenprovision.errors import InputError, NotFoundError, OperationFailed, StackLockedError
+from zenprovision.engines.pulumi_cli import records as pulumi_records
+from zenprovision.errors import InputError, LockLostError, NotFoundError, OperationFailed, StackLockedError
 from zenprovision.recipes.catalog import Catalog
+from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
 
 
@@ -361,3 +363,112 @@ def test_refresh_of_a_stack_known_by_its_config_only_registers_it(home, fixture_
     assert (record.recipe, record.engine, record.env, record.owner) == ("files", "embedded", "staging", "carol")
     assert record.status == "active" and record.created_at == config.created_at
     assert [(o.op, o.result) for o in record.operations] == [("refresh", "succeeded")]
+
+
+# --- what a broken progress handler or a lost lock leaves ------------------------------------
+
+
+class Failing:
+    """A progress handler that raises ``error`` at its first event (a closed terminal: BrokenPipeError)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __call__(self, event) -> None:  # noqa: ANN001 - an EngineEvent
+        raise self.error
+
+
+def test_a_deploy_stopped_by_an_error_without_a_message_records_its_kind(home, fixture_recipes, tmp_path):
+    deployment = lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path / 'files'}",))
+    with pytest.raises(BrokenPipeError):
+        lifecycle.apply(deployment, Failing(BrokenPipeError()))
+    record = registry.load("s1")
+    assert record.status == "deploy-failed" and not store.exists("s1")
+    assert (record.last.op, record.last.result, record.last.error) == ("deploy", "failed", "BrokenPipeError")
+
+
+def test_a_deploy_that_lost_its_lock_leaves_the_record_to_the_new_holder(home, fixture_recipes, tmp_path):
+    deployment = lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path / 'files'}",))
+    with pytest.raises(LockLostError):
+        lifecycle.apply(deployment, Failing(LockLostError("stack 's1': this command lost its lock")))
+    record = registry.load("s1")
+    assert record.status == "deploying" and record.last.result == "running" and not store.exists("s1")
+
+
+def test_a_refresh_stopped_by_an_error_without_a_message_records_its_kind(home, fixture_recipes, tmp_path):
+    deploy(tmp_path / "files", "s1")
+    (tmp_path / "files" / "a").unlink()  # drift: refresh has something to say
+    with pytest.raises(BrokenPipeError):
+        lifecycle.refresh("s1", Failing(BrokenPipeError()))
+    record = registry.load("s1")
+    assert record.status == "active"
+    assert (record.last.op, record.last.result, record.last.error) == ("refresh", "failed", "BrokenPipeError")
+
+
+def test_a_stack_known_only_by_its_pulumi_record_is_found_with_the_pulumi_engine(home):
+    pulumi_records.save(pulumi_records.StackRecord(stack="p1", recipe="aws-k8s", recipe_path="/r", project="aws-k8s",
+                                                   backend="file:///srv/state", work_dir="/w"))
+    engine = lifecycle._engine_for("p1", "file:///srv/state")
+    assert engine.name == "pulumi" and engine.backend == "file:///srv/state"
+
+
+# --- pipeline runs on the stack ------------------------------------------------------------------
+
+RUN = """
+import sys
+from zenprovision.locks import RunLease
+from zenprovision.runtime.metadata import MetadataStore
+
+stack, run_id = sys.argv[1:3]
+meta = MetadataStore(stack)
+meta.start_run(run_id, "train", "pipeline.py", stack, {}, None)
+meta.close()
+with RunLease(stack, run_id):
+    print("running", flush=True)
+    try:
+        sys.stdin.read()
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+"""
+
+
+@pytest.fixture
+def pipeline_run():
+    """A pipeline run in another process, holding its lease on the stack until stopped."""
+    started = []
+
+    def start(stack: str, run_id: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", RUN, stack, run_id], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        assert proc.stdout.readline().strip() == "running"
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+def test_destroy_refuses_a_stack_a_run_is_using_and_force_aborts_the_run(home, fixture_recipes, tmp_path,
+                                                                         pipeline_run):
+    folder = tmp_path / "files"
+    _, config = deploy(folder, "s1")
+    run = pipeline_run("s1", "r7")
+    with pytest.raises(StackLockedError) as refused:
+        lifecycle.destroy("s1", Events("s1"))
+    assert refused.value.message == "stack 's1' is in use by run r7"
+    assert refused.value.hint == "wait for it to finish, or abort it: provision destroy s1 --force"
+    assert store.load("s1") == config and registry.load("s1").last.op == "deploy" and run.poll() is None
+
+    lifecycle.destroy("s1", Events("s1"), force=True)
+    assert run.stdout.readline().strip() == "interrupted" and run.wait(timeout=60) == 130
+    assert not store.exists("s1") and not (folder / "a").exists()
+    meta = MetadataStore("s1")
+    try:
+        aborted = meta.run("r7")
+    finally:
+        meta.close()
+    assert (aborted["status"], aborted["error"]) == ("aborted", "aborted by `provision destroy --force`")
