@@ -21,6 +21,10 @@ from zenprovision.errors import InputError, LockLostError, NotFoundError, Operat
 from zenprovision.recipes.catalog import Catalog
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
+from zenprovision.stacks.config import Labels, StackConfig
+
+COMPONENTS = {"artifact_store": {"flavor": "s3", "config": {"bucket": "b"}},
+              "orchestrator": {"flavor": "local", "config": {}}, "model_server": {"flavor": "none", "config": {}}}
 
 
 class Events:
@@ -109,7 +113,10 @@ LEAKY_PROGRAM = '''
 import pulumi
 
 config = pulumi.Config()
-if config.get("export") != "nothing":
+if config.get("export") == "no-flavor":
+    pulumi.export("stack", {"artifact_store": {"flavor": "local", "config": {}}, "orchestrator": {"config": {}},
+                            "model_server": {"flavor": "none", "config": {}}})
+elif config.get("export") != "nothing":
     pulumi.export("stack", {
         "artifact_store": {"flavor": "local", "config": {"path": "file:///tmp/x"}},
         "orchestrator": {"flavor": "local", "config": {}},
@@ -151,6 +158,14 @@ def test_a_plaintext_secret_in_the_stack_output_is_refused_and_written_nowhere(h
         assert not [p for p in path if p.is_file() and secret in p.read_text()]
 
 
+def test_an_invalid_stack_output_is_reported_by_its_field(home, leaky):
+    deployment = lifecycle.prepare(leaky, "leaky", "s1", ("export=no-flavor",))
+    with pytest.raises(OperationFailed) as failed:
+        lifecycle.apply(deployment, Events("s1"))
+    assert failed.value.message == "recipe 'leaky' exported an invalid stack: components.orchestrator.flavor: Field required"
+    assert not store.exists("s1")
+
+
 def test_a_recipe_without_a_stack_output_fails_with_the_fix(home, leaky):
     deployment = lifecycle.prepare(leaky, "leaky", "s1", ("export=nothing",))
     with pytest.raises(OperationFailed) as failed:
@@ -178,6 +193,34 @@ def test_a_stack_deployed_from_one_recipe_is_not_redeployed_from_another(home, f
     store.remove("s1")  # known by its record only (a first deploy that failed)
     assert "from recipe 'files'" in refused().message
     assert lifecycle.prepare(Catalog(), "files", "s1", (f"dir={tmp_path}",)).request.recipe.name == "files"
+
+
+def test_a_deployed_prod_stack_cannot_be_relabelled(home, fixture_recipes, tmp_path):
+    _, config = deploy(tmp_path / "files", "p1", env="prod", owner="ops")
+    with pytest.raises(InputError) as refused:
+        lifecycle.prepare(Catalog(), "files", "p1", (f"dir={tmp_path / 'files'}",), env="staging")
+    assert refused.value.message == "a prod stack cannot be relabelled to another env"
+    assert refused.value.hint == "destroy it (provision destroy STACK --force) and deploy it again"
+    assert store.load("p1") == config and registry.load("p1").env == "prod"
+    _, again = deploy(tmp_path / "files", "p1", env="prod")
+    assert again.labels.env == "prod"
+
+
+def test_bad_config_is_refused_naming_the_recipe_before_anything_is_written(home, fixture_recipes):
+    with pytest.raises(InputError) as refused:
+        lifecycle.prepare(Catalog(), "files", "s1", ())
+    assert refused.value.message.startswith("recipe 'files' needs config key 'dir'")
+    with pytest.raises(InputError, match="config key 'generation' of recipe 'files' must be integer"):
+        lifecycle.prepare(Catalog(), "files", "s1", ("dir=/x", "generation=two"))
+    assert registry.load("s1") is None and not store.exists("s1")
+
+
+def test_a_plan_lists_what_a_deploy_would_create_and_writes_nothing(home, fixture_recipes, tmp_path):
+    folder = tmp_path / "files"
+    planned = lifecycle.plan(lifecycle.prepare(Catalog(), "files", "s1", (f"dir={folder}", "files=a")))
+    assert sorted((c.name, c.op) for c in planned.changes if c.custom) == [("a", "create"), ("index", "create")]
+    assert planned.outputs["stack"]["artifact_store"] == {"flavor": "local", "config": {"path": folder.as_uri()}}
+    assert not (folder / "a").exists() and registry.load("s1") is None and not store.exists("s1")
 
 
 def test_offline_plans_with_the_embedded_engine(home):
@@ -334,7 +377,7 @@ def test_labels_of_come_from_the_record_then_the_config(home, fixture_recipes, t
 
 def test_refresh_reports_drift_and_keeps_the_status(home, fixture_recipes, tmp_path):
     folder = tmp_path / "files"
-    deploy(folder, "s1")
+    deploy(folder, "s1", owner="carol")
     (folder / "a").unlink()
     events = Events("s1")
     report = lifecycle.refresh("s1", events)
@@ -343,6 +386,10 @@ def test_refresh_reports_drift_and_keeps_the_status(home, fixture_recipes, tmp_p
     record = registry.load("s1")
     assert record.status == "active" and [o.op for o in record.operations] == ["deploy", "refresh"]
     assert record.last.result == "succeeded"
+    record.status, record.owner = "destroy-failed", "ops"  # the record, not the config, says who and how
+    registry.save(record)
+    lifecycle.refresh("s1", Events("s1"))
+    assert (registry.load("s1").status, registry.load("s1").owner) == ("destroy-failed", "ops")
 
 
 def test_a_failed_refresh_records_the_error_and_keeps_the_status(home, fixture_recipes, tmp_path):
@@ -405,9 +452,17 @@ def test_a_refresh_stopped_by_an_error_without_a_message_records_its_kind(home, 
     assert (record.last.op, record.last.result, record.last.error) == ("refresh", "failed", "BrokenPipeError")
 
 
-def test_a_stack_known_only_by_its_pulumi_record_is_found_with_the_pulumi_engine(home):
-    pulumi_records.save(pulumi_records.StackRecord(stack="p1", recipe="aws-k8s", recipe_path="/r", project="aws-k8s",
-                                                   backend="file:///srv/state", work_dir="/w"))
+@pytest.mark.parametrize("known_by", ["record", "config", "pulumi record"])
+def test_a_pulumi_stack_is_destroyed_with_the_pulumi_engine_and_the_backend_given(home, known_by):
+    """Whichever file still knows the stack, destroy and refresh reach its backend, not the default one."""
+    if known_by == "record":
+        registry.save(registry.StackRecord(name="p1", recipe="aws-k8s", engine="pulumi", created_at=registry.now()))
+    elif known_by == "config":
+        store.save(StackConfig(name="p1", recipe="aws-k8s", engine="pulumi", created_at=registry.now(),
+                               labels=Labels(env="dev", owner="ops"), components=COMPONENTS))
+    else:
+        pulumi_records.save(pulumi_records.StackRecord(stack="p1", recipe="aws-k8s", recipe_path="/r",
+                                                       project="aws-k8s", backend="file:///srv/state", work_dir="/w"))
     engine = lifecycle._engine_for("p1", "file:///srv/state")
     assert engine.name == "pulumi" and engine.backend == "file:///srv/state"
 
