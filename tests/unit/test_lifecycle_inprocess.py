@@ -8,6 +8,7 @@ prod relabelling guard and the stack's lock.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -527,3 +528,51 @@ def test_destroy_refuses_a_stack_a_run_is_using_and_force_aborts_the_run(home, f
     finally:
         meta.close()
     assert (aborted["status"], aborted["error"]) == ("aborted", "aborted by `provision destroy --force`")
+
+
+SHARED_RUN = """
+import sys
+from zenprovision import home
+from zenprovision.locks import RunLease
+from zenprovision.locks.lease import read
+
+stack, run_id = sys.argv[1:3]
+lease = RunLease(stack, run_id).acquire()
+print("running", flush=True)
+try:
+    sys.stdin.read()
+except KeyboardInterrupt:  # its heartbeat found the abort request
+    print("interrupted:", read(home.objects(), lease.key)[1].abort, flush=True)
+    lease.release()
+    sys.exit(130)
+"""
+
+
+def test_destroy_force_on_a_shared_home_asks_a_run_on_any_machine_to_stop(moto_server, s3_client, fixture_recipes,
+                                                                         tmp_path, monkeypatch):
+    """In a shared home the run may be on another machine: destroy --force leaves it an abort request."""
+    from tests.servers import unique_bucket_name
+
+    bucket = unique_bucket_name("abort")
+    s3_client.create_bucket(Bucket=bucket)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("ZENPROVISION_HOME", f"s3://{bucket}/zp")
+    monkeypatch.setenv("ZENPROVISION_LOCAL_HOME", str(tmp_path / "here"))
+    monkeypatch.setenv("ZENPROVISION_LEASE_SECONDS", "3")
+    folder = tmp_path / "files"
+    deploy(folder, "s1", "files=a")
+    run = subprocess.Popen([sys.executable, "-c", SHARED_RUN, "s1", "r9"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True,
+                           env={**os.environ, "ZENPROVISION_LOCAL_HOME": str(tmp_path / "there")})
+    try:
+        assert run.stdout.readline().strip() == "running"
+        with pytest.raises(StackLockedError, match="stack 's1' is in use by run r9"):
+            lifecycle.destroy("s1", Events("s1"))
+        lifecycle.destroy("s1", Events("s1"), force=True)
+        assert run.stdout.readline().strip() == "interrupted: `provision destroy --force`"
+        assert run.wait(timeout=60) == 130
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert not store.exists("s1") and not (folder / "a").exists()
