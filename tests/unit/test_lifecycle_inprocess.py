@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from zenprovision import home, lifecycle
+from zenprovision import lifecycle
 from zenprovision.engines.embedded import state
 from zenprovision.engines.pulumi_cli import records as pulumi_records
 from zenprovision.errors import InputError, LockLostError, NotFoundError, OperationFailed, StackLockedError
@@ -42,11 +42,6 @@ class Events:
 def deploy(folder, stack: str = "s1", *pairs: str, **labels):
     deployment = lifecycle.prepare(Catalog(), "files", stack, (f"dir={folder}", *pairs), **labels)
     return lifecycle.apply(deployment, Events(stack))
-
-
-def history(stack: str) -> list[registry.StackRecord]:
-    """The stack's records in ``history/<stack>/``, oldest first: what `provision stacks history` lists."""
-    return [registry.parse(path.read_bytes(), str(path)) for path in sorted((home.home() / "history" / stack).glob("*.json"))]
 
 
 # --- deploy ----------------------------------------------------------------------------------
@@ -297,7 +292,7 @@ def test_destroy_removes_the_resources_and_the_config_and_keeps_the_history(home
     assert events.seen and set(events.seen) == {("destroying", "destroy", "running")}
     assert not [p.name for p in folder.iterdir() if p.name != "operations.log"]
     assert not store.exists("s1") and registry.load("s1") is None and not state.exists("s1")
-    [kept] = history("s1")
+    [kept] = registry.history("s1")
     assert (kept.status, kept.recipe, kept.env, kept.owner) == ("destroyed", "files", "staging", "carol")
     assert [(o.op, o.result, o.command) for o in kept.operations][1:] == [("destroy", "succeeded", "teardown")]
     assert lifecycle.labels_of("s1") == ("dev", "")
@@ -319,7 +314,7 @@ def test_a_failed_destroy_keeps_the_config_and_the_next_one_finishes(home, fixtu
     (folder / ".refuse-delete-a").unlink()
     lifecycle.destroy("s1", Events("s1"))
     assert not store.exists("s1") and not (folder / "a").exists()
-    assert [o.result for o in history("s1")[0].operations] == ["succeeded", "failed", "succeeded"]
+    assert [o.result for o in registry.history("s1")[0].operations] == ["succeeded", "failed", "succeeded"]
 
 
 def damage_state(stack: str) -> None:
@@ -340,7 +335,7 @@ def test_a_destroy_refused_on_a_damaged_state_leaves_the_record_as_it_was(home, 
     store.remove("s1")
     with pytest.raises(InputError, match="engine state .* is damaged"):
         lifecycle.destroy("s1", Events("s1"))
-    assert registry.load("s1") is None and history("s1") == []
+    assert registry.load("s1") is None and registry.history("s1") == []
 
 
 def test_destroy_of_a_stack_known_by_its_config_only_keeps_its_labels_in_the_history(home, fixture_recipes,
@@ -349,7 +344,7 @@ def test_destroy_of_a_stack_known_by_its_config_only_keeps_its_labels_in_the_his
     registry.remove("s1")  # an older home: stack configs, no registry
     assert lifecycle.labels_of("s1") == ("staging", "carol")
     lifecycle.destroy("s1", Events("s1"))
-    [kept] = history("s1")
+    [kept] = registry.history("s1")
     assert (kept.name, kept.recipe, kept.engine, kept.status) == ("s1", "files", "embedded", "destroyed")
     assert (kept.env, kept.owner, kept.ttl, kept.created_at) == ("staging", "carol", "3d", config.created_at)
 
@@ -361,7 +356,7 @@ def test_destroy_of_a_stack_known_by_its_state_only(home, fixture_recipes, tmp_p
     store.remove("s1")
     lifecycle.destroy("s1", Events("s1"))
     assert not (folder / "a").exists() and not state.exists("s1")
-    [kept] = history("s1")
+    [kept] = registry.history("s1")
     assert (kept.recipe, kept.engine, kept.env, kept.owner, kept.ttl) == ("unknown", "embedded", "dev", "", None)
 
 
