@@ -208,7 +208,7 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
             if found is None:  # refused on bad input before any change: no new record
                 registry.remove(stack)
             else:
-                registry.finish(record, status, error=str(exc) or type(exc).__name__)
+                _failed(record, status, exc)
             raise
         except BaseException as exc:
             _failed(record, "destroy-failed", exc)

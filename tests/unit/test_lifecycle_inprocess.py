@@ -94,6 +94,8 @@ def test_a_failed_first_deploy_leaves_no_config_and_records_the_error(home, fixt
     record = registry.load("s1")
     assert record.status == "deploy-failed" and record.recipe == "files"
     assert record.last.op == "deploy" and record.last.result == "failed" and "cannot create b" in record.last.error
+    _, config = deploy(tmp_path / "files", "s1")  # the retry: its ttl counts from the first attempt
+    assert config.created_at == record.created_at == registry.load("s1").created_at
 
 
 def test_a_failed_redeploy_keeps_the_config_it_had(home, fixture_recipes, tmp_path):
@@ -461,6 +463,14 @@ def test_a_pulumi_stack_is_destroyed_with_the_pulumi_engine_and_the_backend_give
                                                        project="aws-k8s", backend="file:///srv/state", work_dir="/w"))
     engine = lifecycle._engine_for("p1", "file:///srv/state")
     assert engine.name == "pulumi" and engine.backend == "file:///srv/state"
+
+
+def test_a_refresh_with_a_bad_backend_is_refused_before_anything_is_recorded(home):
+    registry.save(registry.StackRecord(name="p1", recipe="aws-k8s", engine="pulumi", created_at=registry.now(),
+                                       status="active"))
+    with pytest.raises(InputError, match="ftp://x"):
+        lifecycle.refresh("p1", Events("p1"), backend="ftp://x")
+    assert registry.load("p1").operations == []
 
 
 # --- pipeline runs on the stack ------------------------------------------------------------------
