@@ -1,17 +1,7 @@
 """What a command imports: the start-up a user waits for (issue 15, items 3 and 4)."""
 
-import os
 import subprocess
 import sys
-
-import pytest
-
-
-@pytest.fixture
-def not_under_mutmut():
-    """Under mutmut every mutated module imports mutmut, which loads json, socket and shutil itself."""
-    if os.environ.get("MUTANT_UNDER_TEST"):
-        pytest.skip("mutmut's trampolines import json, socket and shutil")
 
 
 def loaded_after(statement: str, prefix: str) -> set[str]:
@@ -33,7 +23,7 @@ def loaded_by_command(home, *argv: str) -> set[str]:
     return set(done.stderr.split())
 
 
-def test_the_listing_commands_load_only_what_they_print_with(tmp_path, not_under_mutmut):
+def test_the_listing_commands_load_only_what_they_print_with(tmp_path):
     assert not {"json", "traceback", "zenprovision.extras"} & loaded_by_command(tmp_path, "--help")
     assert "shutil" not in loaded_by_command(tmp_path, "stacks")  # piped: no terminal to measure
     assert not {"socket", "psutil"} & loaded_by_command(tmp_path, "runs")
