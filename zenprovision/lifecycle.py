@@ -200,14 +200,15 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
         fence(stack)
         found = registry.load(stack)
         record = found or _record_from_config(stack, engine.name)
+        status = record.status  # begin() changes the record in place
         registry.begin(record, "destroy", "destroying", command=command)
         try:
             result = engine.destroy(stack, on_event)
-        except InputError:
+        except InputError as exc:
             if found is None:  # refused on bad input before any change: no new record
                 registry.remove(stack)
             else:
-                registry.finish(record, found.status)
+                _failed(record, status, exc)
             raise
         except BaseException as exc:
             _failed(record, "destroy-failed", exc)
