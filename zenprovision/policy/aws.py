@@ -70,6 +70,8 @@ def buckets_tls_only(stack: Stack, settings: Settings) -> Iterator[tuple[Resourc
 
 def eks_endpoint_not_public(resource: Resource, settings: Settings) -> Iterator[str]:
     config = resource.props.get("vpcConfig") or {}
+    if is_unknown(config):
+        return
     public = config.get("endpointPublicAccess") if isinstance(config, dict) else None
     if public is False or is_unknown(public):
         return
