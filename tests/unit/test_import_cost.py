@@ -1,14 +1,7 @@
 """What a command imports: the start-up a user waits for (issue 15, items 3 and 4)."""
 
-import os
 import subprocess
 import sys
-
-import pytest
-
-# Under mutmut every mutated module imports mutmut's trampoline (and with it socket, json, ...):
-# what a command imports is then mutmut's cost, not ours.
-pytestmark = pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ, reason="imports measured without mutmut")
 
 
 def loaded_after(statement: str, prefix: str) -> set[str]:
