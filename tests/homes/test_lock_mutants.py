@@ -205,7 +205,7 @@ def test_runs_share_the_stack_and_a_destroy_waits_for_them(home):
         assert oct(private.stat().st_mode & 0o777) == oct(0o600), private
     assert live[0]["pid"] == os.getpid() and live[0]["host"] == socket.gethostname() and live[0]["started"] > 0
     destroy = files.FileDestroyLease("dev")
-    assert not destroy.try_acquire() and not destroy.wait(0)
+    assert not destroy.try_acquire() and not destroy.wait(0) and not destroy.wait(0.2)
     first.release()
     assert run_markers(home) == ["r2.json"]
     assert not destroy.try_acquire()
@@ -441,6 +441,13 @@ def test_the_lease_length_comes_from_the_environment_from_one_second_on(monkeypa
     assert lease_seconds() == 60
 
 
+def test_lease_times_are_utc_so_machines_in_other_zones_agree(store):
+    store.inner.put(KEY, alice(renewed_after=0, seconds=60).dump())  # alice's laptop left it in 2026-12-02
+    taker = lease(store).acquire()
+    assert taker.previous.who().startswith("alice@laptop")
+    assert read(store, KEY)[1].renewed.utcoffset() == timedelta(0)
+
+
 def test_a_lease_is_created_only_if_absent_and_refused_naming_its_holder(store):
     mine = lease(store).acquire()
     assert store.puts[-1]["if_none_match"] is True and mine.previous is None
@@ -588,6 +595,12 @@ def test_a_renewal_that_finds_the_lease_changed_loses_it_saying_why(store, chang
     assert read(store, KEY)[1] == current
 
 
+def test_a_renewal_that_finds_the_document_damaged_loses_the_lease(store):
+    held = lease(store).acquire()
+    store.inner.put(KEY, b"{damaged")
+    assert held.renew() is False and held.lost == "its lease document was removed"
+
+
 def test_a_renewal_after_the_workers_is_still_conditional(store):
     command = lease(store).acquire()
     worker = lease(store).adopt(command.holder_id)
@@ -732,13 +745,21 @@ def test_a_shared_stack_lock_is_held_reentrantly_and_refused_to_other_machines(t
             another_machine(team)
         assert refused.value.hint == HINT
         with shared.LeaseStackLock("dev") as inner:
-            assert inner.lease is lock.lease
+            assert inner.lease is lock.lease and inner.stale_holder is None
         assert read(team, KEY)[1].holder == holder.holder  # the inner release let nothing go
         shared.fence("dev")
     assert team.get(KEY) is None and shared.current_holder("dev") == (None, None)
     lock.release()  # harmless
     shared.fence("dev")  # nothing held: nothing to check
     another_machine(team).release()
+
+
+def test_a_shared_stack_lock_held_by_another_machine_is_refused_naming_it(team):
+    other = another_machine(team)
+    with pytest.raises(StackLockedError) as refused:
+        shared.LeaseStackLock("dev").acquire()
+    assert refused.value.message.startswith(f"stack 'dev' is locked by {other.record.who()} since ")
+    assert refused.value.hint == HINT
 
 
 def test_a_shared_stack_lock_reports_the_expired_holder_it_took_over(team):
@@ -772,10 +793,21 @@ def test_unlock_force_takes_the_lease_from_its_holder_and_holds_it(team):
             assert inner.lease is lock.lease
         shared.fence("dev")
         assert stuck.renew() is False and "taken over by" in stuck.lost
+        blob, _ = read(team, KEY)
+        Lease(team.inner, KEY, "stack 'dev'", HINT, command="provision destroy dev").take_from(blob.etag, note="")
+        with pytest.raises(LockLostError) as lost:
+            locks.fence("dev")  # a forced hold is fenced like any other
+        assert lost.value.message.startswith("stack 'dev': this command lost its lock (it was taken over by ")
     finally:
         lock.release()
+    assert read(team, KEY)[1].command == "provision destroy dev"  # its release left the new holder alone
+
+
+def test_a_forced_lock_released_is_marked_so_its_old_holder_learns_why(team):
+    another_machine(team)
+    shared.force_take("dev", read(team, KEY)[1]).release()
     after = read(team, KEY)[1]
-    assert after.released and after.note.startswith("taken from ")  # the old holder learns why
+    assert after.released and after.note.startswith("taken from ")
 
 
 def test_unlock_force_retries_while_the_holder_renews_and_refuses_a_new_holder(team):
@@ -793,6 +825,25 @@ def test_unlock_force_retries_while_the_holder_renews_and_refuses_a_new_holder(t
     another_machine(team, command="provision destroy dev")
     with pytest.raises(StackLockedError, match="changed hands"):
         shared.force_take("dev", previous)
+
+
+def test_unlock_force_never_takes_a_damaged_lock_or_one_that_changed_hands_meanwhile(team):
+    another_machine(team)
+    previous = read(team, KEY)[1]
+    good = team.get(KEY).data
+    team.inner.put(KEY, b"{damaged")
+    with pytest.raises(StackLockedError, match="changed hands"):
+        shared.force_take("dev", previous)
+    team.inner.put(KEY, good)
+    age(team, 601)
+
+    def another_taker(key: str) -> None:  # just after unlock --force read it, its lease expired and was taken
+        another_machine(team, command="provision destroy dev")
+
+    team.after_get = another_taker
+    with pytest.raises(StackLockedError, match="changed hands"):
+        shared.force_take("dev", previous)
+    assert read(team, KEY)[1].command == "provision destroy dev"
 
 
 def test_unlock_force_gives_up_on_a_holder_that_keeps_renewing(team):
@@ -839,8 +890,10 @@ def test_the_fence_stops_a_worker_whose_commands_lease_was_taken(team):
         blob, _ = read(team, KEY)
         Lease(team.inner, KEY, "stack 'dev'", HINT, command="provision unlock dev --force").take_from(
             blob.etag, note="forced")
-        with pytest.raises(LockLostError, match="taken over by .*provision unlock dev --force"):
+        with pytest.raises(LockLostError) as lost:
             locks.fence("dev")
+        assert lost.value.message.startswith("stack 'dev': this command lost its lock (it was taken over by ")
+        assert "provision unlock dev --force" in lost.value.message
     finally:
         shared.let_go(worker, release=True)
     assert read(team, KEY)[1].command == "provision unlock dev --force"
