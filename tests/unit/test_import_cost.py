@@ -1,13 +1,7 @@
 """What a command imports: the start-up a user waits for (issue 15, items 3 and 4)."""
 
-import os
 import subprocess
 import sys
-
-import pytest
-
-# under mutmut every mutated module imports mutmut, which loads importlib.metadata, email and socket
-pytestmark = pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ, reason="mutmut's trampolines change the imports")
 
 
 def loaded_after(statement: str, prefix: str) -> set[str]:
