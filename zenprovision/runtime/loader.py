@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import linecache
 import sys
 from pathlib import Path
 
 from zenprovision.errors import InputError, NotFoundError, ZenProvisionError
 from zenprovision.runtime.pipelines import Pipeline
+
+
+def _execute_source(module: object, path: Path) -> None:
+    """Run the file's text as read now, never a ``__pycache__`` copy, and show that same text to
+    ``inspect``: the step cache keys a step by its source, so the code that runs and the code
+    that is hashed must be one. (A bytecode cache is trusted by mtime and size: an edit of the
+    same length within the same second would run the old code under the new code's key.)"""
+    source = path.read_bytes()
+    code = compile(source, str(path), "exec", dont_inherit=True)
+    text = source.decode("utf-8", errors="replace")
+    linecache.cache[str(path)] = (len(text), None, text.splitlines(keepends=True), str(path))
+    exec(code, vars(module))
 
 
 def load_pipeline(target: str) -> Pipeline:
@@ -22,7 +35,7 @@ def load_pipeline(target: str) -> Pipeline:
     sys.modules[module_name] = module  # workers resolve steps through it
     sys.path.insert(0, str(path.parent))
     try:
-        spec.loader.exec_module(module)
+        _execute_source(module, path)
     except SystemExit as exc:  # a script's exit is not a pipeline's success
         raise InputError(f"{path_text} called sys.exit({exc.code!r}) while being imported; no pipeline ran",
                          hint="put script code under `if __name__ == \"__main__\":`") from None
