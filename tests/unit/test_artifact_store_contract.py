@@ -11,7 +11,7 @@ Servers (moto S3, GCS emulator) come from tests/servers.py and run on 127.0.0.1 
 
 from __future__ import annotations
 
-import os
+import random
 import socket
 import time
 import uuid
@@ -164,7 +164,9 @@ def test_check_fails_on_missing_bucket(case):
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"hello", bytes(range(256)), os.urandom(5 * 2**20 + 7)],  # just over 5 MiB: chunking
+    # just over 5 MiB: chunking. Not ending in b"\r": the GCS emulator reads a multipart upload
+    # with Python's email parser, which drops a final "\r" (real GCS keeps it; 1 run in 256 failed)
+    [b"", b"hello", bytes(range(256)), random.Random(15).randbytes(5 * 2**20 + 6) + b"!"],
     ids=["empty", "small", "all-byte-values", "5MiB"],
 )
 def test_round_trip(case, store, data):
