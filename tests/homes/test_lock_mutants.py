@@ -598,7 +598,7 @@ def test_a_renewal_that_finds_the_lease_changed_loses_it_saying_why(store, chang
 def test_a_renewal_that_finds_the_document_damaged_loses_the_lease(store):
     held = lease(store).acquire()
     store.inner.put(KEY, b"{damaged")
-    assert held.renew() is False and held.lost == "its lease document was removed"
+    assert held.renew() is False and held.lost == "its lease document was overwritten with something unreadable"
 
 
 def test_a_renewal_after_the_workers_is_still_conditional(store):

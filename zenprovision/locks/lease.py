@@ -213,7 +213,7 @@ class Lease:
             except WriteConflict:
                 blob, current = read(self.objects, self.key)
                 if blob is None or current is None or current.holder != self.holder_id or current.released:
-                    self._lose(_taken(current))
+                    self._lose(_taken(current, damaged=blob is not None))
                     return False
                 if current.abort:
                     self._lose(f"{current.abort} asked it to stop")
@@ -288,9 +288,10 @@ class Lease:
             self.objects.delete(self.key)
 
 
-def _taken(current: Holder | None) -> str:
+def _taken(current: Holder | None, damaged: bool = False) -> str:
     if current is None:
-        return "its lease document was removed"
+        return "its lease document was overwritten with something unreadable" if damaged else \
+            "its lease document was removed"
     if current.released:
         return f"it was released{': ' + current.note if current.note else ''}"
     return f"it was taken over by {current.who()}"
