@@ -1,4 +1,4 @@
-"""A finished step's record commits after its successors are handed to workers (issue 15): never lost on the way."""
+"""A Ctrl-C while a finished step's successors are handed to workers loses nothing already finished."""
 
 import pytest
 
@@ -28,7 +28,8 @@ def test_a_step_interrupted_while_handing_off_its_successors_is_still_recorded_a
     run = store.runs()[0]
     steps = {s["node_id"]: s["status"] for s in store.run(run["id"])["steps"]}
     store.close()
-    assert run["status"] == "aborted" and steps == {"source": "succeeded"}
+    assert run["status"] == "aborted" and steps.pop("source") == "succeeded"
+    assert set(steps.values()) <= {"aborted"}  # the one being handed off, if it was recorded
 
     monkeypatch.setattr(HealingPool, "submit", real_submit)
     resumed = run_pipeline(fanout, local_stack, {"seconds": 0}, cache=False, resume=run["id"])

@@ -53,7 +53,6 @@ class Scheduler:
         self.pending = list(dag.topological())
         self.keys: dict[str, str] = {}  # node -> cache key, known once its inputs are
         self.warmed = False
-        self.started: dict[str, float] = {}  # node -> when it was handed to a worker, until recorded
 
     def run(self) -> RunState:
         with self.orchestrator.executor() as executor:
@@ -67,7 +66,10 @@ class Scheduler:
 
     def _loop(self, executor: Any, running: dict[Future, str]) -> None:
         while self.pending or running:
-            self._start_ready(executor, running)
+            for node_id in self._ready():
+                self.pending.remove(node_id)
+                if not self._try_reuse(self.dag.nodes[node_id]):
+                    running[self._submit(executor, node_id)] = node_id
             if not running:
                 if self._ready():
                     continue
@@ -79,28 +81,6 @@ class Scheduler:
         for node_id in self.pending:  # blocked behind a failure
             self._mark(node_id, "skipped")
         self.pending.clear()
-
-    def _start_ready(self, executor: Any, running: dict[Future, str]) -> None:
-        sent, failure = self._send_ready(executor, running)
-        self._record_running(sent)
-        if failure is not None:
-            raise failure
-
-    def _send_ready(self, executor: Any, running: dict[Future, str]) -> tuple[list[str], BaseException | None]:
-        """Hand every ready step to a worker (or take it from the cache); their `running` is recorded after.
-
-        A failure is returned, not raised, so that a caller inside a transaction still commits it.
-        """
-        sent: list[str] = []
-        try:
-            for node_id in self._ready():
-                self.pending.remove(node_id)
-                if not self._try_reuse(self.dag.nodes[node_id]):
-                    running[self._send(executor, node_id)] = node_id
-                    sent.append(node_id)
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
-            return sent, exc
-        return sent, None
 
     def _ready(self) -> list[str]:
         done = {n for n, s in self.state.status.items() if s in ("succeeded", "cached")}
@@ -139,11 +119,6 @@ class Scheduler:
         return isinstance(meta, dict) and meta.get("hash") == artifact["hash"]
 
     def _submit(self, executor: Any, node_id: str) -> Future:
-        future = self._send(executor, node_id)
-        self._record_running([node_id])
-        return future
-
-    def _send(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]
         if not self.warmed:  # a run whose steps all come from the cache never pays for it
             self.warmed = True
@@ -151,24 +126,15 @@ class Scheduler:
             if warm_up is not None:
                 warm_up([self.dag.nodes[n].step.func for n in [node_id, *self.pending]])
         self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
+        self.meta.step_status(self.run_id, node_id, node.step.name, "running", attempts=self.state.attempts[node_id],
+                              started=time.time(), cache_key=self.keys[node_id])
+        self.on_event("start", node_id, "")
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
             inputs={name: self.state.artifacts[up]["relpath"] for name, up in node.inputs.items()},
             output=f"runs/{self.run_id}/{node_id}/output", stack=self.stack,
         )
-        self.started[node_id] = time.time()
         return executor.submit(execute_step, task)
-
-    def _record_running(self, node_ids: list[str]) -> None:
-        """One commit each, made while the worker already runs the step: off a chain's critical path.
-
-        Its result is handled by this thread, after this: `running` still lands first.
-        """
-        for node_id in node_ids:
-            self.meta.step_status(self.run_id, node_id, self.dag.nodes[node_id].step.name, "running",
-                                  attempts=self.state.attempts[node_id], started=self.started.pop(node_id),
-                                  cache_key=self.keys[node_id])
-            self.on_event("start", node_id, "")
 
     def _finish(self, executor: Any, running: dict, node_id: str, result: StepResult) -> None:
         node = self.dag.nodes[node_id]
@@ -176,17 +142,11 @@ class Scheduler:
             result.error = scrub_text(result.error, self.secret_values)
             result.traceback = scrub_text(result.traceback, self.secret_values)
         if result.ok:
-            # One commit per step (docs/reliability.md), made once the steps it readied are with
-            # their workers: a chain's next step does not wait for it.
-            with self.meta.transaction():
+            with self.meta.transaction():  # one commit per step (docs/reliability.md)
                 self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
                 if result.run_metadata:
                     self.meta.add_run_metadata(self.run_id, result.run_metadata)
-                self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
-                sent, failure = self._send_ready(executor, running)
-            self._record_running(sent)
-            if failure is not None:
-                raise failure
+            self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
             return
         # A dead worker pool takes its other steps down too: each gets one extra attempt.
         lost_once = result.error.startswith(LOST) and node_id not in self.state.lost
