@@ -11,6 +11,7 @@ import _thread
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -813,6 +814,16 @@ def test_ctrl_c_the_instant_the_operation_starts_still_waits_for_it(monkeypatch)
         with pytest.raises(CancelledError):
             interrupt.run(operation, "up of stack 'dev'")
         assert finished.is_set()
+
+
+def test_ctrl_c_ignored_by_the_caller_stays_ignored():
+    """Under nohup or as a script's background job a Ctrl-C must neither count nor reach the CLI."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seen = interrupt.run(lambda: signal.getsignal(signal.SIGINT), "up")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen is signal.SIG_IGN
 
 
 def test_ctrl_c_not_from_a_terminal_is_forwarded_to_the_cli(tmp_path, monkeypatch):

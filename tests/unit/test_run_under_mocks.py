@@ -21,3 +21,10 @@ def test_the_programs_error_is_reported_not_the_noise_after_it(tmp_path):
         run_under_mocks(tmp_path, {})
     assert caught.value.message == ("recipe " + tmp_path.name + " failed under mocks: "
                                     "ValueError: api_allowed_cidrs 0.0.0.0/0 opens the API to the whole internet")
+
+
+def test_a_program_that_prints_json_of_its_own_and_fails_is_one_clear_error(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: chatty\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("import os\nprint(42, flush=True)\nos._exit(3)\n")
+    with pytest.raises(OperationFailed, match="failed under mocks"):
+        run_under_mocks(tmp_path, {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import linecache
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ def _execute_source(module: object, path: Path) -> None:
     same length within the same second would run the old code under the new code's key.)"""
     source = path.read_bytes()
     code = compile(source, str(path), "exec", dont_inherit=True)
-    text = source.decode("utf-8", errors="replace")
-    linecache.cache[str(path)] = (len(text), None, text.splitlines(keepends=True), str(path))
+    text = importlib.util.decode_source(source)  # its coding declaration, as compile() read it
+    lines = io.StringIO(text).readlines()  # only newlines end a line, as for the compiler
+    linecache.cache[str(path)] = (len(text), None, lines, str(path))
     exec(code, vars(module))
 
 

@@ -68,9 +68,10 @@ def run_under_mocks(recipe_dir: Path, config: dict[str, Any], labels: dict[str, 
 def _last_json_line(stdout: str) -> dict[str, Any] | None:
     lines = stdout.strip().splitlines()
     try:
-        return json.loads(lines[-1]) if lines else None
+        found = json.loads(lines[-1]) if lines else None
     except ValueError:
         return None
+    return found if isinstance(found, dict) else None  # a program may print JSON of its own
 
 
 def _main() -> int:

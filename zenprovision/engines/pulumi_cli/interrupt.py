@@ -29,6 +29,8 @@ def run(operation: Callable[[], T], what: str) -> T:
     """
     if threading.current_thread() is not threading.main_thread():
         return operation()  # signals reach the main thread only: nothing to wait for here
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        return operation()  # Ctrl-C ignored (nohup, a script's background job) or not Python's to handle
     outcome: dict[str, Any] = {}
     finished = threading.Event()  # not Thread.join: on 3.11 a Ctrl-C inside join() marks the thread dead
     presses: list[int] = []
