@@ -55,28 +55,37 @@ class DAG:
             index += 1
         return f"{name}_{index}"
 
+    def children(self) -> dict[str, list[str]]:
+        """Node -> the nodes that read it directly, each once, in the order the nodes were added."""
+        found: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for node in self.nodes.values():
+            for up in dict.fromkeys(node.inputs.values()):
+                if up in found:
+                    found[up].append(node.id)
+        return found
+
     def downstream(self, node_id: str) -> set[str]:
         """Every node that depends on ``node_id``, directly or not."""
+        children = self.children()
         found: set[str] = set()
         frontier = [node_id]
         while frontier:
-            current = frontier.pop()
-            for node in self.nodes.values():
-                if current in node.upstream and node.id not in found:
-                    found.add(node.id)
-                    frontier.append(node.id)
+            for child in children.get(frontier.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    frontier.append(child)
         return found
 
     def topological(self) -> list[str]:
-        """Nodes in an order that respects dependencies; a cycle is an error."""
+        """Nodes in an order that respects dependencies; a cycle is an error. Linear in nodes and edges."""
+        children = self.children()
         indegree = {n: len(node.upstream) for n, node in self.nodes.items()}
         order = [n for n, d in indegree.items() if d == 0]
         for current in order:
-            for node in self.nodes.values():
-                if current in node.upstream:
-                    indegree[node.id] -= 1
-                    if indegree[node.id] == 0:
-                        order.append(node.id)
+            for child in children[current]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    order.append(child)
         if len(order) != len(self.nodes):
             stuck = sorted(set(self.nodes) - set(order))
             raise PipelineDefinitionError(f"pipeline {self.pipeline!r} has a cycle through {', '.join(stuck)}")

@@ -50,7 +50,11 @@ class Scheduler:
         self.orchestrator, self.cache, self.reuse, self.on_event = orchestrator, cache, reuse, on_event
         self.secret_values = secret_values  # masked in step errors before they are stored or shown
         self.state = RunState()
-        self.pending = list(dag.topological())
+        self.pending = dict.fromkeys(dag.topological())  # in order; a dict, so taking one is O(1)
+        self.order = {node_id: index for index, node_id in enumerate(self.pending)}
+        self.children = dag.children()
+        self.unmet = {node_id: len(node.upstream) for node_id, node in dag.nodes.items()}  # inputs not yet done
+        self.ready = {node_id for node_id, count in self.unmet.items() if count == 0}  # pending, inputs done
         self.keys: dict[str, str] = {}  # node -> cache key, known once its inputs are
         self.warmed = False
 
@@ -67,7 +71,7 @@ class Scheduler:
     def _loop(self, executor: Any, running: dict[Future, str]) -> None:
         while self.pending or running:
             for node_id in self._ready():
-                self.pending.remove(node_id)
+                self._take(node_id)
                 if not self._try_reuse(self.dag.nodes[node_id]):
                     running[self._submit(executor, node_id)] = node_id
             if not running:
@@ -83,8 +87,19 @@ class Scheduler:
         self.pending.clear()
 
     def _ready(self) -> list[str]:
-        done = {n for n, s in self.state.status.items() if s in ("succeeded", "cached")}
-        return [n for n in self.pending if self.dag.nodes[n].upstream <= done]
+        """Pending steps whose inputs all succeeded or came from the cache, in topological order."""
+        return sorted(self.ready, key=self.order.__getitem__)
+
+    def _take(self, node_id: str) -> None:
+        del self.pending[node_id]
+        self.ready.discard(node_id)
+
+    def _done(self, node_id: str) -> None:
+        """``node_id`` has its output: the steps reading it are one input closer to ready."""
+        for child in self.children[node_id]:
+            self.unmet[child] -= 1
+            if self.unmet[child] == 0 and child in self.pending:
+                self.ready.add(child)
 
     def _cache_key(self, node: Node) -> str:
         inputs = {name: self.state.artifacts[up]["hash"] for name, up in sorted(node.inputs.items())}
@@ -165,7 +180,7 @@ class Scheduler:
         self.on_event("failed", node_id, result.error)
         for blocked in sorted(self.dag.downstream(node_id)):
             if blocked in self.pending:
-                self.pending.remove(blocked)
+                self._take(blocked)
                 self._mark(blocked, "skipped")
 
     def _mark(self, node_id: str, status: str) -> None:
@@ -179,6 +194,7 @@ class Scheduler:
         self.meta.step_status(self.run_id, node.id, node.step.name, status, **fields)
         self.state.artifacts[node.id] = {**artifact, "id": artifact_id}
         self.state.status[node.id] = status
+        self._done(node.id)
 
     def _lineage(self, node: Node) -> dict[str, int]:
         """Input name -> the artifact it was read from (every upstream has one by then)."""
