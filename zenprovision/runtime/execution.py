@@ -30,6 +30,9 @@ class StepTask:
     inputs: dict[str, str]  # parameter -> artifact relpath (folder)
     output: str  # artifact relpath (folder) for the result
     stack: dict[str, Any]
+    # parameter -> the input's meta.json as its step returned it in this run; a worker given it
+    # does not read meta.json again (inputs not listed, as a resumed run's, are read from the store)
+    input_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,8 +59,10 @@ def artifact_store_for(stack: dict[str, Any]) -> Any:
     return _STORES[key]
 
 
-def load_artifact(store: Any, folder: str) -> Any:
-    meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
+def load_artifact(store: Any, folder: str, meta: dict[str, Any] | None = None) -> Any:
+    """``meta`` is what the orchestrator recorded when the output was written; without it, meta.json says."""
+    if meta is None:
+        meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
     data = store.read_bytes(f"{folder}/{meta['file']}")
     return materializers.load(meta, data, folder)  # checks the recorded sha256 first
 
@@ -87,7 +92,7 @@ def execute_step(task: StepTask) -> StepResult:
     try:
         kwargs = dict(task.params)
         for name, folder in task.inputs.items():
-            kwargs[name] = load_artifact(store, folder)
+            kwargs[name] = load_artifact(store, folder, task.input_meta.get(name))
         value = task.step.call(kwargs)
         artifact = save_artifact(store, task.output, value, f"step {task.node_id!r} output")
         return StepResult(task.node_id, True, artifact, metadata=context.metadata,

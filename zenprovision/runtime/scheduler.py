@@ -147,9 +147,22 @@ class Scheduler:
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
             inputs={name: self.state.artifacts[up]["relpath"] for name, up in node.inputs.items()},
-            output=f"runs/{self.run_id}/{node_id}/output", stack=self.stack,
+            output=f"runs/{self.run_id}/{node_id}/output", stack=self.stack, input_meta=self._input_meta(node),
         )
         return executor.submit(execute_step, task)
+
+    def _input_meta(self, node: Node) -> dict[str, dict[str, Any]]:
+        """The meta.json of each input a step of this run wrote: its worker need not read it again.
+
+        Reused outputs (cache, resume) are not listed: their meta.json was checked by ``_intact``, and
+        the worker reads it. The data's sha256 is checked against this record before any load.
+        """
+        known = {}
+        for name, up in node.inputs.items():
+            artifact = self.state.artifacts[up]
+            if self.state.status[up] == "succeeded":
+                known[name] = {key: artifact[key] for key in ("file", "materializer", "hash")}
+        return known
 
     def _finish(self, executor: Any, running: dict, node_id: str, result: StepResult) -> None:
         node = self.dag.nodes[node_id]
