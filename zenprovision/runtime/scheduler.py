@@ -106,19 +106,24 @@ class Scheduler:
         payload = json.dumps([node.step.name, node.step.source_hash, node.params, inputs], sort_keys=True, default=repr)
         return hashlib.sha256(payload.encode()).hexdigest()
 
-    def _try_reuse(self, node: Node) -> bool:
-        """Resume reuses what succeeded in the old run; the cache reuses identical work."""
+    def _candidate(self, node: Node) -> dict[str, Any] | None:
+        """What resume or the cache could reuse for ``node`` (a metadata read only; not yet checked in the store)."""
         key = self.keys[node.id] = self._cache_key(node)  # recorded with the step's next status
         found = self.reuse.get(node.id)
         if found is not None and found.get("cache_key") != key:
             found = None  # resumed with other code, parameters or inputs: run it again
         if found is None and self.cache and node.step.cache:
             found = self.meta.cached_output(key)
+        return found
+
+    def _try_reuse(self, node: Node) -> bool:
+        """Resume reuses what succeeded in the old run; the cache reuses identical work."""
+        found = self._candidate(node)
         if found is None or not self._intact(found):
             return False
         source = found.get("source_run") or found["run_id"]
         with self.meta.transaction():
-            self._record_output(node, found, status="cached", cached_from=source, cache_key=key)
+            self._record_output(node, found, status="cached", cached_from=source, cache_key=self.keys[node.id])
         self.on_event("cached", node.id, source)
         return True
 
@@ -134,15 +139,36 @@ class Scheduler:
         return isinstance(meta, dict) and meta.get("hash") == artifact["hash"]
 
     def _submit(self, executor: Any, node_id: str) -> Future:
+        self._record_start(node_id)
+        return self._hand_off(executor, node_id)
+
+    def _record_start(self, node_id: str) -> None:
+        """``running`` is recorded before the step is handed off: a killed run shows it ``aborted``."""
+        self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
+        self.meta.step_status(self.run_id, node_id, self.dag.nodes[node_id].step.name, "running",
+                              attempts=self.state.attempts[node_id], started=time.time(), cache_key=self.keys[node_id])
+
+    def _claim_ready(self) -> list[str]:
+        """Inside the commit of a finished step: record ``running`` for the steps it made ready.
+
+        Only steps with nothing to reuse: checking a reusable output reads the store, which is
+        not done while holding the database's write lock; the loop handles those after the commit.
+        """
+        claimed = []
+        for node_id in self._ready():
+            if self._candidate(self.dag.nodes[node_id]) is None:
+                self._take(node_id)
+                self._record_start(node_id)
+                claimed.append(node_id)
+        return claimed
+
+    def _hand_off(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]
         if not self.warmed:  # a run whose steps all come from the cache never pays for it
             self.warmed = True
             warm_up = getattr(self.orchestrator, "warm_up", None)  # an orchestrator may not have the hook
             if warm_up is not None:
                 warm_up([self.dag.nodes[n].step.func for n in [node_id, *self.pending]])
-        self.state.attempts[node_id] = self.state.attempts.get(node_id, 0) + 1
-        self.meta.step_status(self.run_id, node_id, node.step.name, "running", attempts=self.state.attempts[node_id],
-                              started=time.time(), cache_key=self.keys[node_id])
         self.on_event("start", node_id, "")
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
@@ -170,11 +196,16 @@ class Scheduler:
             result.error = scrub_text(result.error, self.secret_values)
             result.traceback = scrub_text(result.traceback, self.secret_values)
         if result.ok:
-            with self.meta.transaction():  # one commit per step (docs/reliability.md)
+            # One commit: the step's output and the start of the steps it made ready (docs/reliability.md).
+            # Progress lines and hand-offs come after it: neither can undo a finished step's record.
+            with self.meta.transaction():
                 self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
                 if result.run_metadata:
                     self.meta.add_run_metadata(self.run_id, result.run_metadata)
+                claimed = self._claim_ready()
             self.on_event("succeeded", node_id, f"{result.seconds:.2f}s")
+            for claimed_id in claimed:
+                running[self._hand_off(executor, claimed_id)] = claimed_id
             return
         # A dead worker pool takes its other steps down too: each gets one extra attempt.
         lost_once = result.error.startswith(LOST) and node_id not in self.state.lost
