@@ -78,13 +78,21 @@ class Scheduler:
                 if self._ready():
                     continue
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = self._wait(executor, running)
             for future in finished:
                 node_id = running.pop(future)
                 self._finish(executor, running, node_id, _result_of(future, node_id))
         for node_id in self.pending:  # blocked behind a failure
             self._mark(node_id, "skipped")
         self.pending.clear()
+
+    @staticmethod
+    def _wait(executor: Any, running: dict[Future, str]) -> set[Future]:
+        """An executor that reads its workers' replies on the waiting thread says so with ``wait_any``."""
+        wait_any = getattr(executor, "wait_any", None)
+        if wait_any is not None:
+            return wait_any(running)
+        return wait(running, return_when=FIRST_COMPLETED)[0]
 
     def _ready(self) -> list[str]:
         """Pending steps whose inputs all succeeded or came from the cache, in topological order."""

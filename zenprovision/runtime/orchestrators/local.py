@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -39,6 +39,10 @@ class HealingPool:
             self.pool = self._make()
             return self.pool.submit(fn, *args)
 
+    def wait_any(self, futures: Iterable[Future]) -> set[Future]:
+        """Futures of a pool replaced since are done already (it broke), so the current pool is the one to read."""
+        return self.pool.wait_any(futures)
+
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
@@ -57,9 +61,10 @@ class LocalOrchestrator(BaseOrchestrator):
     @contextmanager
     def executor(self) -> Iterator[Executor]:
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
+        # driven: the scheduler's thread reads the replies as it waits, no reader thread (pool.py).
         context = multiprocessing.get_context("fork")
         pool = HealingPool(lambda: PipePool(self.parallelism, context, initializer=_worker_init,
-                                            initargs=(os.getpid(),)))
+                                            initargs=(os.getpid(),), driven=True))
         try:
             yield pool
         finally:
