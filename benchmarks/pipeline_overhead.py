@@ -10,7 +10,8 @@ that runs each step in a worker process: the same loop with each step's write ha
 own save and load of each output in this process (its on-disk layout: two new folders and two
 new files per step, one fsync), and `provision run` of the 10-step chain as a whole process
 (target <= 1 s). Every variant runs once per round,
-interleaved, and each figure is the median of the rounds: the machine may be loaded.
+interleaved, and each figure is the median of the rounds: the machine may be loaded
+(``--rounds N``, default 5: more rounds, steadier medians).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROUNDS = 5
+ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
 PROVISION = str(Path(sys.executable).with_name("provision"))
 
 
