@@ -1,6 +1,6 @@
 """Running a step on another machine: the task spec in the store, and the remote side.
 
-The orchestrator writes ``runs/<run>/<step>/task.json`` (what to run, inputs, outputs, the
+The orchestrator writes ``runs/<run>/<step>/task.json`` (what to run, inputs and their hashes, outputs, the
 code package) and ``task.pkl`` (the step's constant parameters). A remote worker needs only
 the artifact store's config, the run and the step: it fetches the spec and the code, runs
 the step, writes the output and ``result.json``.
@@ -34,6 +34,7 @@ def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> N
         "run_id": task.run_id, "node_id": task.node_id, "module": step.func.__module__,
         "qualname": step.func.__qualname__, "file": relative, "code": code_path,
         "inputs": task.inputs, "output": task.output, "stack": task.stack,
+        "input_meta": task.input_meta,  # the hashes in-run inputs are checked against, not their meta.json
     }
     folder = task_folder(task.run_id, task.node_id)
     store.write_bytes(f"{folder}/task.pkl", pickle.dumps(task.params))
@@ -68,7 +69,8 @@ def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) 
     except Exception as exc:  # a broken code package is the step's failure, reported like one
         result = StepResult(node_id, False, error=f"cannot load step {spec['qualname']}: {type(exc).__name__}: {exc}")
     else:
-        task = StepTask(run_id, node_id, step, params, spec["inputs"], spec["output"], spec["stack"])
+        task = StepTask(run_id, node_id, step, params, spec["inputs"], spec["output"], spec["stack"],
+                        input_meta=spec.get("input_meta", {}))
         result = execute_step(task)
     store.write_bytes(f"{folder}/result.json", json.dumps(asdict(result), default=repr).encode())
     return result
