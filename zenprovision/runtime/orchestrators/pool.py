@@ -121,21 +121,31 @@ class PipePool:
             if not self._workers:
                 self._fork_workers()
             if self._idle:
-                self._send(self._idle.pop(), future, fn, args)
+                conn = self._idle.pop()
+                if not self._send(conn, future, fn, args):
+                    self._idle.append(conn)
             else:
                 self._backlog.append((future, fn, args))
         return future
 
-    def _send(self, conn: Connection, future: Future, fn: Callable[..., Any], args: tuple) -> None:
-        """With the lock held. A dead worker's pipe fails here or at the reader: the pool breaks there."""
+    def _send(self, conn: Connection, future: Future, fn: Callable[..., Any], args: tuple) -> bool:
+        """With the lock held; False if ``conn``'s worker is still free (a cancelled or unsendable task).
+
+        A dead worker's pipe fails here or at the reader: the pool breaks there. A task that does not
+        pickle fails its future, as in ``ProcessPoolExecutor``: pickling ends before a byte is written.
+        """
         if not future.set_running_or_notify_cancel():
-            self._idle.append(conn)
-            return
+            return False
         self._busy[conn] = future
         try:
             conn.send((fn, args))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the reader sees the worker's end of file and breaks the pool, failing this future
+        except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
+            del self._busy[conn]
+            future.set_exception(exc)
+            return False
+        return True
 
     def _read(self) -> None:
         """Every worker's pipe is watched, idle or not: one that dies is seen at once."""
@@ -184,8 +194,9 @@ class PipePool:
             return False
         with self._lock:
             future = self._busy.pop(conn)
-            if self._backlog:
-                self._send(conn, *self._backlog.popleft())
+            while self._backlog:
+                if self._send(conn, *self._backlog.popleft()):
+                    break
             else:
                 self._idle.append(conn)
             finished = self._closing and not self._busy
