@@ -192,6 +192,8 @@ class PipePool:
         except (EOFError, OSError):
             self._break()
             return False
+        except Exception as exc:  # noqa: BLE001 - read whole, it does not unpickle here: its future fails
+            ok, value = False, RuntimeError(f"the result could not be read back: {type(exc).__name__}: {exc}")
         with self._lock:
             future = self._busy.pop(conn)
             while self._backlog:
