@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 _POOLS: weakref.WeakSet = weakref.WeakSet()
+_TURN = 0.05  # seconds a waiter of a driven pool waits on its futures while another thread reads
 
 
 @atexit.register
@@ -165,7 +166,7 @@ class PipePool:
                 return done
             if not self._driven:
                 return concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)[0]
-            self._pump(None)
+            self._pump(None, futures)
 
     def _pump_until(self, future: Future, timeout: float | None) -> None:
         """Driven: read replies until ``future`` is done or ``timeout`` passed."""
@@ -174,16 +175,28 @@ class PipePool:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return
-            self._pump(left)
+            self._pump(left, [future])
 
-    def _pump(self, timeout: float | None) -> None:
-        """Driven: read what the workers replied, waiting up to ``timeout`` for a first reply."""
-        with self._pumping:
-            if self._broken or not self._workers:
+    def _pump(self, timeout: float | None, futures: list[Future] | None = None) -> None:
+        """Driven: read what the workers replied, waiting up to ``timeout`` for a first reply.
+
+        A waiter for ``futures`` that finds another thread reading waits for them instead: that thread
+        completes them, or stops reading and this one takes over at its next turn.
+        """
+        if futures is None:
+            self._pumping.acquire()
+        elif not self._pumping.acquire(blocking=False):
+            turn = _TURN if timeout is None else min(timeout, _TURN)
+            concurrent.futures.wait(futures, timeout=turn, return_when=concurrent.futures.FIRST_COMPLETED)
+            return
+        try:
+            if self._broken or not self._workers or any(future.done() for future in futures or ()):
                 return
             for conn in wait(self._workers, timeout):
                 if not self._receive(conn):
                     return
+        finally:
+            self._pumping.release()
 
     def _receive(self, conn: Connection) -> bool:
         """One worker's reply; False once the pool is broken (a worker died)."""
