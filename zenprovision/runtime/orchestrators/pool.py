@@ -7,6 +7,7 @@ Here the submitting thread writes a task straight to an idle worker's pipe, and 
 thread completes the futures. A worker that dies breaks the pool as it does for
 ``ProcessPoolExecutor``: its future and every queued one fail with ``BrokenProcessPool``,
 and further submits raise it (``HealingPool`` then makes a new pool).
+A task that does not pickle, or a reply that does not unpickle here, fails its own future only.
 
 A ``driven`` pool has no reader thread: whoever waits reads the replies (``wait_any``, or a
 future's ``result``). The scheduler waits on one thread anyway; reading there saves a thread
