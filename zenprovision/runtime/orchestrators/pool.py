@@ -89,6 +89,7 @@ class PipePool:
         self._idle: list[Connection] = []
         self._busy: dict[Connection, Future] = {}
         self._backlog: deque[tuple[Future, Callable[..., Any], tuple]] = deque()
+        self._unsent: list[tuple[Future, BaseException]] = []  # tasks that did not pickle, failed after the lock
         self._broken = ""
         self._closing = False
         self._processes: dict[int, Any] = {}
@@ -128,6 +129,7 @@ class PipePool:
                     self._idle.append(conn)
             else:
                 self._backlog.append((future, fn, args))
+        self._fail_unsent()
         return future
 
     def _send(self, conn: Connection, future: Future, fn: Callable[..., Any], args: tuple) -> bool:
@@ -145,9 +147,16 @@ class PipePool:
             pass  # the reader sees the worker's end of file and breaks the pool, failing this future
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
             del self._busy[conn]
-            future.set_exception(exc)
+            self._unsent.append((future, exc))
             return False
         return True
+
+    def _fail_unsent(self) -> None:
+        """Outside the lock, as every future here is completed: a callback may submit again."""
+        with self._lock:
+            failed, self._unsent = self._unsent, []
+        for future, exc in failed:
+            future.set_exception(exc)
 
     def _read(self) -> None:
         """Every worker's pipe is watched, idle or not: one that dies is seen at once."""
@@ -217,6 +226,7 @@ class PipePool:
                 self._idle.append(conn)
             finished = self._closing and not self._busy
         (future.set_result if ok else future.set_exception)(value)
+        self._fail_unsent()
         if finished and not self._driven:
             self._wake_write.send_bytes(b"")
         return True
