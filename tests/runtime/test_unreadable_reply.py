@@ -1,6 +1,7 @@
-"""A step whose result arrives whole but does not unpickle in the run's process (here, metadata holding an
-exception whose class needs two arguments: pickle rebuilds it with one) fails that step; the run goes
-on, names it, and keeps what other steps recorded.
+"""A step whose result arrives whole but does not unpickle in the run's process fails that step; the run
+goes on, names it, and keeps what other steps recorded. (For example metadata holding an exception whose
+class needs two arguments: plain pickle rebuilds it with one. The tests use an object whose rebuilding
+always fails, since a library such as tblib may change how exceptions pickle.)
 
 Before, the unpickling error escaped ``PipePool``'s reader: the driven pool's run crashed naming no step,
 and a pool with a reader thread lost that thread, so nothing completed any future again.
@@ -18,10 +19,13 @@ PIPELINE = '''
 from zenprovision import get_step_context, pipeline, step
 
 
-class CodedError(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
+def _refuse():
+    raise ValueError("this object cannot be rebuilt here")
+
+
+class LoadsBadly:
+    def __reduce__(self):
+        return _refuse, ()
 
 
 @step
@@ -31,7 +35,7 @@ def fine(n: int = 2) -> int:
 
 @step
 def logs_an_error() -> int:
-    get_step_context().log_metadata(last_error=CodedError(7, "seen before"))
+    get_step_context().log_metadata(last_error=LoadsBadly())
     return 1
 
 
@@ -42,14 +46,17 @@ def unreadable():
 '''
 
 
-class CodedError(Exception):
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
+def _refuse():
+    raise ValueError("this object cannot be rebuilt here")
 
 
-def coded_error():
-    return CodedError(7, "it pickles, and unpickles only with one argument")
+class LoadsBadly:
+    def __reduce__(self):
+        return _refuse, ()
+
+
+def loads_badly():
+    return LoadsBadly()
 
 
 def plain():
@@ -60,7 +67,7 @@ def plain():
 def test_a_reply_that_does_not_unpickle_fails_its_future_and_the_pool_serves_on(driven):
     pool = PipePool(1, multiprocessing.get_context("fork"), driven=driven)
     try:
-        unreadable = pool.submit(coded_error)
+        unreadable = pool.submit(loads_badly)
         assert "could not be read back" in str(unreadable.exception(timeout=60))
         assert pool.submit(plain).result(timeout=60) == "fine"
     finally:
