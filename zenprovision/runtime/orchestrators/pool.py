@@ -153,6 +153,8 @@ class PipePool:
 
     def _fail_unsent(self) -> None:
         """Outside the lock, as every future here is completed: a callback may submit again."""
+        if not self._unsent:  # the common case costs no lock (whoever appends calls this after)
+            return
         with self._lock:
             failed, self._unsent = self._unsent, []
         for future, exc in failed:
