@@ -16,6 +16,7 @@ interleaved, and each figure is the median of the rounds: the machine may be loa
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import pickle
@@ -28,7 +29,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 5
 PROVISION = str(Path(sys.executable).with_name("provision"))
 
 
@@ -88,6 +88,9 @@ def one_run(pipeline, stack: str) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every variant; more rounds, steadier medians")
+    rounds_wanted = parser.parse_args().rounds
     home = tempfile.mkdtemp(prefix="zenprovision-bench-")
     os.environ["ZENPROVISION_HOME"] = home
     subprocess.run([PROVISION, "recipe", "local", "--stack", "bench", "--yes"], check=True, capture_output=True)
@@ -101,7 +104,7 @@ def main() -> None:
                                                               "p10", "p40", "s10", "s40")}
         pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
         pooled(10, folder, pool)  # warm-up: the workers start
-        for _ in range(ROUNDS):
+        for _ in range(rounds_wanted):
             for key, measure in (("t10", lambda: one_run(chains.chain10, "bench")),
                                  ("b10", lambda: baseline(10, folder)), ("d10", lambda: baseline(10, folder, 2)),
                                  ("t40", lambda: one_run(chains.chain40, "bench")),

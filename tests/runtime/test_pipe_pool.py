@@ -10,6 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 import psutil
 import pytest
 
+from zenprovision.runtime.execution import TransferError
 from zenprovision.runtime.orchestrators.local import LocalOrchestrator
 from zenprovision.runtime.orchestrators.pool import PipePool
 
@@ -50,7 +51,7 @@ def test_tasks_run_two_at_a_time_and_the_rest_wait_their_turn(pool):
 def test_a_task_failure_and_an_unsendable_result_come_back_as_errors(pool):
     with pytest.raises(ValueError, match="the step's own error"):
         pool.submit(fails).result(timeout=60)
-    with pytest.raises(RuntimeError, match="could not be sent back"):
+    with pytest.raises(TransferError, match="its result could not be sent back from the worker"):
         pool.submit(unpicklable).result(timeout=60)
     assert pool.submit(pid_after, 0).result(timeout=60) in pool._processes  # the pool still works
 

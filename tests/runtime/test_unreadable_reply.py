@@ -13,7 +13,7 @@ import pytest
 
 from zenprovision.runtime.loader import load_pipeline
 from zenprovision.runtime.orchestrators.pool import PipePool
-from zenprovision.runtime.runner import RunFailed
+from zenprovision.runtime.runner import RunFailed, run_pipeline
 
 PIPELINE = '''
 from zenprovision import get_step_context, pipeline, step
@@ -80,7 +80,9 @@ def test_a_reply_that_does_not_unpickle_fails_its_future_and_the_pool_serves_on(
 def test_a_run_whose_step_result_does_not_unpickle_fails_at_that_step(local_stack, tmp_path):
     (tmp_path / "unreadable.py").write_text(PIPELINE)
     pipeline = load_pipeline(f"{tmp_path / 'unreadable.py'}:unreadable")
-    with pytest.raises(RunFailed, match="could not be read back") as failed:
-        pipeline.run(stack=local_stack, cache=False)
+    events = []
+    with pytest.raises(RunFailed, match="could not be read back.*must pickle") as failed:
+        run_pipeline(pipeline, local_stack, {}, cache=False, on_event=lambda *event: events.append(event))
     assert failed.value.summary.failed_step == "logs_an_error"
+    assert "process died" not in str(failed.value) and not [event for event in events if event[0] == "retry"]
     assert failed.value.summary.steps["fine"] == "succeeded" and failed.value.summary.output("fine") == 2

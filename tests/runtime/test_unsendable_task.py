@@ -12,9 +12,10 @@ import threading
 import pytest
 
 from tests.runtime.test_pipe_pool import pid_after
+from zenprovision.runtime.execution import TransferError
 from zenprovision.runtime.loader import load_pipeline
 from zenprovision.runtime.orchestrators.pool import PipePool
-from zenprovision.runtime.runner import RunFailed
+from zenprovision.runtime.runner import RunFailed, run_pipeline
 
 PIPELINE = '''
 import threading
@@ -50,11 +51,11 @@ def pool(request):
 
 
 def test_an_unsendable_task_fails_its_future_and_the_worker_serves_the_next(pool):
-    with pytest.raises(TypeError, match="pickle"):
+    with pytest.raises(TransferError, match="its task could not be sent to a worker: TypeError: .*pickle"):
         pool.submit(pid_after, threading.Lock()).result(timeout=60)
     busy = pool.submit(pid_after, 0.2)
     queued_bad, queued_good = pool.submit(pid_after, threading.Lock()), pool.submit(pid_after, 0)
-    assert isinstance(queued_bad.exception(timeout=60), TypeError)  # sent, or not, when `busy` replied
+    assert isinstance(queued_bad.exception(timeout=60), TransferError)  # sent, or not, when `busy` replied
     assert busy.result(timeout=60) in pool._processes
     assert queued_good.result(timeout=60) in pool._processes
 
@@ -67,7 +68,10 @@ def test_a_run_with_an_unsendable_step_fails_at_that_step_and_keeps_the_rest(loc
                workers=workers)
     (tmp_path / "unsendable.py").write_text(PIPELINE)
     pipeline = load_pipeline(f"{tmp_path / 'unsendable.py'}:unsendable")
-    with pytest.raises(RunFailed, match="pickle") as failed:
-        pipeline.run(stack=local_stack, cache=False)
+    events = []
+    with pytest.raises(RunFailed, match="could not be sent to a worker.*must pickle") as failed:
+        run_pipeline(pipeline, local_stack, {}, cache=False, on_event=lambda *event: events.append(event))
     assert failed.value.summary.failed_step == "holds"
+    assert "process died" not in str(failed.value)  # no worker died: it says what the user must change
+    assert not [event for event in events if event[0] == "retry"]  # and is not tried again: it would fail again
     assert failed.value.summary.steps["fine"] == "succeeded" and failed.value.summary.output("fine") == 2

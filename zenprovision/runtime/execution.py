@@ -21,6 +21,11 @@ from zenprovision.runtime.steps import Step
 _STORES: dict[str, Any] = {}
 
 
+class TransferError(RuntimeError):
+    """A step's task or result that could not cross to or from its worker (it does not pickle, or
+    not unpickle): the step's own failure, not a dead process, so it is not retried as one."""
+
+
 @dataclass
 class StepTask:
     run_id: str

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zenprovision.runtime.dag import DAG, Node
-from zenprovision.runtime.execution import StepResult, StepTask, execute_step
+from zenprovision.runtime.execution import StepResult, StepTask, TransferError, execute_step
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks.secrets import scrub_text
 
@@ -35,9 +35,12 @@ LOST = "the step's process died"
 
 
 def _result_of(future: Future, node_id: str) -> StepResult:
-    """A step whose process died (os._exit, OOM kill) is a failed step, not a crashed run."""
+    """A step whose process died (os._exit, OOM kill) is a failed step, not a crashed run; so is
+    one whose task or result does not pickle, and that one says so (its values must pickle)."""
     try:
         return future.result()
+    except TransferError as exc:
+        return StepResult(node_id, False, error=f"{exc} (step arguments and return values must pickle)")
     except Exception as exc:
         return StepResult(node_id, False, error=f"{LOST}: {type(exc).__name__}: {exc}")
 

@@ -28,7 +28,10 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from zenprovision.runtime.execution import TransferError
+
 _POOLS: weakref.WeakSet = weakref.WeakSet()
+
 _TURN = 0.05  # seconds a waiter of a driven pool waits on its futures while another thread reads
 
 
@@ -59,7 +62,7 @@ def _serve(conn: Connection, initializer: Callable[..., None] | None, initargs: 
         try:
             conn.send(reply)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result: pickling fails before any byte is sent
-            conn.send((False, RuntimeError(f"the result could not be sent back: {type(exc).__name__}: {exc}")))
+            conn.send((False, TransferError(f"its result could not be sent back from the worker: {type(exc).__name__}: {exc}")))
 
 
 class _DrivenFuture(Future):
@@ -147,7 +150,8 @@ class PipePool:
             pass  # the reader sees the worker's end of file and breaks the pool, failing this future
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
             del self._busy[conn]
-            self._unsent.append((future, exc))
+            self._unsent.append((future, TransferError(
+                f"its task could not be sent to a worker: {type(exc).__name__}: {exc}")))
             return False
         return True
 
@@ -218,7 +222,7 @@ class PipePool:
             self._break()
             return False
         except Exception as exc:  # noqa: BLE001 - read whole, it does not unpickle here: its future fails
-            ok, value = False, RuntimeError(f"the result could not be read back: {type(exc).__name__}: {exc}")
+            ok, value = False, TransferError(f"its result could not be read back: {type(exc).__name__}: {exc}")
         with self._lock:
             future = self._busy.pop(conn)
             while self._backlog:
