@@ -1,0 +1,171 @@
+"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET``).
+
+Imports the CLI and what its commands import once, then forks one child per request, which
+becomes ``python -m zenprovision ARGS`` with the caller's stdin, stdout, stderr, environment,
+working folder and umask. A child that could not behave exactly as a fresh interpreter
+(the environment differs in a variable read while importing, or ``zenprovision`` would be
+imported from another folder) replaces itself with one (``exec``).
+
+Not a module of the test package: it runs in its own interpreter, with the path and
+``__main__`` that ``python -m zenprovision`` would have.
+"""
+
+import importlib
+import importlib.machinery
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+
+# What the commands import, so that each child does not import it again. Only modules: none
+# of them is called here, and every environment variable they read while importing is noted.
+PREIMPORTS = [
+    "zenprovision.cli", "zenprovision.cli.deploy_cmds", "zenprovision.cli.stack_cmds",
+    "zenprovision.cli.run_cmds", "zenprovision.cli.kubeconfig_cmds", "zenprovision.cli.unlock_cmds",
+    "zenprovision.cli.catalog_cmds", "zenprovision.lifecycle", "zenprovision.stacks.registry",
+    "zenprovision.stacks.store", "zenprovision.runtime.metadata", "zenprovision.recipes.catalog",
+]
+# Read by the interpreter itself at start-up, not by a module: never taken from this process.
+INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG")
+
+
+class _Reads:
+    """The environment variables read while importing (os.environ and os.getenv go through
+    ``_Environ.__getitem__``; ``in`` through ``__contains__``); iterating notes every name."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.everything = False
+
+    def __enter__(self):
+        cls, names = os._Environ, self.names
+        self.saved = cls.__getitem__, cls.__contains__, cls.__iter__
+        getitem, contains, iterate = self.saved
+
+        def noted_getitem(environ, key):
+            names.add(key)
+            return getitem(environ, key)
+
+        def noted_contains(environ, key):
+            names.add(key)
+            return contains(environ, key)
+
+        def noted_iter(environ):
+            self.everything = True
+            return iterate(environ)
+
+        cls.__getitem__, cls.__contains__, cls.__iter__ = noted_getitem, noted_contains, noted_iter
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os._Environ.__getitem__, os._Environ.__contains__, os._Environ.__iter__ = self.saved
+
+
+def _same_start(env: dict[str, str], reads: _Reads, started_with: dict[str, str]) -> bool:
+    """Whether a fresh interpreter given ``env`` would have imported the modules as this one did."""
+    names = set(env) | set(started_with)
+    if reads.everything:
+        return env == started_with
+    for name in names:
+        if (name in reads.names or name.startswith(INTERPRETER_VARIABLES)) and env.get(name) != started_with.get(name):
+            return False
+    return True
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
+        more = conn.recv(1 << 16)
+        if not more:
+            raise EOFError("the request was cut short")
+        data += more
+    return json.loads(data[4:]), fds
+
+
+def serve(path: str) -> tuple[dict, list[int]]:
+    """Answer requests until stdin closes; returns only in a forked child, with its request."""
+    sys.path[0] = os.getcwd()  # as `python -m` sets it
+    started_with = dict(os.environ)
+    with _Reads() as reads:
+        for name in PREIMPORTS:
+            importlib.import_module(name)
+    ours = importlib.import_module("zenprovision").__file__
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    print("ready", flush=True)
+    waiting: dict[int, socket.socket] = {}
+    while True:
+        readable, _, _ = select.select([listener, wake_r, sys.stdin], [], [])
+        if sys.stdin in readable and not os.read(sys.stdin.fileno(), 1):
+            os._exit(0)  # the test process is done (or gone)
+        if wake_r in readable:
+            os.read(wake_r, 512)
+            _report_exits(waiting)
+        if listener in readable:
+            conn, _ = listener.accept()
+            request, fds = _receive(conn)
+            pid = os.fork()
+            if pid == 0:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for sock in (listener, conn, *waiting.values()):
+                    sock.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                _become(request, fds, _same_start(request["env"], reads, started_with), ours)
+                return request, fds
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(f"{pid}\n".encode())
+            waiting[pid] = conn
+            _report_exits(waiting)  # a SIGCHLD of a fast child may have come before it was noted
+
+
+def _report_exits(waiting: dict[int, socket.socket]) -> None:
+    for pid in list(waiting):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            conn = waiting.pop(pid)
+            try:
+                conn.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
+            except OSError:
+                pass  # the caller gave up (a timeout)
+            conn.close()
+
+
+def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
+    """Turn this forked child into the command's process (or exec a fresh one)."""
+    for target, fd in zip((0, 1, 2), fds, strict=True):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    argv = [sys.executable, "-m", "zenprovision", *request["args"]]
+    sys.path[0] = os.getcwd()
+    spec = importlib.machinery.PathFinder.find_spec("zenprovision", sys.path)
+    if not same_start or spec is None or spec.origin != ours:
+        os.execv(sys.executable, argv)  # a fresh interpreter: exactly what the caller asked for
+    import tempfile
+
+    tempfile.tempdir = None  # asked again of $TMPDIR, as a fresh process would
+    sys.argv = ["-m", *request["args"]]
+
+
+if __name__ == "__main__":
+    serve_request = serve(sys.argv[1])
+    import runpy
+    import types
+
+    sys.modules["__main__"] = types.ModuleType("__main__")  # this file's names are not the command's
+    runpy._run_module_as_main("zenprovision")

@@ -1,0 +1,74 @@
+"""``run_cli`` forks its commands from a warm process (tests/cli_zygote.py): what a test sees
+must be what a fresh ``python -m zenprovision`` gives, or every CLI test checks something else."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from tests import cli_zygote
+from tests.conftest import run_cli
+
+
+def fresh(*args: str, env: dict | None = None, input: str | None = None) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "zenprovision", *args], capture_output=True, text=True,
+                          input=input, timeout=120, env={**os.environ, **(env or {}), "COLUMNS": "200"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("stacks", "--json"),                       # data on stdout, exit 0
+    ("recipe", "local", "--stack", "Bad_Name", "--yes"),  # one line on stderr, exit 2
+    ("output", "ghost"),
+    ("--help",),
+])
+def test_a_forked_command_answers_as_a_fresh_interpreter(home, args):
+    forked = run_cli(*args)
+    assert (forked.code, forked.out, forked.err) == fresh(*args)
+
+
+def test_the_callers_environment_folder_and_stdin_reach_the_command(home, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = run_cli("home", "show", env={"ZENPROVISION_HOME": "relative"})
+    assert shown.code == 0 and str(tmp_path / "relative") in shown.out, shown.err
+    assert (shown.code, shown.out, shown.err) == fresh("home", "show", env={"ZENPROVISION_HOME": "relative"})
+    for answer in ("n\n", "y\n"):  # a prompt reads the caller's input
+        answered = run_cli("destroy", "ghost", input=answer)
+        assert (answered.code, answered.out, answered.err) == fresh("destroy", "ghost", input=answer)
+
+
+@pytest.fixture
+def silent_stdin():
+    """This process's stdin (the command's, without ``input``) a pipe that never delivers a line."""
+    saved, (read, write) = os.dup(0), os.pipe()
+    os.dup2(read, 0)
+    yield
+    os.dup2(saved, 0)
+    for fd in (saved, read, write):
+        os.close(fd)
+
+
+def test_a_command_past_its_timeout_is_killed(home, fixture_recipes, tmp_path, silent_stdin):
+    with pytest.raises(subprocess.TimeoutExpired):  # waits at the confirmation for an answer that never comes
+        run_cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path}", timeout=3)
+    _, alive = psutil.wait_procs(psutil.Process(cli_zygote._zygote.proc.pid).children(), timeout=30)
+    assert not alive  # killed, as subprocess.run kills it, and reaped
+
+
+def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
+    """The server imported the CLI with its own environment: a child whose environment differs
+    in a variable read then (or in one the interpreter reads) must not reuse those imports."""
+    namespace: dict = {"__name__": "server"}
+    exec(compile(cli_zygote.SERVER.read_text(), str(cli_zygote.SERVER), "exec"), namespace)
+    reads = namespace["_Reads"]()
+    with reads:
+        os.environ.get("ZP_READ_AT_IMPORT")
+    same_start, started = namespace["_same_start"], {"ZP_READ_AT_IMPORT": "a", "OTHER": "x"}
+    assert same_start({"ZP_READ_AT_IMPORT": "a", "OTHER": "y"}, reads, started)
+    assert not same_start({"ZP_READ_AT_IMPORT": "b", "OTHER": "x"}, reads, started)
+    assert not same_start({"OTHER": "x"}, reads, started)
+    assert not same_start({**started, "PYTHONWARNINGS": "error"}, reads, started)
