@@ -13,6 +13,7 @@ a fresh interpreter instead. ``ZP_TEST_FRESH_CLI=1`` starts every command fresh.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import locale
 import os
@@ -31,10 +32,10 @@ BOOTSTRAP = f"exec(compile(open({str(SERVER)!r}).read(), {str(SERVER)!r}, 'exec'
 
 
 class Zygote:
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.path = str(folder / "cli-zygote.sock")
+    def __init__(self, folder: Path, env: dict[str, str], module: str = "zenprovision") -> None:
+        self.path = str(folder / f"zygote-{os.getpid()}-{module}.sock")
         self.owner = os.getpid()
-        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, self.path], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, self.path, module], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.kill()
@@ -57,7 +58,8 @@ class Zygote:
         in_r, in_w = os.pipe() if input is not None else (0, None)  # else this process's stdin, as subprocess.run
         umask = os.umask(0o077)
         os.umask(umask)
-        request = json.dumps({"args": args, "env": env, "cwd": os.getcwd(), "umask": umask}).encode()
+        request = json.dumps({"args": args, "env": env, "cwd": os.getcwd(), "umask": umask,
+                              "targets": [0, 1, 2]}).encode()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(self.path)
@@ -111,6 +113,28 @@ class Zygote:
         conn.close()
         return code, _text(b"".join(chunks[out_r]), encoding), _text(b"".join(chunks[err_r]), encoding)
 
+    def start_child(self, env: dict[str, str], cwd: str, fds: dict[int, int]) -> int:
+        """A ``python -m MODULE`` child of this process (a subreaper meanwhile), with descriptor
+        ``fd`` at number ``target`` for each ``target: fd`` of ``fds``; its pid."""
+        umask = os.umask(0o077)
+        os.umask(umask)
+        request = json.dumps({"args": [], "env": env, "cwd": cwd, "umask": umask, "targets": list(fds),
+                              "detach": True}).encode()
+        message = struct.pack("!I", len(request)) + request
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(self.path)
+            _set_subreaper(True)
+            try:
+                sent = socket.send_fds(conn, [message], list(fds.values()))
+                conn.sendall(message[sent:])
+                reply = conn.makefile("rb")
+                pid = int(reply.readline())
+                if reply.readline() != b"detached\n":  # the go-between has exited: the child is ours
+                    raise RuntimeError("the fork server did not hand its child over")
+            finally:
+                _set_subreaper(False)
+        return pid
+
     @staticmethod
     def _kill(pid: int, conn: socket.socket, fds: set[int]) -> None:
         """As subprocess.run on a timeout: the command is killed (the server reaps it)."""
@@ -123,13 +147,72 @@ class Zygote:
         conn.close()
 
 
+def _set_subreaper(on: bool) -> None:
+    """prctl(PR_SET_CHILD_SUBREAPER): an orphaned descendant becomes this process's child."""
+    if ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
 def _text(data: bytes, encoding: str) -> str:
     """As subprocess decodes with text=True: universal newlines."""
     return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
 
 
-_zygote: Zygote | None = None
+ENGINE_WORKER = "zenprovision.engines.embedded.runner"
+
+
+class WarmPopen(subprocess.Popen):
+    """``subprocess.Popen``, except that the embedded engine's worker, ``python -m
+    zenprovision.engines.embedded.runner`` as ``engine.Worker.start`` starts it, is forked from
+    a server that has imported the Pulumi SDK (~0.2 s of CPU of each worker's ~0.25 s). The
+    worker is a real child of this process (``wait``, ``poll``, ``kill``, its exit code), with
+    its pipes, stderr, passed descriptors and environment; anything else starts as it would."""
+
+    def _execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env,  # noqa: PLR0913
+                       startupinfo, creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite,
+                       errread, errwrite, restore_signals, gid, gids, uid, umask, start_new_session,
+                       process_group):
+        plain = (isinstance(args, list) and args == [sys.executable, "-m", ENGINE_WORKER] and executable is None
+                 and preexec_fn is None and close_fds and cwd is None and not shell and restore_signals
+                 and gid is None and gids is None and uid is None and umask < 0 and not start_new_session
+                 and process_group == -1)
+        server = _server(ENGINE_WORKER) if plain else None
+        if server is None:
+            return super()._execute_child(args, executable, preexec_fn, close_fds, pass_fds, cwd, env, startupinfo,
+                                          creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite, errread,
+                                          errwrite, restore_signals, gid, gids, uid, umask, start_new_session,
+                                          process_group)
+        fds = {0: p2cread if p2cread != -1 else 0, 1: c2pwrite if c2pwrite != -1 else 1,
+               2: errwrite if errwrite != -1 else 2, **{fd: fd for fd in pass_fds}}
+        environ = os.environ if env is None else env
+        try:
+            self.pid = server.start_child({os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()},
+                                          os.getcwd(), fds)
+            self._child_created = True
+        finally:  # what Popen closes in the parent once the child has its copies
+            devnull = getattr(self, "_devnull", None)
+            for child_end, our_end in ((p2cread, p2cwrite), (c2pwrite, c2pread), (errwrite, errread)):
+                if child_end != -1 and our_end != -1 and child_end != devnull:
+                    os.close(child_end)
+            if devnull is not None:
+                os.close(devnull)
+            self._closed_child_pipe_fds = True
+
+
+_servers: dict[str, Zygote] = {}
 _settings: tuple[Path, dict[str, str]] | None = None
+
+
+def _server(module: str) -> Zygote | None:
+    """This process's server for ``module``, started on first use; None where not to be used."""
+    if _settings is None or os.environ.get("ZP_TEST_FRESH_CLI"):
+        return None
+    server = _servers.get(module)
+    if server is not None and os.getpid() != server.owner:
+        return None  # a test's own fork: not its server
+    if server is None or not server.usable():
+        server = _servers[module] = Zygote(*_settings, module=module)
+    return server
 
 
 def configure(folder: Path, env: dict[str, str]) -> None:
@@ -139,19 +222,18 @@ def configure(folder: Path, env: dict[str, str]) -> None:
 
 
 def run(args: list[str], env: dict[str, str], input: str | None, timeout: float) -> tuple[int, str, str]:
-    global _zygote
-    forked = _zygote is not None and os.getpid() != _zygote.owner  # a test's own fork: not its server
-    if _settings is None or forked or os.environ.get("ZP_TEST_FRESH_CLI"):
+    server = _server("zenprovision")
+    if server is None:
         proc = subprocess.run([sys.executable, "-m", "zenprovision", *args], capture_output=True, text=True,
                               input=input, timeout=timeout, env=env)
         return proc.returncode, proc.stdout, proc.stderr
-    if _zygote is None or not _zygote.usable():
-        _zygote = Zygote(*_settings)
-    return _zygote.run(args, env, input, timeout)
+    return server.run(args, env, input, timeout)
 
 
 def stop() -> None:
-    global _zygote, _settings
-    if _zygote is not None and _zygote.usable():
-        _zygote.stop()
-    _zygote, _settings = None, None
+    global _settings
+    for server in _servers.values():
+        if server.usable():
+            server.stop()
+    _servers.clear()
+    _settings = None

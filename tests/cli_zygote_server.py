@@ -1,15 +1,18 @@
-"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET``).
+"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET MODULE``).
 
-Imports the CLI and what its commands import once, then forks one child per request, which
-becomes ``python -m zenprovision ARGS`` with the caller's stdin, stdout, stderr, environment,
-working folder and umask. A child that could not behave exactly as a fresh interpreter
-(the environment differs in a variable read while importing, or ``zenprovision`` would be
-imported from another folder) replaces itself with one (``exec``).
+Imports what ``python -m MODULE`` imports once (the CLI, or the embedded engine's worker),
+then forks one child per request, which becomes ``python -m MODULE ARGS`` with the caller's
+stdin, stdout, stderr (and other descriptors), environment, working folder and umask. A
+child that could not behave exactly as a fresh interpreter (the environment differs in a
+variable read while importing, or ``zenprovision`` would be imported from another folder)
+replaces itself with one (``exec``).
 
 Not a module of the test package: it runs in its own interpreter, with the path and
-``__main__`` that ``python -m zenprovision`` would have.
+``__main__`` that ``python -m`` would give it.
 """
 
+import fcntl
+import gc
 import importlib
 import importlib.machinery
 import json
@@ -20,14 +23,24 @@ import socket
 import struct
 import sys
 
-# What the commands import, so that each child does not import it again. Only modules: none
-# of them is called here, and every environment variable they read while importing is noted.
-PREIMPORTS = [
-    "zenprovision.cli", "zenprovision.cli.deploy_cmds", "zenprovision.cli.stack_cmds",
-    "zenprovision.cli.run_cmds", "zenprovision.cli.kubeconfig_cmds", "zenprovision.cli.unlock_cmds",
-    "zenprovision.cli.catalog_cmds", "zenprovision.lifecycle", "zenprovision.stacks.registry",
-    "zenprovision.stacks.store", "zenprovision.runtime.metadata", "zenprovision.recipes.catalog",
-]
+# What each kind of process imports, so that a child does not import it again. Only modules:
+# none of them is called here, and every environment variable they read while importing is noted.
+PREIMPORTS = {
+    "zenprovision": [
+        "zenprovision.cli", "zenprovision.cli.deploy_cmds", "zenprovision.cli.stack_cmds",
+        "zenprovision.cli.run_cmds", "zenprovision.cli.kubeconfig_cmds", "zenprovision.cli.unlock_cmds",
+        "zenprovision.cli.catalog_cmds", "zenprovision.lifecycle", "zenprovision.stacks.registry",
+        "zenprovision.stacks.store", "zenprovision.runtime.metadata", "zenprovision.recipes.catalog",
+    ],
+    # the embedded engine's worker: the Pulumi SDK (~0.2 s of its ~0.25 s) and the engine's modules
+    # (not the runner itself: `python -m` runs it as __main__, a module of its own)
+    "zenprovision.engines.embedded.runner": [
+        "pulumi", "pulumi.dynamic", "pulumi.runtime", "zenprovision.errors", "zenprovision.extras",
+        "zenprovision.engines.embedded.lazy_sdk", "zenprovision.engines.embedded.monitor",
+        "zenprovision.engines.embedded.ops", "zenprovision.engines.embedded.state",
+        "zenprovision.engines.embedded.values", "zenprovision.engines.embedded.policy_check",
+    ],
+}
 # Read by the interpreter itself at start-up, not by a module: never taken from this process.
 INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG")
 
@@ -76,7 +89,7 @@ def _same_start(env: dict[str, str], reads: _Reads, started_with: dict[str, str]
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
-    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 16)
     while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
         more = conn.recv(1 << 16)
         if not more:
@@ -85,14 +98,15 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(data[4:]), fds
 
 
-def serve(path: str) -> tuple[dict, list[int]]:
+def serve(path: str, module: str) -> tuple[dict, list[int]]:
     """Answer requests until stdin closes; returns only in a forked child, with its request."""
     sys.path[0] = os.getcwd()  # as `python -m` sets it
     started_with = dict(os.environ)
     with _Reads() as reads:
-        for name in PREIMPORTS:
+        for name in PREIMPORTS[module]:
             importlib.import_module(name)
     ours = importlib.import_module("zenprovision").__file__
+    gc.freeze()  # what the imports built is never collected: the children's collections skip it (no copy-on-write)
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -117,17 +131,33 @@ def serve(path: str) -> tuple[dict, list[int]]:
             if pid == 0:
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for sock in (listener, conn, *waiting.values()):
+                for sock in (listener, *waiting.values()):
                     sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                _become(request, fds, _same_start(request["env"], reads, started_with), ours)
+                if request.get("detach"):
+                    _detach(conn)
+                conn.close()
+                _become(module, request, fds, _same_start(request["env"], reads, started_with), ours)
                 return request, fds
             for fd in fds:
                 os.close(fd)
+            if request.get("detach"):  # the caller, a subreaper, is its parent once the go-between is gone
+                os.waitpid(pid, 0)
+                conn.sendall(b"detached\n")
+                conn.close()
+                continue
             conn.sendall(f"{pid}\n".encode())
             waiting[pid] = conn
             _report_exits(waiting)  # a SIGCHLD of a fast child may have come before it was noted
+
+
+def _detach(conn: socket.socket) -> None:
+    """Fork again and let the go-between exit: the caller (a subreaper) becomes the parent."""
+    pid = os.fork()
+    if pid:
+        conn.sendall(f"{pid}\n".encode())
+        os._exit(0)
 
 
 def _report_exits(waiting: dict[int, socket.socket]) -> None:
@@ -142,16 +172,21 @@ def _report_exits(waiting: dict[int, socket.socket]) -> None:
             conn.close()
 
 
-def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
-    """Turn this forked child into the command's process (or exec a fresh one)."""
-    for target, fd in zip((0, 1, 2), fds, strict=True):
+def _become(module: str, request: dict, fds: list[int], same_start: bool, ours: str) -> None:
+    """Turn this forked child into the caller's process (or exec a fresh one): descriptors
+    ``fds`` at the numbers ``request["targets"]`` (stdin, stdout, stderr, then pass_fds)."""
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]  # out of the way of every target
+    for fd in fds:
+        os.close(fd)
+    for target, fd in zip(request["targets"], high, strict=True):
         os.dup2(fd, target)
+    for fd in high:
         os.close(fd)
     os.chdir(request["cwd"])
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
-    argv = [sys.executable, "-m", "zenprovision", *request["args"]]
+    argv = [sys.executable, "-m", module, *request["args"]]
     sys.path[0] = os.getcwd()
     spec = importlib.machinery.PathFinder.find_spec("zenprovision", sys.path)
     if not same_start or spec is None or spec.origin != ours:
@@ -163,9 +198,10 @@ def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
 
 
 if __name__ == "__main__":
-    serve_request = serve(sys.argv[1])
+    module = sys.argv[2]
+    serve(sys.argv[1], module)
     import runpy
     import types
 
     sys.modules["__main__"] = types.ModuleType("__main__")  # this file's names are not the command's
-    runpy._run_module_as_main("zenprovision")
+    runpy._run_module_as_main(module)

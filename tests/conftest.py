@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -64,10 +65,13 @@ def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeo
 
 
 @pytest.fixture(scope="session", autouse=True)
-def cli_fork_server(session_temp_dir, no_address_lookup) -> Iterator[None]:
-    """``run_cli``'s fork server, started with the session's environment on first use."""
+def fork_servers(session_temp_dir, no_address_lookup) -> Iterator[None]:
+    """The fork servers of ``run_cli`` and of the embedded engine's workers that tests start in
+    this process (``cli_zygote.WarmPopen``), each started with the session's environment on first use."""
     cli_zygote.configure(session_temp_dir, {**os.environ, "COLUMNS": "200"})
-    yield
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(subprocess, "Popen", cli_zygote.WarmPopen)
+        yield
     cli_zygote.stop()
 
 

@@ -4,6 +4,8 @@ must be what a fresh ``python -m zenprovision`` gives, or every CLI test checks 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -55,7 +57,7 @@ def silent_stdin():
 def test_a_command_past_its_timeout_is_killed(home, fixture_recipes, tmp_path, silent_stdin):
     with pytest.raises(subprocess.TimeoutExpired):  # waits at the confirmation for an answer that never comes
         run_cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path}", timeout=3)
-    _, alive = psutil.wait_procs(psutil.Process(cli_zygote._zygote.proc.pid).children(), timeout=30)
+    _, alive = psutil.wait_procs(psutil.Process(cli_zygote._servers["zenprovision"].proc.pid).children(), timeout=30)
     assert not alive  # killed, as subprocess.run kills it, and reaped
 
 
@@ -72,3 +74,35 @@ def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
     assert not same_start({"ZP_READ_AT_IMPORT": "b", "OTHER": "x"}, reads, started)
     assert not same_start({"OTHER": "x"}, reads, started)
     assert not same_start({**started, "PYTHONWARNINGS": "error"}, reads, started)
+
+
+# --- the embedded engine's workers that a test starts in this process ---------------------------
+
+
+def start_worker(env: dict | None = None) -> subprocess.Popen:
+    """A worker as ``engine.Worker.start`` starts it (its stderr a file, a descriptor passed along)."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        return subprocess.Popen([sys.executable, "-m", cli_zygote.ENGINE_WORKER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
+                                env={**os.environ, **(env or {}), "ZP_ENGINE_CHANNEL": str(theirs.fileno())})
+
+
+def test_a_worker_is_a_forked_child_of_this_process_with_its_pipes_and_exit_code():
+    given_no_job = start_worker()
+    assert isinstance(given_no_job, cli_zygote.WarmPopen)
+    assert psutil.Process(given_no_job.pid).ppid() == os.getpid()  # ours to wait for and to signal
+    assert cli_zygote.ENGINE_WORKER in " ".join(psutil.Process(given_no_job.pid).cmdline())
+    assert given_no_job.communicate(b"", timeout=60) == (b"", b"") and given_no_job.returncode == 0
+
+    bad_job = start_worker()
+    out, err = bad_job.communicate(b"{not json", timeout=60)
+    assert bad_job.returncode == 1 and b"JSONDecodeError" in err and out == b""
+
+    killed = start_worker()
+    killed.kill()
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    killed.stdin.close()
+    killed.stdout.close()
+    killed.stderr.close()
+
