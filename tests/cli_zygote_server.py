@@ -31,6 +31,8 @@ PREIMPORTS = {
         "zenprovision.cli.run_cmds", "zenprovision.cli.kubeconfig_cmds", "zenprovision.cli.unlock_cmds",
         "zenprovision.cli.catalog_cmds", "zenprovision.lifecycle", "zenprovision.stacks.registry",
         "zenprovision.stacks.store", "zenprovision.runtime.metadata", "zenprovision.recipes.catalog",
+        "zenprovision.homes.s3", "s3fs",  # a home in a bucket (~0.25 s)
+        "rich.console", "pickle", "difflib",
     ],
     # the embedded engine's worker: the Pulumi SDK (~0.2 s of its ~0.25 s) and the engine's modules
     # (not the runner itself: `python -m` runs it as __main__, a module of its own)
@@ -45,29 +47,48 @@ PREIMPORTS = {
 INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG")
 
 
+# Modules that read the environment by going through all of it, and the names they use:
+# fsspec takes its settings from every FSSPEC_* variable while importing (fsspec/config.py).
+PREFIX_READERS = {"fsspec.config": "FSSPEC"}
+
+
 class _Reads:
     """The environment variables read while importing (os.environ and os.getenv go through
-    ``_Environ.__getitem__``; ``in`` through ``__contains__``); iterating notes every name."""
+    ``_Environ.__getitem__``; ``in`` through ``__contains__``). A module of ``PREFIX_READERS``
+    notes its prefix; any other that iterates the environment notes every name."""
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.prefixes: set[str] = set()
         self.everything = False
 
+    def _note(self, name: str | None) -> None:
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_globals.get("__name__") in ("os", "_collections_abc", "collections.abc"):
+            frame = frame.f_back
+        reader = frame.f_globals.get("__name__") if frame is not None else None
+        if reader in PREFIX_READERS:
+            self.prefixes.add(PREFIX_READERS[reader])
+        elif name is None:
+            self.everything = True
+        else:
+            self.names.add(name)
+
     def __enter__(self):
-        cls, names = os._Environ, self.names
+        cls = os._Environ
         self.saved = cls.__getitem__, cls.__contains__, cls.__iter__
         getitem, contains, iterate = self.saved
 
         def noted_getitem(environ, key):
-            names.add(key)
+            self._note(key)
             return getitem(environ, key)
 
         def noted_contains(environ, key):
-            names.add(key)
+            self._note(key)
             return contains(environ, key)
 
         def noted_iter(environ):
-            self.everything = True
+            self._note(None)
             return iterate(environ)
 
         cls.__getitem__, cls.__contains__, cls.__iter__ = noted_getitem, noted_contains, noted_iter
@@ -79,11 +100,11 @@ class _Reads:
 
 def _same_start(env: dict[str, str], reads: _Reads, started_with: dict[str, str]) -> bool:
     """Whether a fresh interpreter given ``env`` would have imported the modules as this one did."""
-    names = set(env) | set(started_with)
     if reads.everything:
         return env == started_with
-    for name in names:
-        if (name in reads.names or name.startswith(INTERPRETER_VARIABLES)) and env.get(name) != started_with.get(name):
+    prefixes = (*INTERPRETER_VARIABLES, *reads.prefixes)
+    for name in set(env) | set(started_with):
+        if (name in reads.names or name.startswith(prefixes)) and env.get(name) != started_with.get(name):
             return False
     return True
 

@@ -75,6 +75,15 @@ def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
     assert not same_start({"OTHER": "x"}, reads, started)
     assert not same_start({**started, "PYTHONWARNINGS": "error"}, reads, started)
 
+    iterated = namespace["_Reads"]()
+    with iterated:  # fsspec reads its FSSPEC_* variables by going through the whole environment
+        exec("dict(os.environ)", {"__name__": "fsspec.config", "os": os})
+    assert same_start({**started, "OTHER": "y"}, iterated, started)
+    assert not same_start({**started, "FSSPEC_S3": "{}"}, iterated, started)
+    with iterated:  # any other module that does so depends on every variable
+        exec("dict(os.environ)", {"__name__": "elsewhere", "os": os})
+    assert not same_start({**started, "OTHER": "y"}, iterated, started)
+
 
 # --- the embedded engine's workers that a test starts in this process ---------------------------
 
