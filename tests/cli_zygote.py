@@ -32,10 +32,10 @@ BOOTSTRAP = f"exec(compile(open({str(SERVER)!r}).read(), {str(SERVER)!r}, 'exec'
 
 
 class Zygote:
-    def __init__(self, folder: Path, env: dict[str, str], module: str = "zenprovision") -> None:
-        self.path = str(folder / f"zygote-{os.getpid()}-{module}.sock")
+    def __init__(self, folder: Path, env: dict[str, str], kind: str = "cli") -> None:
+        self.path = str(folder / f"zygote-{os.getpid()}-{kind}.sock")
         self.owner = os.getpid()
-        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, self.path, module], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, self.path, kind], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.kill()
@@ -59,7 +59,7 @@ class Zygote:
         umask = os.umask(0o077)
         os.umask(umask)
         request = json.dumps({"args": args, "env": env, "cwd": os.getcwd(), "umask": umask,
-                              "targets": [0, 1, 2]}).encode()
+                              "targets": [0, 1, 2], "module": "zenprovision"}).encode()
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(self.path)
@@ -113,13 +113,13 @@ class Zygote:
         conn.close()
         return code, _text(b"".join(chunks[out_r]), encoding), _text(b"".join(chunks[err_r]), encoding)
 
-    def start_child(self, env: dict[str, str], cwd: str, fds: dict[int, int]) -> int:
-        """A ``python -m MODULE`` child of this process (a subreaper meanwhile), with descriptor
+    def start_child(self, module: str, env: dict[str, str], cwd: str, fds: dict[int, int]) -> int:
+        """A ``python -m module`` child of this process (a subreaper meanwhile), with descriptor
         ``fd`` at number ``target`` for each ``target: fd`` of ``fds``; its pid."""
         umask = os.umask(0o077)
         os.umask(umask)
-        request = json.dumps({"args": [], "env": env, "cwd": cwd, "umask": umask, "targets": list(fds),
-                              "detach": True}).encode()
+        request = json.dumps({"args": [], "module": module, "env": env, "cwd": cwd, "umask": umask,
+                              "targets": list(fds), "detach": True}).encode()
         message = struct.pack("!I", len(request)) + request
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self.path)
@@ -159,6 +159,7 @@ def _text(data: bytes, encoding: str) -> str:
 
 
 ENGINE_WORKER = "zenprovision.engines.embedded.runner"
+PULUMI_PROGRAMS = (ENGINE_WORKER, "zenprovision.testing.program")  # what the "pulumi" server runs
 
 
 class WarmPopen(subprocess.Popen):
@@ -172,11 +173,12 @@ class WarmPopen(subprocess.Popen):
                        startupinfo, creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite,
                        errread, errwrite, restore_signals, gid, gids, uid, umask, start_new_session,
                        process_group):
-        plain = (isinstance(args, list) and args == [sys.executable, "-m", ENGINE_WORKER] and executable is None
+        plain = (isinstance(args, list) and len(args) == 3 and args[:2] == [sys.executable, "-m"]
+                 and args[2] in PULUMI_PROGRAMS and executable is None
                  and preexec_fn is None and close_fds and cwd is None and not shell and restore_signals
                  and gid is None and gids is None and uid is None and umask < 0 and not start_new_session
                  and process_group == -1)
-        server = _server(ENGINE_WORKER) if plain else None
+        server = _server("pulumi") if plain else None
         if server is None:
             return super()._execute_child(args, executable, preexec_fn, close_fds, pass_fds, cwd, env, startupinfo,
                                           creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite, errread,
@@ -186,7 +188,7 @@ class WarmPopen(subprocess.Popen):
                2: errwrite if errwrite != -1 else 2, **{fd: fd for fd in pass_fds}}
         environ = os.environ if env is None else env
         try:
-            self.pid = server.start_child({os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()},
+            self.pid = server.start_child(args[2], {os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()},
                                           os.getcwd(), fds)
             self._child_created = True
         finally:  # what Popen closes in the parent once the child has its copies
@@ -203,15 +205,15 @@ _servers: dict[str, Zygote] = {}
 _settings: tuple[Path, dict[str, str]] | None = None
 
 
-def _server(module: str) -> Zygote | None:
-    """This process's server for ``module``, started on first use; None where not to be used."""
+def _server(kind: str) -> Zygote | None:
+    """This process's server of ``kind``, started on first use; None where not to be used."""
     if _settings is None or os.environ.get("ZP_TEST_FRESH_CLI"):
         return None
-    server = _servers.get(module)
+    server = _servers.get(kind)
     if server is not None and os.getpid() != server.owner:
         return None  # a test's own fork: not its server
     if server is None or not server.usable():
-        server = _servers[module] = Zygote(*_settings, module=module)
+        server = _servers[kind] = Zygote(*_settings, kind=kind)
     return server
 
 
@@ -222,7 +224,7 @@ def configure(folder: Path, env: dict[str, str]) -> None:
 
 
 def run(args: list[str], env: dict[str, str], input: str | None, timeout: float) -> tuple[int, str, str]:
-    server = _server("zenprovision")
+    server = _server("cli")
     if server is None:
         proc = subprocess.run([sys.executable, "-m", "zenprovision", *args], capture_output=True, text=True,
                               input=input, timeout=timeout, env=env)

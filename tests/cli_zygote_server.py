@@ -1,6 +1,7 @@
-"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET MODULE``).
+"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET KIND``).
 
-Imports what ``python -m MODULE`` imports once (the CLI, or the embedded engine's worker),
+Imports what ``python -m MODULE`` imports once (the CLI, or a Pulumi program's process: the
+embedded engine's worker, a recipe under mocks),
 then forks one child per request, which becomes ``python -m MODULE ARGS`` with the caller's
 stdin, stdout, stderr (and other descriptors), environment, working folder and umask. A
 child that could not behave exactly as a fresh interpreter (the environment differs in a
@@ -26,7 +27,7 @@ import sys
 # What each kind of process imports, so that a child does not import it again. Only modules:
 # none of them is called here, and every environment variable they read while importing is noted.
 PREIMPORTS = {
-    "zenprovision": [
+    "cli": [
         "zenprovision.cli", "zenprovision.cli.deploy_cmds", "zenprovision.cli.stack_cmds",
         "zenprovision.cli.run_cmds", "zenprovision.cli.kubeconfig_cmds", "zenprovision.cli.unlock_cmds",
         "zenprovision.cli.catalog_cmds", "zenprovision.lifecycle", "zenprovision.stacks.registry",
@@ -34,14 +35,21 @@ PREIMPORTS = {
         "zenprovision.homes.s3", "s3fs",  # a home in a bucket (~0.25 s)
         "rich.console", "pickle", "difflib",
     ],
-    # the embedded engine's worker: the Pulumi SDK (~0.2 s of its ~0.25 s) and the engine's modules
-    # (not the runner itself: `python -m` runs it as __main__, a module of its own)
-    "zenprovision.engines.embedded.runner": [
+    # a Pulumi program's process: the SDK (~0.2 s of an engine worker's ~0.25 s) and the modules
+    # of the engine and of the recorder under mocks (not the module run: `python -m` runs it as
+    # __main__, a module of its own)
+    "pulumi": [
         "pulumi", "pulumi.dynamic", "pulumi.runtime", "zenprovision.errors", "zenprovision.extras",
         "zenprovision.engines.embedded.lazy_sdk", "zenprovision.engines.embedded.monitor",
         "zenprovision.engines.embedded.ops", "zenprovision.engines.embedded.state",
         "zenprovision.engines.embedded.values", "zenprovision.engines.embedded.policy_check",
+        "zenprovision.testing.recorder",
     ],
+}
+# The modules each kind of server runs (`python -m MODULE`).
+MODULES = {
+    "cli": ("zenprovision",),
+    "pulumi": ("zenprovision.engines.embedded.runner", "zenprovision.testing.program"),
 }
 # Read by the interpreter itself at start-up, not by a module: never taken from this process.
 INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG")
@@ -119,12 +127,12 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(data[4:]), fds
 
 
-def serve(path: str, module: str) -> tuple[dict, list[int]]:
+def serve(path: str, kind: str) -> tuple[dict, list[int]]:
     """Answer requests until stdin closes; returns only in a forked child, with its request."""
     sys.path[0] = os.getcwd()  # as `python -m` sets it
     started_with = dict(os.environ)
     with _Reads() as reads:
-        for name in PREIMPORTS[module]:
+        for name in PREIMPORTS[kind]:
             importlib.import_module(name)
     ours = importlib.import_module("zenprovision").__file__
     gc.freeze()  # what the imports built is never collected: the children's collections skip it (no copy-on-write)
@@ -148,6 +156,8 @@ def serve(path: str, module: str) -> tuple[dict, list[int]]:
         if listener in readable:
             conn, _ = listener.accept()
             request, fds = _receive(conn)
+            if request["module"] not in MODULES[kind]:
+                raise ValueError(f"this server runs {MODULES[kind]}, not {request['module']}")
             pid = os.fork()
             if pid == 0:
                 signal.set_wakeup_fd(-1)
@@ -159,7 +169,7 @@ def serve(path: str, module: str) -> tuple[dict, list[int]]:
                 if request.get("detach"):
                     _detach(conn)
                 conn.close()
-                _become(module, request, fds, _same_start(request["env"], reads, started_with), ours)
+                _become(request, fds, _same_start(request["env"], reads, started_with), ours)
                 return request, fds
             for fd in fds:
                 os.close(fd)
@@ -193,7 +203,7 @@ def _report_exits(waiting: dict[int, socket.socket]) -> None:
             conn.close()
 
 
-def _become(module: str, request: dict, fds: list[int], same_start: bool, ours: str) -> None:
+def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
     """Turn this forked child into the caller's process (or exec a fresh one): descriptors
     ``fds`` at the numbers ``request["targets"]`` (stdin, stdout, stderr, then pass_fds)."""
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in fds]  # out of the way of every target
@@ -207,7 +217,7 @@ def _become(module: str, request: dict, fds: list[int], same_start: bool, ours: 
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
-    argv = [sys.executable, "-m", module, *request["args"]]
+    argv = [sys.executable, "-m", request["module"], *request["args"]]
     sys.path[0] = os.getcwd()
     spec = importlib.machinery.PathFinder.find_spec("zenprovision", sys.path)
     if not same_start or spec is None or spec.origin != ours:
@@ -219,10 +229,9 @@ def _become(module: str, request: dict, fds: list[int], same_start: bool, ours: 
 
 
 if __name__ == "__main__":
-    module = sys.argv[2]
-    serve(sys.argv[1], module)
+    request, _ = serve(sys.argv[1], sys.argv[2])
     import runpy
     import types
 
     sys.modules["__main__"] = types.ModuleType("__main__")  # this file's names are not the command's
-    runpy._run_module_as_main(module)
+    runpy._run_module_as_main(request["module"])
