@@ -1,14 +1,20 @@
-"""``run_cli``'s processes, forked from a warm one: a fresh ``python -m zenprovision`` costs the
-suite ~0.15 s of CPU a call in imports (pydantic, the stack models, click), ~100 calls a run.
+"""Processes the tests start, forked from warm ones: a fresh ``python -m zenprovision`` costs
+~0.1 s of CPU in imports (pydantic, the stack models, click; ~150 calls a quick loop), an
+embedded engine worker ~0.2 s in the Pulumi SDK (~50 in the tests' own process).
 
-One server process per pytest process (``cli_zygote_server.py``) imports the CLI once and
-forks a child per call; the child takes the caller's stdin, stdout and stderr (passed over a
-Unix socket), environment, working folder and umask, runs ``python -m zenprovision ARGS`` as
-the interpreter would, and its exit code comes back as a ``subprocess.run`` returncode (a
-negative signal number when killed). It is a real, separate process: its engine workers,
-servers and files are the command's own. Where the environment differs from the server's in
-a variable read while importing (or in one the interpreter reads, PYTHON*), the child execs
-a fresh interpreter instead. ``ZP_TEST_FRESH_CLI=1`` starts every command fresh.
+Per pytest process, a server (``cli_zygote_server.py``) of each kind imports once and forks
+a child per request; the child takes the caller's descriptors (passed over a Unix socket),
+environment, working folder and umask and runs ``python -m MODULE`` as the interpreter would.
+It is a real, separate process; where the environment differs from the server's in a
+variable read while importing (or in one the interpreter reads, PYTHON*), it execs a fresh
+interpreter instead. Two kinds:
+
+- ``run_cli``'s commands (``run``): the exit code comes back as ``subprocess.run``'s would,
+  a negative signal number when killed; the server is their parent.
+- the engine's workers and recipes under mocks that a test starts in its own process
+  (``WarmPopen``): handed over to become children of that process, for ``Popen`` to wait for.
+
+``ZP_TEST_FRESH_CLI=1`` starts every one of them fresh.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ BOOTSTRAP = f"exec(compile(open({str(SERVER)!r}).read(), {str(SERVER)!r}, 'exec'
 
 
 class Zygote:
+    """A fork server of ``kind`` ("cli" or "pulumi", see ``cli_zygote_server.PREIMPORTS``)."""
+
     def __init__(self, folder: Path, env: dict[str, str], kind: str = "cli") -> None:
         self.path = str(folder / f"zygote-{os.getpid()}-{kind}.sock")
         self.owner = os.getpid()
@@ -40,7 +48,7 @@ class Zygote:
         if self.proc.stdout.readline().strip() != "ready":
             self.proc.kill()
             self.proc.wait()
-            raise RuntimeError(f"the CLI fork server did not start (exit code {self.proc.returncode})")
+            raise RuntimeError(f"the {kind} fork server did not start (exit code {self.proc.returncode})")
 
     def usable(self) -> bool:
         return os.getpid() == self.owner and self.proc.poll() is None
@@ -77,8 +85,10 @@ class Zygote:
         with selectors.DefaultSelector() as selector:
             selector.register(out_r, selectors.EVENT_READ)
             selector.register(err_r, selectors.EVENT_READ)
-            if in_w is not None:
-                selector.register(in_w, selectors.EVENT_WRITE) if pending else os.close(in_w)
+            if pending:
+                selector.register(in_w, selectors.EVENT_WRITE)
+            elif in_w is not None:
+                os.close(in_w)  # empty input: the command reads end-of-file at once
             open_fds = {out_r, err_r} | ({in_w} if pending else set())
             while open_fds:
                 left = deadline - time.monotonic()
@@ -213,12 +223,15 @@ def _server(kind: str) -> Zygote | None:
     if server is not None and os.getpid() != server.owner:
         return None  # a test's own fork: not its server
     if server is None or not server.usable():
-        server = _servers[kind] = Zygote(*_settings, kind=kind)
+        folder, env = _settings
+        if kind == "pulumi":
+            env = {**env, "PYTHONUNBUFFERED": "1"}  # as engine.Worker.start starts its workers
+        server = _servers[kind] = Zygote(folder, env, kind=kind)
     return server
 
 
 def configure(folder: Path, env: dict[str, str]) -> None:
-    """Where the server's socket goes and the environment it starts with (started on first use)."""
+    """Where the servers' sockets go and the environment they start with (each on first use)."""
     global _settings
     _settings = folder, env
 
