@@ -72,8 +72,7 @@ class Zygote:
         try:
             conn.connect(self.path)
             message = struct.pack("!I", len(request)) + request
-            sent = socket.send_fds(conn, [message], [in_r, out_w, err_w])
-            conn.sendall(message[sent:])
+            _send(conn, message, [in_r, out_w, err_w])
         finally:
             for fd in (out_w, err_w, *((in_r,) if in_w is not None else ())):
                 os.close(fd)
@@ -135,8 +134,7 @@ class Zygote:
             conn.connect(self.path)
             _set_subreaper(True)
             try:
-                sent = socket.send_fds(conn, [message], list(fds.values()))
-                conn.sendall(message[sent:])
+                _send(conn, message, list(fds.values()))
                 reply = conn.makefile("rb")
                 pid = int(reply.readline())
                 if reply.readline() != b"detached\n":  # the go-between has exited: the child is ours
@@ -155,6 +153,14 @@ class Zygote:
         for fd in fds:
             os.close(fd)
         conn.close()
+
+
+def _send(conn: socket.socket, message: bytes, fds: list[int]) -> None:
+    """The request with the descriptors, then what did not fit. Nothing more once it is all
+    sent: the server may have answered and closed already, and even an empty send would fail."""
+    sent = socket.send_fds(conn, [message], fds)
+    if sent < len(message):
+        conn.sendall(message[sent:])
 
 
 def _set_subreaper(on: bool) -> None:

@@ -12,6 +12,7 @@ Not a module of the test package: it runs in its own interpreter, with the path 
 ``__main__`` that ``python -m`` would give it.
 """
 
+import contextlib
 import fcntl
 import gc
 import importlib
@@ -175,7 +176,8 @@ def serve(path: str, kind: str) -> tuple[dict, list[int]]:
                 os.close(fd)
             if request.get("detach"):  # the caller, a subreaper, is its parent once the go-between is gone
                 os.waitpid(pid, 0)
-                conn.sendall(b"detached\n")
+                with contextlib.suppress(OSError):  # the caller is gone
+                    conn.sendall(b"detached\n")
                 conn.close()
                 continue
             conn.sendall(f"{pid}\n".encode())

@@ -63,6 +63,23 @@ def test_a_command_past_its_timeout_is_killed(home, fixture_recipes, tmp_path, s
         assert not alive  # killed, as subprocess.run kills it, and reaped
 
 
+def test_a_request_answered_before_its_sender_returns_is_no_error(monkeypatch):
+    """On a loaded machine the server can read a request, answer and close before the sender's
+    next step: nothing may be sent once the whole request went (an empty send fails then)."""
+    ours, server = socket.socketpair()
+    real = socket.send_fds
+
+    def answered_at_once(sock, buffers, fds):
+        sent = real(sock, buffers, fds)
+        server.recv(1 << 16)
+        server.close()  # answered and closed
+        return sent
+
+    monkeypatch.setattr(socket, "send_fds", answered_at_once)
+    with ours:
+        cli_zygote._send(ours, b"a whole request", [])
+
+
 def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
     """The server imported the CLI with its own environment: a child whose environment differs
     in a variable read then (or in one the interpreter reads) must not reuse those imports."""
