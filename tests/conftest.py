@@ -16,6 +16,8 @@ import psutil
 import pytest
 from _pytest.mark.expression import Expression
 
+from tests import cli_zygote
+
 FIXTURE_RECIPES = Path(__file__).parent / "fixtures" / "recipes"
 
 
@@ -54,13 +56,23 @@ def servers_under(folder: Path) -> list[psutil.Process]:
 
 
 def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 240) -> Result:
-    """Run ``provision`` as a user would, in a fresh process (bounded below pytest's 300 s)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "zenprovision", *args],
-        capture_output=True, text=True, input=input, timeout=timeout,
-        env={**os.environ, **(env or {}), "COLUMNS": "200"},
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)
+    """Run ``provision`` as a user would, in a process of its own (bounded below pytest's 300 s).
+
+    The process is forked from a warm one that has imported the CLI (``tests/cli_zygote.py``),
+    and behaves as a fresh ``python -m zenprovision`` (set ZP_TEST_FRESH_CLI=1 to start each fresh).
+    """
+    return Result(*cli_zygote.run(list(args), {**os.environ, **(env or {}), "COLUMNS": "200"}, input, timeout))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fork_servers(session_temp_dir, no_address_lookup) -> Iterator[None]:
+    """The fork servers of ``run_cli`` and of the embedded engine's workers that tests start in
+    this process (``cli_zygote.WarmPopen``), each started with the session's environment on first use."""
+    cli_zygote.configure(session_temp_dir, {**os.environ, "COLUMNS": "200"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(subprocess, "Popen", cli_zygote.WarmPopen)
+        yield
+    cli_zygote.stop()
 
 
 @pytest.fixture

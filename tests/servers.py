@@ -67,7 +67,24 @@ def aws_credentials() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def moto_server(aws_credentials) -> Iterator[str]:
+def shared_botocore_data() -> Iterator[None]:
+    """One botocore data loader for every client this process makes. s3fs gives each
+    filesystem (each S3 home or artifact store a test opens) a session of its own, and each
+    session parses botocore's S3 model again: ~0.1 s of CPU a filesystem. boto3 shares one
+    loader between the clients of a session; this shares it between sessions. Only the
+    parsed service data is shared: credentials, endpoints and clients stay per session."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(botocore.session, "create_loader", functools.lru_cache(botocore.loaders.create_loader))
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_credentials, shared_botocore_data) -> Iterator[str]:
     """A moto server (all AWS services) on 127.0.0.1; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 

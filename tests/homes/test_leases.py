@@ -13,7 +13,6 @@ import threading
 import time
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from tests.servers import unique_bucket_name
@@ -33,7 +32,7 @@ def objects(request, tmp_path):
     monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     bucket = unique_bucket_name("lease")
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    request.getfixturevalue("s3_client").create_bucket(Bucket=bucket)
     return open_home(parse(f"s3://{bucket}/zp"))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 
-import boto3
 import pytest
 
 from tests.servers import unique_bucket_name
@@ -20,10 +19,10 @@ from zenprovision.homes.objects import open_home
 
 
 @pytest.fixture
-def s3_home(moto_server, monkeypatch):
+def s3_home(moto_server, s3_client, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     bucket = unique_bucket_name("home")
-    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1").create_bucket(Bucket=bucket)
+    s3_client.create_bucket(Bucket=bucket)
     return open_home(parse(f"s3://{bucket}/team/zp"))
 
 

@@ -1,0 +1,135 @@
+"""``run_cli`` forks its commands from a warm process (tests/cli_zygote.py): what a test sees
+must be what a fresh ``python -m zenprovision`` gives, or every CLI test checks something else."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from tests import cli_zygote
+from tests.conftest import run_cli
+
+
+def fresh(*args: str, env: dict | None = None, input: str | None = None) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "zenprovision", *args], capture_output=True, text=True,
+                          input=input, timeout=120, env={**os.environ, **(env or {}), "COLUMNS": "200"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("stacks", "--json"),                       # data on stdout, exit 0
+    ("recipe", "local", "--stack", "Bad_Name", "--yes"),  # one line on stderr, exit 2
+    ("output", "ghost"),
+    ("--help",),
+])
+def test_a_forked_command_answers_as_a_fresh_interpreter(home, args):
+    forked = run_cli(*args)
+    assert (forked.code, forked.out, forked.err) == fresh(*args)
+
+
+def test_the_callers_environment_folder_and_stdin_reach_the_command(home, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = run_cli("home", "show", env={"ZENPROVISION_HOME": "relative"})
+    assert shown.code == 0 and str(tmp_path / "relative") in shown.out, shown.err
+    assert (shown.code, shown.out, shown.err) == fresh("home", "show", env={"ZENPROVISION_HOME": "relative"})
+    for answer in ("n\n", "y\n"):  # a prompt reads the caller's input
+        answered = run_cli("destroy", "ghost", input=answer)
+        assert (answered.code, answered.out, answered.err) == fresh("destroy", "ghost", input=answer)
+
+
+@pytest.fixture
+def silent_stdin():
+    """This process's stdin (the command's, without ``input``) a pipe that never delivers a line."""
+    saved, (read, write) = os.dup(0), os.pipe()
+    os.dup2(read, 0)
+    yield
+    os.dup2(saved, 0)
+    for fd in (saved, read, write):
+        os.close(fd)
+
+
+def test_a_command_past_its_timeout_is_killed(home, fixture_recipes, tmp_path, silent_stdin):
+    with pytest.raises(subprocess.TimeoutExpired):  # waits at the confirmation for an answer that never comes
+        run_cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path}", timeout=3)
+    server = cli_zygote._servers.get("cli")  # none with ZP_TEST_FRESH_CLI=1: subprocess.run kills its own
+    if server is not None:
+        _, alive = psutil.wait_procs(psutil.Process(server.proc.pid).children(), timeout=30)
+        assert not alive  # killed, as subprocess.run kills it, and reaped
+
+
+def test_a_request_answered_before_its_sender_returns_is_no_error(monkeypatch):
+    """On a loaded machine the server can read a request, answer and close before the sender's
+    next step: nothing may be sent once the whole request went (an empty send fails then)."""
+    ours, server = socket.socketpair()
+    real = socket.send_fds
+
+    def answered_at_once(sock, buffers, fds):
+        sent = real(sock, buffers, fds)
+        server.recv(1 << 16)
+        server.close()  # answered and closed
+        return sent
+
+    monkeypatch.setattr(socket, "send_fds", answered_at_once)
+    with ours:
+        cli_zygote._send(ours, b"a whole request", [])
+
+
+def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
+    """The server imported the CLI with its own environment: a child whose environment differs
+    in a variable read then (or in one the interpreter reads) must not reuse those imports."""
+    namespace: dict = {"__name__": "server"}
+    exec(compile(cli_zygote.SERVER.read_text(), str(cli_zygote.SERVER), "exec"), namespace)
+    reads = namespace["_Reads"]()
+    with reads:
+        os.environ.get("ZP_READ_AT_IMPORT")
+    same_start, started = namespace["_same_start"], {"ZP_READ_AT_IMPORT": "a", "OTHER": "x"}
+    assert same_start({"ZP_READ_AT_IMPORT": "a", "OTHER": "y"}, reads, started)
+    assert not same_start({"ZP_READ_AT_IMPORT": "b", "OTHER": "x"}, reads, started)
+    assert not same_start({"OTHER": "x"}, reads, started)
+    assert not same_start({**started, "PYTHONWARNINGS": "error"}, reads, started)
+
+    iterated = namespace["_Reads"]()
+    with iterated:  # fsspec reads its FSSPEC_* variables by going through the whole environment
+        exec("dict(os.environ)", {"__name__": "fsspec.config", "os": os})
+    assert same_start({**started, "OTHER": "y"}, iterated, started)
+    assert not same_start({**started, "FSSPEC_S3": "{}"}, iterated, started)
+    with iterated:  # any other module that does so depends on every variable
+        exec("dict(os.environ)", {"__name__": "elsewhere", "os": os})
+    assert not same_start({**started, "OTHER": "y"}, iterated, started)
+
+
+# --- the embedded engine's workers that a test starts in this process ---------------------------
+
+
+def start_worker(env: dict | None = None) -> subprocess.Popen:
+    """A worker as ``engine.Worker.start`` starts it (its stderr a file, a descriptor passed along)."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        return subprocess.Popen([sys.executable, "-m", cli_zygote.ENGINE_WORKER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
+                                env={**os.environ, **(env or {}), "ZP_ENGINE_CHANNEL": str(theirs.fileno())})
+
+
+def test_a_worker_is_a_forked_child_of_this_process_with_its_pipes_and_exit_code():
+    given_no_job = start_worker()
+    assert isinstance(given_no_job, cli_zygote.WarmPopen)
+    assert psutil.Process(given_no_job.pid).ppid() == os.getpid()  # ours to wait for and to signal
+    assert given_no_job.communicate(b"", timeout=60) == (b"", b"") and given_no_job.returncode == 0
+
+    bad_job = start_worker()
+    out, err = bad_job.communicate(b"{not json", timeout=60)
+    assert bad_job.returncode == 1 and b"JSONDecodeError" in err and out == b""
+
+    killed = start_worker()
+    killed.kill()
+    assert killed.wait(timeout=60) == -signal.SIGKILL
+    killed.stdin.close()
+    killed.stdout.close()
+    killed.stderr.close()
+
