@@ -14,12 +14,19 @@ interpreter instead. Two kinds:
 - the engine's workers and recipes under mocks that a test starts in its own process
   (``WarmPopen``): handed over to become children of that process, for ``Popen`` to wait for.
 
-``ZP_TEST_FRESH_CLI=1`` starts every one of them fresh.
+Used only where it is safe and asked for (``enabled``): Linux, a ``Popen._execute_child`` with
+the parameters ``WarmPopen`` knows, and a run that leaves the slow tests out (the quick loop,
+tests/conftest.py). A run with slow tests, as the README's test command and CI, starts every
+process fresh: a forked child inherits what the server imported (a submodule another command
+imported, a warning printed once, the hash seed, the time zone as the C library read it), so
+only fresh interpreters show those as a user would. ``ZP_TEST_FRESH_CLI=1`` starts every one of
+them fresh in any run; a server that cannot start does the same, with a warning.
 """
 
 from __future__ import annotations
 
 import ctypes
+import inspect
 import json
 import locale
 import os
@@ -29,7 +36,10 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+import uuid
+import warnings
 from pathlib import Path
 
 SERVER = Path(__file__).parent / "cli_zygote_server.py"
@@ -40,15 +50,18 @@ BOOTSTRAP = f"exec(compile(open({str(SERVER)!r}).read(), {str(SERVER)!r}, 'exec'
 class Zygote:
     """A fork server of ``kind`` ("cli" or "pulumi", see ``cli_zygote_server.PREIMPORTS``)."""
 
-    def __init__(self, folder: Path, env: dict[str, str], kind: str = "cli") -> None:
-        self.path = str(folder / f"zygote-{os.getpid()}-{kind}.sock")
+    def __init__(self, env: dict[str, str], kind: str = "cli") -> None:
+        # an abstract socket (Linux): no file to outlive a server, and no length limit of a path
+        name = f"zenprovision-test-zygote-{os.getpid()}-{kind}-{uuid.uuid4().hex[:12]}"
+        self.path = f"\0{name}"
         self.owner = os.getpid()
-        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, self.path, kind], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, name, kind], env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if self.proc.stdout.readline().strip() != "ready":
+        answer = self.proc.stdout.readline().strip()
+        if answer != "ready":
             self.proc.kill()
             self.proc.wait()
-            raise RuntimeError(f"the {kind} fork server did not start (exit code {self.proc.returncode})")
+            raise RuntimeError(f"the {kind} fork server did not start (exit code {self.proc.returncode}): {answer}")
 
     def usable(self) -> bool:
         return os.getpid() == self.owner and self.proc.poll() is None
@@ -130,9 +143,9 @@ class Zygote:
         request = json.dumps({"args": [], "module": module, "env": env, "cwd": cwd, "umask": umask,
                               "targets": list(fds), "detach": True}).encode()
         message = struct.pack("!I", len(request)) + request
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn, _HAND_OVER:
             conn.connect(self.path)
-            _set_subreaper(True)
+            _set_subreaper(True)  # process-wide: one hand-over at a time (_HAND_OVER)
             try:
                 _send(conn, message, list(fds.values()))
                 reply = conn.makefile("rb")
@@ -163,6 +176,9 @@ def _send(conn: socket.socket, message: bytes, fds: list[int]) -> None:
         conn.sendall(message[sent:])
 
 
+_HAND_OVER = threading.Lock()  # two threads starting workers at once must not end each other's subreaper window
+
+
 def _set_subreaper(on: bool) -> None:
     """prctl(PR_SET_CHILD_SUBREAPER): an orphaned descendant becomes this process's child."""
     if ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) != 0:
@@ -176,6 +192,24 @@ def _text(data: bytes, encoding: str) -> str:
 
 ENGINE_WORKER = "zenprovision.engines.embedded.runner"
 PULUMI_PROGRAMS = (ENGINE_WORKER, "zenprovision.testing.program")  # what the "pulumi" server runs
+
+
+# Popen._execute_child's parameters as WarmPopen reads them (Python 3.11 to 3.15); 3.10 has no
+# process_group. Where they differ, subprocess.Popen is left alone.
+EXECUTE_CHILD = ("self", "args", "executable", "preexec_fn", "close_fds", "pass_fds", "cwd", "env", "startupinfo",
+                 "creationflags", "shell", "p2cread", "p2cwrite", "c2pread", "c2pwrite", "errread", "errwrite",
+                 "restore_signals", "gid", "gids", "uid", "umask", "start_new_session", "process_group")
+
+
+def supported() -> bool:
+    """Linux (abstract sockets, a subreaper) and a Popen whose private hook WarmPopen matches."""
+    if sys.platform != "linux" or tuple(inspect.signature(subprocess.Popen._execute_child).parameters) != EXECUTE_CHILD:
+        return False
+    try:
+        _set_subreaper(False)  # what it is already: only asks whether the kernel has it
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 class WarmPopen(subprocess.Popen):
@@ -218,28 +252,41 @@ class WarmPopen(subprocess.Popen):
 
 
 _servers: dict[str, Zygote] = {}
-_settings: tuple[Path, dict[str, str]] | None = None
+_failed: set[str] = set()  # kinds whose server did not start here: their processes start fresh
+_settings: dict[str, str] | None = None
 
 
 def _server(kind: str) -> Zygote | None:
     """This process's server of ``kind``, started on first use; None where not to be used."""
-    if _settings is None or os.environ.get("ZP_TEST_FRESH_CLI"):
+    if _settings is None or os.environ.get("ZP_TEST_FRESH_CLI") or kind in _failed:
         return None
     server = _servers.get(kind)
     if server is not None and os.getpid() != server.owner:
         return None  # a test's own fork: not its server
     if server is None or not server.usable():
-        folder, env = _settings
+        env = _settings
         if kind == "pulumi":
             env = {**env, "PYTHONUNBUFFERED": "1"}  # as engine.Worker.start starts its workers
-        server = _servers[kind] = Zygote(folder, env, kind=kind)
+        try:
+            server = _servers[kind] = Zygote(env, kind=kind)
+        except (OSError, RuntimeError) as exc:
+            _failed.add(kind)
+            _servers.pop(kind, None)
+            warnings.warn(f"the {kind} fork server did not start ({exc}): its processes start fresh", stacklevel=2)
+            return None
     return server
 
 
-def configure(folder: Path, env: dict[str, str]) -> None:
-    """Where the servers' sockets go and the environment they start with (each on first use)."""
+def enabled(runs_slow_tests: bool) -> bool:
+    """Whether a run forks from warm servers: one without slow tests (the quick loop), on a
+    system where it is safe, unless ZP_TEST_FRESH_CLI=1."""
+    return not runs_slow_tests and supported() and not os.environ.get("ZP_TEST_FRESH_CLI")
+
+
+def configure(env: dict[str, str]) -> None:
+    """The environment the servers start with (each on first use); from then on they are used."""
     global _settings
-    _settings = folder, env
+    _settings = env
 
 
 def run(args: list[str], env: dict[str, str], input: str | None, timeout: float) -> tuple[int, str, str]:
@@ -257,4 +304,5 @@ def stop() -> None:
         if server.usable():
             server.stop()
     _servers.clear()
+    _failed.clear()
     _settings = None

@@ -1,4 +1,5 @@
-"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" SOCKET KIND``).
+"""The fork server behind ``tests.cli_zygote`` (run as ``python -c "exec(<this file>)" NAME KIND``,
+listening on the abstract Unix socket NAME).
 
 Imports what ``python -m MODULE`` imports once (the CLI, or a Pulumi program's process: the
 embedded engine's worker, a recipe under mocks),
@@ -17,6 +18,7 @@ import fcntl
 import gc
 import importlib
 import importlib.machinery
+import io
 import json
 import os
 import select
@@ -24,6 +26,7 @@ import signal
 import socket
 import struct
 import sys
+import warnings
 
 # What each kind of process imports, so that a child does not import it again. Only modules:
 # none of them is called here, and every environment variable they read while importing is noted.
@@ -53,7 +56,8 @@ MODULES = {
     "pulumi": ("zenprovision.engines.embedded.runner", "zenprovision.testing.program"),
 }
 # Read by the interpreter itself at start-up, not by a module: never taken from this process.
-INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG")
+# TZ: the C library reads it once, when `time` is imported, not through os.environ.
+INTERPRETER_VARIABLES = ("PYTHON", "LC_", "LANG", "TZ")
 
 
 # Modules that read the environment by going through all of it, and the names they use:
@@ -132,9 +136,15 @@ def serve(path: str, kind: str) -> tuple[dict, list[int]]:
     """Answer requests until stdin closes; returns only in a forked child, with its request."""
     sys.path[0] = os.getcwd()  # as `python -m` sets it
     started_with = dict(os.environ)
-    with _Reads() as reads:
+    printed = io.StringIO()
+    with _Reads() as reads, warnings.catch_warnings(record=True) as warned, \
+            contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         for name in PREIMPORTS[kind]:
             importlib.import_module(name)
+    if warned or printed.getvalue():  # a fresh process shows it at every start; a forked child never would
+        shown = [str(w.message) for w in warned] + [printed.getvalue()]
+        print(f"not ready: importing printed or warned: {' | '.join(filter(None, shown))[:300]}", flush=True)
+        sys.exit(1)
     ours = importlib.import_module("zenprovision").__file__
     gc.freeze()  # what the imports built is never collected: the children's collections skip it (no copy-on-write)
 
@@ -156,9 +166,16 @@ def serve(path: str, kind: str) -> tuple[dict, list[int]]:
             _report_exits(waiting)
         if listener in readable:
             conn, _ = listener.accept()
-            request, fds = _receive(conn)
+            try:
+                request, fds = _receive(conn)
+            except (OSError, EOFError, ValueError):  # a caller gone mid-request: the next one is served
+                conn.close()
+                continue
             if request["module"] not in MODULES[kind]:
-                raise ValueError(f"this server runs {MODULES[kind]}, not {request['module']}")
+                for fd in fds:
+                    os.close(fd)
+                conn.close()  # the caller reads no pid and fails; the server serves on
+                continue
             pid = os.fork()
             if pid == 0:
                 signal.set_wakeup_fd(-1)
@@ -231,7 +248,7 @@ def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
 
 
 if __name__ == "__main__":
-    request, _ = serve(sys.argv[1], sys.argv[2])
+    request, _ = serve(f"\0{sys.argv[1]}", sys.argv[2])
     import runpy
     import types
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,21 +59,35 @@ def servers_under(folder: Path) -> list[psutil.Process]:
 def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 240) -> Result:
     """Run ``provision`` as a user would, in a process of its own (bounded below pytest's 300 s).
 
-    The process is forked from a warm one that has imported the CLI (``tests/cli_zygote.py``),
-    and behaves as a fresh ``python -m zenprovision`` (set ZP_TEST_FRESH_CLI=1 to start each fresh).
+    In the quick loop the process is forked from a warm one that has imported the CLI
+    (``tests/cli_zygote.py``, ``fork_servers``); otherwise it is a fresh ``python -m zenprovision``.
     """
     return Result(*cli_zygote.run(list(args), {**os.environ, **(env or {}), "COLUMNS": "200"}, input, timeout))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def fork_servers(session_temp_dir, no_address_lookup) -> Iterator[None]:
-    """The fork servers of ``run_cli`` and of the embedded engine's workers that tests start in
-    this process (``cli_zygote.WarmPopen``), each started with the session's environment on first use."""
-    cli_zygote.configure(session_temp_dir, {**os.environ, "COLUMNS": "200"})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(subprocess, "Popen", cli_zygote.WarmPopen)
+def fork_servers(request, session_temp_dir, no_address_lookup) -> Iterator[None]:
+    """In a run without slow tests (the quick loop), the fork servers of ``run_cli`` and of the
+    embedded engine's workers that tests start in this process (``cli_zygote.WarmPopen``), each
+    started with the session's environment on first use. A run with slow tests (the README's
+    command, CI) starts every process fresh, exactly as a user's shell does."""
+    if not cli_zygote.enabled(any(item.get_closest_marker("slow") for item in request.session.items)):
         yield
-    cli_zygote.stop()
+        return
+    with forking():
+        yield
+
+
+@contextmanager
+def forking() -> Iterator[None]:
+    """Processes forked from warm servers while inside (see ``fork_servers``)."""
+    cli_zygote.configure({**os.environ, "COLUMNS": "200"})
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(subprocess, "Popen", cli_zygote.WarmPopen)
+            yield
+    finally:
+        cli_zygote.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,20 @@ import psutil
 import pytest
 
 from tests import cli_zygote
-from tests.conftest import run_cli
+from tests.conftest import forking, run_cli
+
+pytestmark = pytest.mark.skipif(not cli_zygote.supported(),
+                                reason="fork servers need Linux and a Popen._execute_child they know")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def servers_on():
+    """These tests check the servers, in any run: on for this module where the run has them off."""
+    if cli_zygote._settings is not None:
+        yield
+        return
+    with forking():
+        yield
 
 
 def fresh(*args: str, env: dict | None = None, input: str | None = None) -> tuple[int, str, str]:
@@ -133,3 +146,48 @@ def test_a_worker_is_a_forked_child_of_this_process_with_its_pipes_and_exit_code
     killed.stdout.close()
     killed.stderr.close()
 
+
+
+# --- when the servers are used, and when they fail --------------------------------------------
+
+
+def test_only_a_run_without_slow_tests_forks_and_never_on_request(monkeypatch):
+    monkeypatch.delenv("ZP_TEST_FRESH_CLI", raising=False)
+    assert cli_zygote.enabled(runs_slow_tests=False)  # the quick loop (this module runs only where supported)
+    assert not cli_zygote.enabled(runs_slow_tests=True)  # the README's command and CI: every process fresh
+    monkeypatch.setenv("ZP_TEST_FRESH_CLI", "1")
+    assert not cli_zygote.enabled(runs_slow_tests=False)
+
+
+@pytest.fixture
+def own_cli_server():
+    """This test's own CLI server state; the module's server is put back afterwards."""
+    saved = cli_zygote._servers.pop("cli", None)
+    yield
+    replaced = cli_zygote._servers.pop("cli", None)
+    if replaced is not None and replaced is not saved and replaced.usable():
+        replaced.stop()
+    cli_zygote._failed.discard("cli")
+    if saved is not None:
+        cli_zygote._servers["cli"] = saved
+
+
+def test_a_server_that_does_not_start_leaves_commands_fresh_with_a_warning(home, monkeypatch, own_cli_server):
+    monkeypatch.setattr(cli_zygote, "BOOTSTRAP", "print('not ready: broken on purpose')")
+    with pytest.warns(UserWarning, match="cli fork server did not start .*broken on purpose.*start fresh"):
+        helped = run_cli("--help")
+    assert helped.code == 0 and "Usage" in helped.out
+    assert "cli" not in cli_zygote._servers and run_cli("--help").code == 0  # fresh from then on, no retry
+
+
+def test_a_dead_server_is_replaced_and_a_request_cut_short_is_survived(home, own_cli_server):
+    assert run_cli("--help").code == 0
+    first = cli_zygote._servers["cli"]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:  # connects, sends half a request, goes
+        caller.connect(first.path)
+        caller.sendall(b"\x00\x00\x10\x00{")
+    assert run_cli("--help").code == 0 and cli_zygote._servers["cli"] is first  # served on
+    first.proc.kill()
+    first.proc.wait()
+    assert run_cli("--help").code == 0
+    assert cli_zygote._servers["cli"] is not first and cli_zygote._servers["cli"].usable()
