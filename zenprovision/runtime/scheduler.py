@@ -40,7 +40,7 @@ def _result_of(future: Future, node_id: str) -> StepResult:
     try:
         return future.result()
     except TransferError as exc:
-        return StepResult(node_id, False, error=f"{exc} (step arguments and return values must pickle)")
+        return StepResult(node_id, False, error=f"{exc} (a step's arguments and the metadata it logs must pickle)")
     except Exception as exc:
         return StepResult(node_id, False, error=f"{LOST}: {type(exc).__name__}: {exc}")
 
