@@ -93,13 +93,14 @@ class MetadataStore:
         if self.db.in_transaction:  # nested: the outer one commits
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        try:  # BEGIN inside: a Ctrl-C just after it still rolls back, not leaves the write lock held
+            self.db.execute("BEGIN IMMEDIATE")
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back itself (a full disk): not a second error
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
                   secret_params: frozenset[str] = frozenset()) -> None:
