@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +80,10 @@ def _main() -> int:
     try:
         result = record_program(Path(job["recipe_dir"]), job["config"], job["labels"])
     except Exception as exc:  # reported whole on stdout; the traceback goes to stderr
-        traceback.print_exc()
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        from zenprovision.stacks.secrets import scrub_text, scrubbed_traceback
+
+        sys.stderr.write(scrubbed_traceback())
+        sys.stdout.write(json.dumps({"error": scrub_text(f"{type(exc).__name__}: {exc}")}) + "\n")
         return 1
     sys.stdout.write(json.dumps(result, default=str) + "\n")
     return 0

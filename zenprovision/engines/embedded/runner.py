@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -189,24 +188,31 @@ def _let_go(lease: Any, job: dict[str, Any], events: EventChannel) -> None:
         shared.let_go(lease, release=events.broken or os.getppid() != job.get("parent_pid"))
 
 
+def _log_traceback() -> None:
+    """Into the stack's log, masked: the error may quote a credential given on the command line."""
+    from zenprovision.stacks.secrets import scrubbed_traceback
+
+    sys.stderr.write(scrubbed_traceback())
+
+
 def _work(job: dict[str, Any], events: EventChannel, leases: list[Any]) -> int:
     try:
         if job.get("lease"):
             leases.append(_adopt_lease(job))
         result = MODES[job["mode"]](job, events)
     except ZenProvisionError as exc:
-        traceback.print_exc()
+        _log_traceback()
         events({"kind": "error", "error": type(exc).__name__, "message": exc.message, "hint": exc.hint})
         return 1
     except ImportError as exc:  # an optional package: one line naming the extra to install
-        traceback.print_exc()
+        _log_traceback()
         error = missing_extra(exc, f"recipe {job.get('recipe') or job['stack']!r}")
         if error is None:
             error = OperationFailed(f"{type(exc).__name__}: {exc}")
         events({"kind": "error", "error": type(error).__name__, "message": error.message, "hint": error.hint})
         return 1
     except BaseException as exc:  # the program itself failed: report, with its traceback in the log
-        traceback.print_exc()
+        _log_traceback()
         events({"kind": "error", "error": "OperationFailed", "message": f"{type(exc).__name__}: {exc}", "hint": None})
         return 1
     events({"kind": "result", "result": result})
