@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenprovision.errors import CancelledError, OperationFailed
+from zenprovision.errors import CancelledError, OperationFailed, StackLockedError
 from zenprovision.locks import RunLease
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
@@ -68,6 +68,7 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
 def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, cache: bool, resume: str | None,
          on_event: Callable[[str, str, str], None], raise_on_failure: bool) -> RunSummary:
     doc = stack_store.load(stack).to_document()  # again: a destroy may have finished before the lease
+    _refuse_a_stack_being_destroyed(stack)
     dag = pipeline.build(**params)  # every definition error surfaces before anything runs
     artifact_store = artifact_store_for(doc)
     artifact_store.check()
@@ -102,6 +103,17 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     if summary.failed_step and raise_on_failure:
         raise RunFailed(summary)
     return summary
+
+
+def _refuse_a_stack_being_destroyed(stack: str) -> None:
+    """A destroy that was killed (kill -9: its lease went with it) leaves its record saying so; its
+    stack may be half gone, and a run must not write artifacts into it."""
+    from zenprovision.stacks import registry
+
+    record = registry.load(stack)
+    if record is not None and record.status in ("destroying", "destroy-failed"):
+        raise StackLockedError(f"stack {stack!r} is being destroyed, or a destroy of it did not finish",
+                               hint=f"finish it (provision destroy {stack}) or deploy the stack again")
 
 
 def _secret_values(pipeline: Pipeline, params: dict[str, Any]) -> frozenset[str]:

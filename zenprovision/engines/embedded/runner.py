@@ -118,6 +118,23 @@ def _on_signal(signum: int, frame: Any) -> None:
     Interrupt.requested = True
 
 
+def _stop_when_orphaned(parent: int | None) -> None:
+    """A command killed outright (kill -9, a CI job's time limit) cannot pass on its Ctrl-C: its
+    worker stops as at Ctrl-C, after the operation in flight, rather than go on changing the
+    stack unseen. Its state stays true; the command run again converges."""
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        _on_signal(signal.SIGTERM, None)
+
+    import threading
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _warm_up() -> None:
     """While the plan runs elsewhere: import what an apply needs (a broken import is the job's to report)."""
     import gc
@@ -234,6 +251,7 @@ def main() -> int:
     job = json.loads(text)
     job["lock_fd"] = _receive_lock(os.environ.get("ZP_ENGINE_CHANNEL"), job.get("lock_fd"))
     _claim_lock(job["lock_fd"])
+    _stop_when_orphaned(job.get("parent_pid"))
     leases: list[Any] = []
     try:
         return _work(job, events, leases)
