@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenprovision.errors import CancelledError, OperationFailed, StackLockedError
+from zenprovision.errors import CancelledError, OperationFailed, StackLockedError, ZenProvisionError
 from zenprovision.locks import RunLease
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
@@ -69,7 +69,7 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
          on_event: Callable[[str, str, str], None], raise_on_failure: bool) -> RunSummary:
     doc = stack_store.load(stack).to_document()  # again: a destroy may have finished before the lease
     _refuse_a_stack_being_destroyed(stack)
-    dag = pipeline.build(**params)  # every definition error surfaces before anything runs
+    dag = _build(pipeline, params)  # every definition error surfaces before anything runs
     artifact_store = artifact_store_for(doc)
     artifact_store.check()
     component = doc["components"]["orchestrator"]
@@ -103,6 +103,23 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     if summary.failed_step and raise_on_failure:
         raise RunFailed(summary)
     return summary
+
+
+def _build(pipeline: Pipeline, params: dict[str, Any]) -> Any:
+    """The DAG; an error the pipeline's own code raised while building it keeps its type, with
+    the run's secret parameters masked in its message (it is shown and may be logged)."""
+    try:
+        return pipeline.build(**params)
+    except Exception as exc:
+        secret_values = _secret_values(pipeline, params)
+        if secret_values and any(value in str(exc) for value in secret_values):
+            if isinstance(exc, ZenProvisionError):
+                exc.message = scrub_text(exc.message, secret_values)
+                exc.hint = scrub_text(exc.hint, secret_values) if exc.hint else exc.hint
+                exc.args = (exc.message,)
+            else:
+                exc.args = (scrub_text(str(exc), secret_values),)
+        raise
 
 
 def _refuse_a_stack_being_destroyed(stack: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from zenprovision.runtime.dag import DAG, Node
 from zenprovision.runtime.execution import StepResult, StepTask, TransferError, execute_step
 from zenprovision.runtime.metadata import MetadataStore
-from zenprovision.stacks.secrets import scrub_text
+from zenprovision.stacks.secrets import scrub_text, scrub_values
 
 Event = Callable[[str, str, str], None]  # (kind, node id, detail)
 
@@ -206,6 +206,9 @@ class Scheduler:
         if not result.ok:
             result.error = scrub_text(result.error, self.secret_values)
             result.traceback = scrub_text(result.traceback, self.secret_values)
+        if self.secret_values:  # metadata a step logged may quote a secret parameter under any key
+            result.metadata = scrub_values(result.metadata, self.secret_values)
+            result.run_metadata = scrub_values(result.run_metadata, self.secret_values)
         if result.ok:
             # One commit: the step's output and the start of the steps it made ready (docs/reliability.md).
             # Progress lines and hand-offs come after it: neither can undo a finished step's record.

@@ -82,6 +82,18 @@ def scrub_text(text: str, values: tuple[str, ...] | frozenset[str] = ()) -> str:
     return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
 
 
+def scrub_values(value: Any, values: frozenset[str]) -> Any:
+    """A copy of ``value`` (dicts, lists, strings) with ``values`` masked in every string: what a
+    step logged may quote a secret parameter under a key that does not look secret."""
+    if isinstance(value, dict):
+        return {key: scrub_values(item, values) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_values(item, values) for item in value]
+    if isinstance(value, str):
+        return scrub_text(value, values)
+    return value
+
+
 def scrubbed_traceback() -> str:
     """The exception being handled, formatted as ``traceback.print_exc`` would, with secrets masked:
     its message may quote a value the user pasted (a log file must not keep it)."""
