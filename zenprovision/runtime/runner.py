@@ -76,10 +76,11 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     orchestrator = flavors.build("orchestrator", component["flavor"], component.get("config", {}))
     meta = MetadataStore(stack)
     reuse = meta.step_outputs(resume) if resume else {}
-    if resume:
-        meta.resuming(resume, run_id)  # a missing or still running run is a clear error
-    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
-                   secret_params=pipeline.secret_parameters())
+    with meta.transaction():  # the old run names its successor only if that one is recorded too
+        if resume:
+            meta.resuming(resume, run_id)  # a missing, running, succeeded or resumed run is a clear error
+        meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
+                       secret_params=pipeline.secret_parameters())
     code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
