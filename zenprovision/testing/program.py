@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import OperationFailed
+from zenprovision.interpreter import python_module_argv
 
 
 @dataclass
@@ -51,7 +52,7 @@ class ProgramRecord:
 def run_under_mocks(recipe_dir: Path, config: dict[str, Any], labels: dict[str, str] | None = None,
                     timeout: float = 120) -> ProgramRecord:
     job = {"recipe_dir": str(recipe_dir), "config": config, "labels": labels or {}}
-    proc = subprocess.run([sys.executable, "-m", "zenprovision.testing.program"], input=json.dumps(job),
+    proc = subprocess.run(python_module_argv("zenprovision.testing.program"), input=json.dumps(job),
                           capture_output=True, text=True, timeout=timeout, env={**os.environ})
     data = _last_json_line(proc.stdout)
     if proc.returncode != 0 or data is None or "error" in data:
