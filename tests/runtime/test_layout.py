@@ -7,8 +7,10 @@ import json
 import pickle
 
 import numpy as np
+import pytest
 
 from zenprovision import pipeline, step
+from zenprovision.errors import PipelineDefinitionError
 from zenprovision.runtime.metadata import MetadataStore
 
 
@@ -47,3 +49,29 @@ def test_each_output_is_a_plain_file_named_after_its_step_in_its_runs_folder(loc
     assert meta["file"] == "grid.npy" and meta["materializer"] == "numpy"
     uris = {a["node_id"]: a["uri"] for a in MetadataStore(local_stack).run(run.run_id)["artifacts"]}
     assert uris["grid"] == (folder / "grid.npy").as_uri()  # the recorded URI opens the data itself
+
+
+@step(name="a")
+def first() -> dict:
+    return {"from": "a"}
+
+
+@step(name="a.meta")
+def second() -> dict:
+    return {"from": "a.meta"}
+
+
+@pipeline
+def neighbours():
+    first()
+    second()
+
+
+def test_a_step_named_like_another_steps_meta_file_keeps_both_outputs_apart(local_stack, home):
+    """A step's meta file starts with '.', which no step name may: no output ever takes its name."""
+    run = neighbours.run(stack=local_stack, cache=False)
+    assert run.output("a") == {"from": "a"} and run.output("a.meta") == {"from": "a.meta"}
+    folder = home / "artifacts" / "runs" / run.run_id
+    assert sorted(p.name for p in folder.iterdir()) == [".a.meta.json", ".a.meta.meta.json", "a.json", "a.meta.json"]
+    with pytest.raises(PipelineDefinitionError, match="invalid step name"):
+        step(name=".a")(lambda: 1)
