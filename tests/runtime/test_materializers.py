@@ -68,10 +68,10 @@ def test_users_can_register_their_own_and_load_it_back(monkeypatch, tmp_path):
     assert type(back) is Celsius and back == 21.5
 
     store = flavors.build("artifact_store", "local", {"path": (tmp_path / "store").as_uri()})
-    meta = save_artifact(store, "run/step/output", Celsius(-3.25), "step 'measure' output")
-    assert meta["materializer"] == "celsius" and meta["file"] == "data.txt"
-    assert store.read_bytes("run/step/output/data.txt") == b"-3.25C"
-    loaded = load_artifact(store, "run/step/output")  # as the next step gets it
+    meta = save_artifact(store, "run/step", Celsius(-3.25), "step 'measure' output")
+    assert meta["materializer"] == "celsius" and meta["file"] == "step.txt"
+    assert store.read_bytes("run/step.txt") == b"-3.25C"
+    loaded = load_artifact(store, meta["relpath"])  # as the next step gets it
     assert type(loaded) is Celsius and loaded == -3.25
 
 
