@@ -45,6 +45,7 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
     store.load(stack)  # a missing stack is reported before the file is imported
     if no_pickle:
         os.environ[settings.NO_PICKLE_ENV] = "1"  # workers inherit it
+    settings.check()  # a no_pickle that is not clearly on or off stops here, not inside a step
     pipeline = load_pipeline(target)
     try:
         summary = run_pipeline(pipeline, stack, parse_assignments(params), cache=not no_cache,
