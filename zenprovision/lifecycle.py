@@ -33,6 +33,7 @@ from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
+from zenprovision.stacks.labels import check_given, is_prod
 from zenprovision.stacks.names import validate_stack_name
 
 
@@ -75,9 +76,10 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
 
 def _labels(existing: StackConfig | None, record: registry.StackRecord | None, env: str | None,
             owner: str | None, ttl: str | None) -> Labels:
+    check_given(env, owner)
     current = existing.labels if existing else (
         Labels(env=record.env, owner=record.owner, ttl=record.ttl) if record else None)
-    if current is not None and current.env == "prod" and env not in (None, "prod"):
+    if current is not None and is_prod(current.env) and env not in (None, "prod"):
         raise InputError("a prod stack cannot be relabelled to another env",
                          hint="destroy it (provision destroy STACK --force) and deploy it again")
     env = env or (current.env if current else "dev")

@@ -84,9 +84,11 @@ def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | Non
                    backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
     from zenprovision.locks import StackLock
+    from zenprovision.stacks.labels import check_given
     from zenprovision.stacks.names import validate_stack_name
 
     validate_stack_name(stack)
+    check_given(env, owner)  # bad input writes nothing, not even the lock file
     # Plan and apply under one lock: a plan made while a destroy runs would be stale.
     with StackLock(stack):
         _deploy(name, stack, pairs, env, owner, ttl, backend, yes)
@@ -144,11 +146,12 @@ def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, con
     """
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
+    from zenprovision.stacks.labels import is_prod
     from zenprovision.stacks.names import validate_stack_name
 
     validate_stack_name(stack)
     env, _ = lifecycle.labels_of(stack)
-    if env == "prod":
+    if is_prod(env):
         _confirm_prod(stack, force, confirm)
     elif not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
         raise click.exceptions.Abort()
