@@ -83,22 +83,21 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
 def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
                    backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
+    from zenprovision import lifecycle
     from zenprovision.locks import StackLock
-    from zenprovision.stacks.labels import check_given
-    from zenprovision.stacks.names import validate_stack_name
 
-    validate_stack_name(stack)
-    check_given(env, owner)  # bad input writes nothing, not even the lock file
+    catalog = load_catalog()
+    lifecycle.check_input(catalog, name, stack, pairs, env, owner, ttl)  # bad input writes nothing, not even the lock
     # Plan and apply under one lock: a plan made while a destroy runs would be stale.
     with StackLock(stack):
-        _deploy(name, stack, pairs, env, owner, ttl, backend, yes)
+        _deploy(catalog, name, stack, pairs, env, owner, ttl, backend, yes)
 
 
-def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
-            backend: str | None, yes: bool) -> None:
+def _deploy(catalog, name: str, stack: str, pairs: tuple[str, ...], env: str | None,  # noqa: ANN001 - a Catalog
+            owner: str | None, ttl: str | None, backend: str | None, yes: bool) -> None:
     from zenprovision import lifecycle
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
+    deployment = lifecycle.prepare(catalog, name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
     deployment.engine.prepare_up(stack)  # the apply's worker gets ready while the plan runs
     try:
         _plan_and_apply(deployment, name, stack, yes)
