@@ -134,13 +134,15 @@ def _ruled_key(key: ConfigKey, spec: Any, source: str) -> ConfigKey:
     return ruled
 
 
-def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """Split ``KEY=VALUE`` strings; a pair without ``=`` is a usage error."""
+def parse_assignments(pairs: tuple[str, ...] | list[str], what: str = "config value",
+                      option: str = "-c") -> dict[str, str]:
+    """Split ``KEY=VALUE`` strings; a pair without ``=`` is a usage error naming ``what`` it is
+    and, in its hint, the ``option`` it came from (``-c`` for config, ``-p`` for parameters)."""
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"config value {pair!r} is not KEY=VALUE", hint="e.g. -c workers=4")
+            raise InputError(f"{what} {pair!r} is not KEY=VALUE", hint=f"e.g. {option} {key.strip() or 'KEY'}=VALUE")
         values[key.strip()] = value
     return values
 
