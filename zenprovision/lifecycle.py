@@ -82,6 +82,7 @@ def check_input(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str
     """
     validate_stack_name(stack)
     check_given(env, owner)
+    settings.load()  # a misspelt key in settings.yaml (default_ttl) is refused here too
     if ttl:
         registry.parse_duration(ttl)
     recipe = catalog.get(recipe_name)
