@@ -168,7 +168,8 @@ def test_load_errors_say_what_happened_and_what_to_do(monkeypatch):
         materializers.load(meta, data, "run/s/out")
     assert (refused.value.message, refused.value.hint) == (
         "artifact run/s/out is stored with the pickle materializer, which unpickles",
-        "no_pickle is on (settings.yaml or ZENPROVISION_NO_PICKLE); re-run the step with it on")
+        "no_pickle is on (settings.yaml, ZENPROVISION_NO_PICKLE or --no-pickle): re-run the step that wrote it "
+        "(--no-cache) to store it without pickle, or turn no_pickle off if you trust the store")
     with pytest.raises(MaterializerError) as unstorable:
         serialize((1, 2), "step 's' output")
     assert (unstorable.value.message, unstorable.value.hint) == (

@@ -15,6 +15,7 @@ from zenprovision.errors import CorruptFileError, HomeAccessError, InputError
 from zenprovision.homes import documents
 from zenprovision.stacks import plain_records
 from zenprovision.stacks.clock import now
+from zenprovision.stacks.labels import normalized
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def summaries(env: str | None = None, owner: str | None = None, expired: bool = 
             if keep_damaged:
                 found.append(damaged_summary(name, exc.message))
             continue
-        if env and summary.env != env or owner and summary.owner != owner:
+        if env and normalized(summary.env) != normalized(env) or owner and normalized(summary.owner) != normalized(owner):
             continue
         if expired and not summary.expired or older_than and summary.age < older_than:
             continue
