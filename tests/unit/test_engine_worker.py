@@ -61,5 +61,5 @@ def test_the_deploy_command_prepares_the_apply_and_lets_go_of_it(monkeypatch):
     monkeypatch.setattr("zenprovision.lifecycle.plan", plan)
     monkeypatch.setattr("zenprovision.lifecycle.prepare", lambda *a, **k: type("D", (), {"engine": EmbeddedEngine()})())
     with pytest.raises(Stop):
-        deploy_cmds._deploy("local", "s", (), None, None, None, None, True)
+        deploy_cmds._deploy(None, "local", "s", (), None, None, None, None, True)
     assert calls == [("prepare", "s"), ("close",)]

@@ -96,6 +96,12 @@ def _seen(name: str, result: str) -> str:
     not record its end, and reads ``interrupted``. Probed only for such records: listing stays fast."""
     if result != "running":
         return result
+    from zenprovision.locks import is_shared
+
+    if not is_shared():  # an flock probe: the kernel frees the lock of a dead process at once
+        from zenprovision.locks import files
+
+        return result if files.holder(name) else "interrupted"
     from zenprovision.unlock import held_by
 
     return result if held_by(name) else "interrupted"

@@ -212,26 +212,30 @@ def _log_traceback() -> None:
     sys.stderr.write(scrubbed_traceback())
 
 
+def _failure(events: EventChannel, error: str, message: str, hint: str | None) -> int:
+    """The traceback into the log and the error to the command, both masked (the command records it)."""
+    from zenprovision.stacks.secrets import scrub_text
+
+    _log_traceback()
+    events({"kind": "error", "error": error, "message": scrub_text(message),
+            "hint": scrub_text(hint) if hint else hint})
+    return 1
+
+
 def _work(job: dict[str, Any], events: EventChannel, leases: list[Any]) -> int:
     try:
         if job.get("lease"):
             leases.append(_adopt_lease(job))
         result = MODES[job["mode"]](job, events)
     except ZenProvisionError as exc:
-        _log_traceback()
-        events({"kind": "error", "error": type(exc).__name__, "message": exc.message, "hint": exc.hint})
-        return 1
+        return _failure(events, type(exc).__name__, exc.message, exc.hint)
     except ImportError as exc:  # an optional package: one line naming the extra to install
-        _log_traceback()
         error = missing_extra(exc, f"recipe {job.get('recipe') or job['stack']!r}")
         if error is None:
             error = OperationFailed(f"{type(exc).__name__}: {exc}")
-        events({"kind": "error", "error": type(error).__name__, "message": error.message, "hint": error.hint})
-        return 1
+        return _failure(events, type(error).__name__, error.message, error.hint)
     except BaseException as exc:  # the program itself failed: report, with its traceback in the log
-        _log_traceback()
-        events({"kind": "error", "error": "OperationFailed", "message": f"{type(exc).__name__}: {exc}", "hint": None})
-        return 1
+        return _failure(events, "OperationFailed", f"{type(exc).__name__}: {exc}", None)
     events({"kind": "result", "result": result})
     return 0
 
