@@ -6,6 +6,7 @@ import json
 import pytest
 
 from zenprovision import log_metadata, pipeline, step
+from zenprovision.errors import OperationFailed
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.runtime.pipelines import Secret
 
@@ -21,14 +22,19 @@ def use(token: str) -> int:
 @pipeline
 def quoting(db_pass: Secret[str] = "", fail_while_building: bool = False):
     if fail_while_building:
-        raise ValueError(f"cannot connect using {db_pass}")
+        raise ValueError(f"cannot connect using {db_pass or 'nothing'}")
     use(db_pass)
 
 
-def test_an_error_while_building_keeps_its_type_and_loses_the_secret(local_stack):
-    with pytest.raises(ValueError, match=r"cannot connect using \[secret\]") as raised:
+def test_an_error_while_building_says_what_it_said_with_the_secret_masked(local_stack):
+    with pytest.raises(OperationFailed, match=r"ValueError: cannot connect using \[secret\]") as raised:
         quoting.run(stack=local_stack, db_pass=PASSWORD, fail_while_building=True)
-    assert PASSWORD not in str(raised.value)
+    assert PASSWORD not in str(raised.value) and raised.value.__suppress_context__
+
+
+def test_an_error_while_building_that_quotes_no_secret_keeps_its_type(local_stack):
+    with pytest.raises(ValueError, match="cannot connect using nothing"):
+        quoting.run(stack=local_stack, db_pass="", fail_while_building=True)
 
 
 def test_metadata_a_step_logs_is_stored_masked(local_stack, home):

@@ -78,9 +78,11 @@ def cli(ctx: click.Context, verbose: bool, home_url: str | None) -> None:
 
 
 def main() -> None:
-    import signal
+    from zenprovision.cli import stopping
 
-    # SIGTERM (a CI job cancelled, `timeout`, a service stopping) stops a command as Ctrl-C does:
-    # its engine worker finishes the operation in flight, and the stack's record says so.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    sys.exit(run_guarded(cli))
+    stopping.install()  # SIGTERM (a CI cancel, `timeout`) stops a command as Ctrl-C does
+    try:
+        code = run_guarded(cli)
+    finally:
+        stopping.uninstall()
+    sys.exit(code)

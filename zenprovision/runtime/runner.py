@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenprovision.errors import CancelledError, OperationFailed, StackLockedError, ZenProvisionError
+from zenprovision.errors import CancelledError, OperationFailed, StackLockedError
 from zenprovision.locks import RunLease
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
@@ -107,19 +107,21 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
 
 
 def _build(pipeline: Pipeline, params: dict[str, Any]) -> Any:
-    """The DAG; an error the pipeline's own code raised while building it keeps its type, with
-    the run's secret parameters masked in its message (it is shown and may be logged)."""
+    """The DAG. An error the pipeline's own code raised while building it that quotes a secret
+    parameter anywhere (its message, an attribute it prints, its cause) is replaced by one that
+    says the same with the values masked: it is shown, and under --verbose with its chain."""
     try:
         return pipeline.build(**params)
     except Exception as exc:
         secret_values = _secret_values(pipeline, params)
-        if secret_values and any(value in str(exc) for value in secret_values):
-            if isinstance(exc, ZenProvisionError):
-                exc.message = scrub_text(exc.message, secret_values)
-                exc.hint = scrub_text(exc.hint, secret_values) if exc.hint else exc.hint
-                exc.args = (exc.message,)
-            else:
-                exc.args = (scrub_text(str(exc), secret_values),)
+        if secret_values:
+            import traceback
+
+            shown = "".join(traceback.format_exception(exc))
+            if any(len(value) >= 4 and value in shown for value in secret_values):  # as scrub_text masks
+                message = scrub_text(f"{type(exc).__name__}: {exc}", secret_values)
+                raise OperationFailed(f"pipeline {pipeline.name!r} failed while building its steps: {message}",
+                                      hint="its error quoted a Secret parameter, masked here") from None
         raise
 
 

@@ -91,6 +91,8 @@ def scrub_values(value: Any, values: frozenset[str]) -> Any:
         return [scrub_values(item, values) for item in value]
     if isinstance(value, str):
         return scrub_text(value, values)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and str(value) in values:
+        return MASK  # a Secret[int] logged as the number it is
     return value
 
 

@@ -34,7 +34,8 @@ def run(operation: Callable[[], T], what: str) -> T:
     outcome: dict[str, Any] = {}
     finished = threading.Event()  # not Thread.join: on 3.11 a Ctrl-C inside join() marks the thread dead
     presses: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: presses.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: presses.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}  # SIGTERM: a CI cancel, `timeout`
     try:
         worker = threading.Thread(target=_capture, args=(operation, outcome, finished), name=f"pulumi {what}",
                                   daemon=True)
@@ -44,12 +45,16 @@ def run(operation: Callable[[], T], what: str) -> T:
             if len(presses) == handled:
                 continue
             if handled:
-                break  # a second Ctrl-C: stop waiting; the CLI got it too and stops at once
+                if signal.SIGINT in presses[handled:]:
+                    break  # a second Ctrl-C: stop waiting; the CLI got it too and stops at once
+                handled = len(presses)  # a SIGTERM after it: already stopping, keep waiting
+                continue
             handled = len(presses)
-            if not terminal_sent_it():
+            if presses[0] == signal.SIGTERM or not terminal_sent_it():  # a terminal sends only SIGINT to all
                 signal_cli_children()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
     if presses and "result" not in outcome:
         raise CancelledError(f"{what} interrupted; the CLI saved what finished",
                              hint="run the same command again") from outcome.get("error")

@@ -22,6 +22,7 @@ def _worker_init(parent: int) -> None:
     # which stops the workers itself.
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # abort() terminates a worker: whatever its parent took SIGTERM for
 
 
 class HealingPool:
