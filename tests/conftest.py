@@ -48,12 +48,25 @@ def _kill_leftover_servers(folder: Path) -> None:
 
 
 def servers_under(folder: Path) -> list[psutil.Process]:
+    """The MLServer processes serving a stack under ``folder``. Read from /proc directly where
+    there is one: every test with a ``home`` asks at its end, and psutil's per-process
+    bookkeeping made that ~4 times as costly."""
+    if not os.path.isdir("/proc/self"):
+        return [proc for proc in psutil.process_iter(["cmdline"]) if _serves(" ".join(proc.info["cmdline"] or []), folder)]
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "mlserver" in cmdline and str(folder) in cmdline:
-            found.append(proc)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as file:
+                cmdline = os.fsdecode(file.read()).replace("\0", " ")
+            if _serves(cmdline, folder):
+                found.append(psutil.Process(int(pid)))
+        except (OSError, psutil.Error):  # gone meanwhile
+            pass
     return found
+
+
+def _serves(cmdline: str, folder: Path) -> bool:
+    return "mlserver" in cmdline and str(folder) in cmdline
 
 
 def run_cli(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 240) -> Result:
