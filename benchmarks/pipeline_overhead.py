@@ -7,11 +7,11 @@ the floor, a plain loop that pickles each output to a file with one fsync per st
 reference one with two, as the runtime did before issue 15), a second floor for a runtime
 that runs each step in a worker process: the same loop with each step's write handed to a
 2-process pool (ProcessPoolExecutor, fork) and its result awaited, for reference the runtime's
-own save and load of each output in this process (its on-disk layout: two new folders and two
-new files per step, one fsync), and `provision run` of the 10-step chain as a whole process
-(target <= 1 s). Every variant runs once per round,
-interleaved, and each figure is the median of the rounds: the machine may be loaded
-(``--rounds N``, default 5: more rounds, steadier medians).
+own save and load of each output in this process (its on-disk layout: two new files per step
+in the run's folder, ``<step><ext>`` then ``.<step>.meta.json``, one fsync, no new folder), and
+`provision run` of the 10-step chain as a whole process (target <= 1 s). Every variant runs
+once per round, interleaved, and each figure is the median of the rounds: the machine may be
+loaded (``--rounds N``, default 5: more rounds, steadier medians).
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def stored(steps: int, folder: Path) -> float:
     value = 0
     for index in range(steps):
         value = value + 1 if index else 0
-        save_artifact(store, f"runs/r/step_{index}/output", value, "bench")
-        value = load_artifact(store, f"runs/r/step_{index}/output")
+        relpath = save_artifact(store, f"runs/r/step_{index}", value, "bench")["relpath"]
+        value = load_artifact(store, relpath)
     return time.perf_counter() - started
 
 

@@ -29,10 +29,12 @@ from zenprovision.locks import DestroyLease, StackLock, active_runs, fence, is_s
 from zenprovision.locks import shared as shared_locks
 from zenprovision.locks.lease import lease_seconds
 from zenprovision.recipes.catalog import Catalog
+from zenprovision.recipes.recipe import Recipe
 from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
+from zenprovision.stacks.labels import check_given, is_prod
 from zenprovision.stacks.names import validate_stack_name
 
 
@@ -55,9 +57,7 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
     stack into a dev one); ``offline`` plans with the embedded engine, which needs no CLI
     and no credentials.
     """
-    validate_stack_name(stack)
-    recipe = catalog.get(recipe_name)
-    config = resolve(recipe.config, parse_assignments(pairs), recipe.name)
+    recipe, config = check_input(catalog, recipe_name, stack, pairs, env, owner, ttl)
     existing = store.load(stack) if store.exists(stack) else None
     record = registry.load(stack)
     deployed_from = existing.recipe if existing else (record.recipe if record else None)
@@ -73,11 +73,27 @@ def prepare(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ..
     return Deployment(request, engine, labels, existing)
 
 
+def check_input(catalog: Catalog, recipe_name: str, stack: str, pairs: tuple[str, ...], env: str | None = None,
+                owner: str | None = None, ttl: str | None = None) -> tuple[Recipe, dict[str, Any]]:
+    """The recipe and its typed config: all that the command line alone can get wrong.
+
+    Reads no stack file and writes nothing, so the CLI checks it before taking the stack's
+    lock: bad input leaves no lock file behind.
+    """
+    validate_stack_name(stack)
+    check_given(env, owner)
+    settings.load()  # a misspelt key in settings.yaml (default_ttl) is refused here too
+    if ttl:
+        registry.parse_duration(ttl)
+    recipe = catalog.get(recipe_name)
+    return recipe, resolve(recipe.config, parse_assignments(pairs), recipe.name)
+
+
 def _labels(existing: StackConfig | None, record: registry.StackRecord | None, env: str | None,
             owner: str | None, ttl: str | None) -> Labels:
     current = existing.labels if existing else (
         Labels(env=record.env, owner=record.owner, ttl=record.ttl) if record else None)
-    if current is not None and current.env == "prod" and env not in (None, "prod"):
+    if current is not None and is_prod(current.env) and env not in (None, "prod"):
         raise InputError("a prod stack cannot be relabelled to another env",
                          hint="destroy it (provision destroy STACK --force) and deploy it again")
     env = env or (current.env if current else "dev")

@@ -23,6 +23,7 @@ from zenprovision.errors import (
     ZenProvisionError,
 )
 from zenprovision.stacks import registry
+from zenprovision.stacks.labels import is_prod
 from zenprovision.stacks.overview import StackSummary, summaries
 
 TRANSIENT_WORDS = ("timeout", "timed out", "throttl", "rate exceeded", "temporar", "try again", "connection reset")
@@ -93,8 +94,8 @@ def _given_up(stack: str, error: BaseException, attempts: int) -> Outcome:
 def teardown(targets: list[StackSummary], parallel: int, dry_run: bool,
              destroy: Callable[[str], object] | None = None, backoff: float = 1.0) -> list[Outcome]:
     skipped = [Outcome(t.name, "skipped", t.problem) for t in targets if t.damaged]
-    skipped += [Outcome(t.name, "skipped", "env prod is never torn down") for t in targets if t.env == "prod"]
-    chosen = [t.name for t in targets if t.env != "prod" and not t.damaged]
+    skipped += [Outcome(t.name, "skipped", "env prod is never torn down") for t in targets if is_prod(t.env)]
+    chosen = [t.name for t in targets if not is_prod(t.env) and not t.damaged]
     if dry_run:
         return [Outcome(name, "would-destroy") for name in chosen] + skipped
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:

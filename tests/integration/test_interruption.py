@@ -179,15 +179,20 @@ def _wait_for_any_pending(home, stack, timeout=30):
 
 def test_the_engine_worker_keeps_the_lock_when_its_cli_is_killed(home, cli, fixture_recipes, tmp_path):
     """The apply's worker, started before the plan, gets the lock with its job (issue 15): it holds
-    it alone once the CLI is gone, until the state is consistent."""
+    it alone once the CLI is gone, until the state is consistent; then it stops, as at Ctrl-C,
+    rather than go on creating what nobody watches (red team: a killed destroy went on)."""
     import psutil
 
     folder, gate = tmp_path / "files", tmp_path / "gate"
     first = held_files_deploy("f", folder, gate)
     try:
-        wait_until_held(first, gate)
+        held = wait_until_held(first, gate)
         first.kill()  # the CLI only: its worker lives on, mid-create
         first.wait()
+        deadline = time.monotonic() + 60
+        while not (gate / f"{held}.interrupted").exists():  # it saw its command go, mid-create
+            assert time.monotonic() < deadline, "the worker never noticed that its command was killed"
+            time.sleep(0.02)
         second = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes", timeout=120)
         assert second.code == 1 and "(zenprovision engine worker)" in second.err, second.err
         worker = psutil.Process(int(second.err.split("locked by PID ")[1].split()[0]))
@@ -195,4 +200,28 @@ def test_the_engine_worker_keeps_the_lock_when_its_cli_is_killed(home, cli, fixt
         release(gate, "a", "b", "index")
     worker.wait(120)
     state = json.loads((home / "state" / "f.json").read_text())
-    assert {r["name"] for r in state["resources"]} == {"a", "b", "index"} and state["pending"] == []
+    assert {r["name"] for r in state["resources"]} == {held} and state["pending"] == []
+    assert cli("stacks").out.split("\n")[1].split()[-2:] == ["deploy", "interrupted"]
+    result = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes", timeout=120)
+    assert result.code == 0, result.err
+    assert {r["name"] for r in json.loads((home / "state" / "f.json").read_text())["resources"]} == {"a", "b", "index"}
+
+
+def test_sigterm_stops_a_deploy_as_ctrl_c_does(home, cli, fixture_recipes, tmp_path):
+    """What a CI job's cancel or `timeout` sends, to the CLI alone: the worker finishes the create
+    in flight and starts no other, the record says the deploy failed, the next deploy converges."""
+    folder, gate = tmp_path / "files", tmp_path / "gate"
+    proc = held_files_deploy("f", folder, gate)
+    try:
+        held = wait_until_held(proc, gate)
+        proc.send_signal(signal.SIGTERM)
+        assert wait_until_held(proc, gate, sign="interrupted") == held
+    finally:
+        release(gate, "a", "b", "index")
+    code, err = finish(proc, 60)
+    assert code == 130, err
+    state = json.loads((home / "state" / "f.json").read_text())
+    assert {r["name"] for r in state["resources"]} == {held} and state["pending"] == []
+    assert json.loads((home / "registry" / "f.json").read_text())["status"] == "deploy-failed"
+    result = cli("recipe", "files", "--stack", "f", "-c", f"dir={folder}", "--yes", timeout=120)
+    assert result.code == 0, result.err

@@ -1,4 +1,4 @@
-"""One durable sync per step, and still never a meta.json without its data (docs/reliability.md)."""
+"""One durable sync per step, and still never a meta file without its data (docs/reliability.md)."""
 
 import hashlib
 import json
@@ -19,7 +19,7 @@ from zenprovision.runtime.execution import save_artifact
 store = LocalArtifactStore({"path": sys.argv[1]})
 index = 0
 while True:
-    save_artifact(store, f"runs/r/step{index}/output", list(range(index % 5000)), "test")
+    save_artifact(store, f"runs/r/step{index}", list(range(index % 5000)), "test")
     index += 1
 """
 
@@ -28,16 +28,16 @@ def test_a_step_output_costs_one_fsync_made_before_its_meta_exists(tmp_path, mon
     store = LocalArtifactStore({"path": str(tmp_path)})
     synced: list[bool] = []
     real_fsync = os.fsync
-    meta = tmp_path / "runs/r/s/output/meta.json"
+    meta = tmp_path / "runs/r/.s.meta.json"
 
     def fsync(fd: int) -> None:
         synced.append(meta.exists())
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    save_artifact(store, "runs/r/s/output", {"rows": 3}, "test")
+    artifact = save_artifact(store, "runs/r/s", {"rows": 3}, "test")
     assert synced == [False]  # one sync, and the meta did not exist yet
-    assert load_artifact(store, "runs/r/s/output") == {"rows": 3}
+    assert meta.exists() and load_artifact(store, artifact["relpath"]) == {"rows": 3}
 
 
 def test_a_kill_at_any_moment_never_leaves_a_meta_without_its_data(tmp_path):
@@ -45,11 +45,11 @@ def test_a_kill_at_any_moment_never_leaves_a_meta_without_its_data(tmp_path):
         root = tmp_path / str(delay)
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(root)])
         time.sleep(delay)
-        while not list(root.rglob("meta.json")) and writer.poll() is None:
+        while not list(root.rglob("*.meta.json")) and writer.poll() is None:
             time.sleep(0.05)  # a loaded machine: let it write something first
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-        metas = list(root.rglob("meta.json"))
+        metas = list(root.rglob("*.meta.json"))
         assert metas
         for path in metas:
             meta = json.loads(path.read_text())
@@ -61,8 +61,8 @@ def test_an_empty_meta_json_reads_as_incomplete_not_as_an_artifact(tmp_path):
     from zenprovision.runtime.scheduler import Scheduler
 
     store = LocalArtifactStore({"path": str(tmp_path)})
-    artifact = save_artifact(store, "runs/r/s/output", 7, "test")
-    Path(tmp_path / "runs/r/s/output/meta.json").write_bytes(b"")  # what a crash may leave of an unsynced file
+    artifact = save_artifact(store, "runs/r/s", 7, "test")
+    Path(tmp_path / "runs/r/.s.meta.json").write_bytes(b"")  # what a crash may leave of an unsynced file
     probe = Scheduler.__new__(Scheduler)
     probe.store = store
     assert Scheduler._intact(probe, artifact) is False

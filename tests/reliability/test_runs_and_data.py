@@ -186,10 +186,14 @@ def test_every_artifact_path_stays_under_the_store_root(home, tmp_path):
     assert not (tmp_path / "outside").exists()
     assert store.path("runs/a/../b") == f"{store.root}/runs/b"
     (tmp_path / "secret.txt").write_text("not an artifact")
-    meta = {"file": "../../../../secret.txt", "materializer": "bytes", "hash": "x"}
-    store.write_bytes("runs/r/out/meta.json", json.dumps(meta).encode())
+    meta = {"file": "../../../secret.txt", "materializer": "bytes", "hash": "x"}  # from runs/r: the secret
+    store.write_bytes("runs/r/.out.meta.json", json.dumps(meta).encode())
     with pytest.raises(ArtifactStoreError):
-        load_artifact(store, "runs/r/out")
+        load_artifact(store, "runs/r/.out.meta.json")
+    meta["file"] = "../../" + meta["file"]  # the same secret from an earlier version's layout, two folders deeper
+    store.write_bytes("runs/r/out/output/meta.json", json.dumps(meta).encode())
+    with pytest.raises(ArtifactStoreError):
+        load_artifact(store, "runs/r/out/output")
 
 
 class _Payload:
@@ -208,11 +212,11 @@ def test_a_replaced_artifact_is_never_unpickled(tmp_path):
 
     store = LocalArtifactStore({"path": (tmp_path / "store").as_uri()})
     info = save_artifact(store, "runs/r/out", {1, 2}, "step 'x' output")
-    assert info["materializer"] == "pickle" and load_artifact(store, "runs/r/out") == {1, 2}
+    assert info["materializer"] == "pickle" and load_artifact(store, info["relpath"]) == {1, 2}
     marker = tmp_path / "marker"
-    store.write_bytes("runs/r/out/data.pkl", pickle.dumps(_Payload(str(marker))))
+    store.write_bytes("runs/r/out.pkl", pickle.dumps(_Payload(str(marker))))
     with pytest.raises(MaterializerError, match="does not match the sha256"):
-        load_artifact(store, "runs/r/out")
+        load_artifact(store, info["relpath"])
     assert not marker.exists()
 
 
@@ -238,14 +242,14 @@ def test_a_rewritten_meta_json_is_not_reused_from_the_cache(stack, home, tmp_pat
         """)
     pipeline = load_pipeline(target)
     first = run_pipeline(pipeline, stack, {})
-    folder = home / "artifacts" / first.artifacts["make"]["relpath"]
+    folder = home / "artifacts" / "runs" / first.run_id
     forged = pickle.dumps({1, 2, 3})
-    (folder / "data.pkl").write_bytes(forged)
-    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "make.pkl").write_bytes(forged)
+    meta = json.loads((folder / ".make.meta.json").read_text())
     import hashlib
 
     meta["hash"] = hashlib.sha256(forged).hexdigest()
-    (folder / "meta.json").write_text(json.dumps(meta))
+    (folder / ".make.meta.json").write_text(json.dumps(meta))
     second = run_pipeline(pipeline, stack, {})
     assert second.steps["make"] == "succeeded"  # re-run, not taken from the cache
     assert second.output("count") == 2
@@ -256,21 +260,21 @@ def test_no_pickle_refuses_pickle_based_loads_and_stores(home, tmp_path, monkeyp
     from zenprovision.runtime.execution import load_artifact, save_artifact
 
     store = LocalArtifactStore({"path": (tmp_path / "store").as_uri()})
-    save_artifact(store, "runs/r/set", {1, 2}, "step 'x' output")
+    pickled = save_artifact(store, "runs/r/set", {1, 2}, "step 'x' output")["relpath"]
     home.mkdir(parents=True, exist_ok=True)
     (home / "settings.yaml").write_text("no_pickle: true\n")
     with pytest.raises(MaterializerError, match="unpickles"):
-        load_artifact(store, "runs/r/set")
+        load_artifact(store, pickled)
     with pytest.raises(MaterializerError, match="no materializer for set"):
         save_artifact(store, "runs/r/other", {3}, "step 'y' output")
-    save_artifact(store, "runs/r/json", {"a": [1, 2]}, "step 'z' output")
-    assert load_artifact(store, "runs/r/json") == {"a": [1, 2]}
+    plain = save_artifact(store, "runs/r/json", {"a": [1, 2]}, "step 'z' output")["relpath"]
+    assert load_artifact(store, plain) == {"a": [1, 2]}
     monkeypatch.setenv("ZENPROVISION_NO_PICKLE", "0")  # the environment overrides the file
-    assert load_artifact(store, "runs/r/set") == {1, 2}
+    assert load_artifact(store, pickled) == {1, 2}
     monkeypatch.setenv("ZENPROVISION_NO_PICKLE", "1")
     (home / "settings.yaml").unlink()
     with pytest.raises(MaterializerError, match="unpickles"):
-        load_artifact(store, "runs/r/set")
+        load_artifact(store, pickled)
 
 
 def test_infinite_float_parameter_is_refused(stack, cli, tmp_path):

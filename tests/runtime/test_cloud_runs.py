@@ -29,8 +29,9 @@ def test_pipeline_persists_every_output_in_the_bucket(cloud_stack, cli, tmp_path
     assert all(a["uri"].startswith(f"{scheme}{bucket['bucket']}/artifacts/runs/{run_id}/") for a in run["artifacts"])
     store = flavors.build("artifact_store", flavor, bucket)
     files = store.list(f"runs/{run_id}")
-    assert f"runs/{run_id}/gather/output/meta.json" in files
-    assert len([f for f in files if f.endswith("meta.json")]) == 6
+    assert {f"runs/{run_id}/gather.json", f"runs/{run_id}/.gather.meta.json"} <= set(files)
+    assert len([f for f in files if f.endswith(".meta.json")]) == 6
+    assert all(f.count("/") == 2 for f in files), files  # in the run's folder: no folder per step
 
     cached = json.loads(cli("run", f"{SHAPES}:fanout", "--stack", "cloud", "-p", "seconds=0", "--json").out)
     assert set(cached["steps"].values()) == {"cached"}

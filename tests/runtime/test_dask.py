@@ -84,10 +84,10 @@ def test_fan_out_runs_in_dask_workers_with_artifacts_in_s3(dask_stack, cli, s3_b
     from zenprovision.runtime.execution import load_artifact
 
     s3 = flavors.build("artifact_store", "s3", s3_bucket)
-    works = [load_artifact(s3, f"runs/{run_id}/{n}/output") for n in ("work", "work_2", "work_3", "work_4")]
+    works = [load_artifact(s3, f"runs/{run_id}/.{n}.meta.json") for n in ("work", "work_2", "work_3", "work_4")]
     assert {w["pid"] for w in works} <= worker_pids(dask_stack)
     assert len({w["pid"] for w in works}) == 2  # both workers took steps
-    assert load_artifact(s3, f"runs/{run_id}/gather/output") == [0, 10, 20, 30]
+    assert load_artifact(s3, f"runs/{run_id}/.gather.meta.json") == [0, 10, 20, 30]
     assert any(path.startswith("code/") for path in s3.list(""))
     assert all(a["uri"].startswith("s3://") for a in MetadataStore("dks3").run(run_id)["artifacts"])
 

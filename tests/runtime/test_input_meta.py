@@ -18,12 +18,12 @@ def produce() -> int:
 def rewrite_upstream(value: int) -> int:
     """Replaces produce's data and rewrites its meta.json to match, as a tamperer with write access would."""
     context = get_step_context()
-    store, folder = context.artifact_store, f"runs/{context.run_id}/produce/output"
-    meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
+    store, folder = context.artifact_store, f"runs/{context.run_id}"
+    meta = json.loads(store.read_bytes(f"{folder}/.produce.meta.json"))
     data = json.dumps(666).encode()
     store.write_bytes(f"{folder}/{meta['file']}", data)
     meta.update(hash=hashlib.sha256(data).hexdigest(), size=len(data))
-    store.write_bytes(f"{folder}/meta.json", json.dumps(meta).encode())
+    store.write_bytes(f"{folder}/.produce.meta.json", json.dumps(meta).encode())
     return value
 
 

@@ -111,8 +111,8 @@ def test_fan_out_runs_one_job_per_step_with_artifacts_in_s3(k8s_stack, fake, cli
         assert pod["restartPolicy"] == "Never"
         assert ("POST", f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs") in fake.requests
     s3 = flavors.build("artifact_store", "s3", s3_bucket)
-    assert load_artifact(s3, f"runs/{run_id}/gather/output") == [0, 10, 20, 30]
-    pids = {load_artifact(s3, f"runs/{run_id}/{n}/output")["pid"] for n in ("work", "work_2", "work_3", "work_4")}
+    assert load_artifact(s3, f"runs/{run_id}/.gather.meta.json") == [0, 10, 20, 30]
+    pids = {load_artifact(s3, f"runs/{run_id}/.{n}.meta.json")["pid"] for n in ("work", "work_2", "work_3", "work_4")}
     assert len(pids) == 4 and os.getpid() not in pids  # four pods, none of them this process
     run = MetadataStore(k8s_stack).run(run_id)
     assert {s["status"] for s in run["steps"]} == {"succeeded"}

@@ -118,7 +118,7 @@ def test_ctrl_c_aborts_the_run_and_leaves_no_worker(local_stack, home, markers):
     assert run["status"] == "aborted"
     details = MetadataStore(local_stack).run(run["id"])
     assert details["steps"][0]["status"] == "aborted" and details["artifacts"] == []
-    assert not list((home / "artifacts").rglob("meta.json"))
+    assert not list((home / "artifacts").rglob("*meta.json"))
 
 
 def test_runs_listing_and_show(local_stack, cli, markers):

@@ -68,10 +68,10 @@ def test_users_can_register_their_own_and_load_it_back(monkeypatch, tmp_path):
     assert type(back) is Celsius and back == 21.5
 
     store = flavors.build("artifact_store", "local", {"path": (tmp_path / "store").as_uri()})
-    meta = save_artifact(store, "run/step/output", Celsius(-3.25), "step 'measure' output")
-    assert meta["materializer"] == "celsius" and meta["file"] == "data.txt"
-    assert store.read_bytes("run/step/output/data.txt") == b"-3.25C"
-    loaded = load_artifact(store, "run/step/output")  # as the next step gets it
+    meta = save_artifact(store, "run/step", Celsius(-3.25), "step 'measure' output")
+    assert meta["materializer"] == "celsius" and meta["file"] == "step.txt"
+    assert store.read_bytes("run/step.txt") == b"-3.25C"
+    loaded = load_artifact(store, meta["relpath"])  # as the next step gets it
     assert type(loaded) is Celsius and loaded == -3.25
 
 
@@ -168,7 +168,8 @@ def test_load_errors_say_what_happened_and_what_to_do(monkeypatch):
         materializers.load(meta, data, "run/s/out")
     assert (refused.value.message, refused.value.hint) == (
         "artifact run/s/out is stored with the pickle materializer, which unpickles",
-        "no_pickle is on (settings.yaml or ZENPROVISION_NO_PICKLE); re-run the step with it on")
+        "no_pickle is on (settings.yaml, ZENPROVISION_NO_PICKLE or --no-pickle): re-run the step that wrote it "
+        "(--no-cache) to store it without pickle, or turn no_pickle off if you trust the store")
     with pytest.raises(MaterializerError) as unstorable:
         serialize((1, 2), "step 's' output")
     assert (unstorable.value.message, unstorable.value.hint) == (

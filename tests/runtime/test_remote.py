@@ -48,25 +48,23 @@ def test_entrypoint_runs_a_step_from_the_package_in_a_fresh_process(s3_store, tm
     store = flavors.build("artifact_store", "s3", s3_store["config"])
     pipeline = load_pipeline(f"{PIPELINES / 'shapes.py'}:fanout")
     dag = pipeline.build(seconds=0)
-    save_artifact(store, "runs/r1/source/output", [1, 2, 3], "source")
+    source = save_artifact(store, "runs/r1/source", [1, 2, 3], "source")["relpath"]
     stack = {"components": {"artifact_store": s3_store}}
     code = code_package.upload(store, PIPELINES)
     assert code.startswith("code/") and code_package.upload(store, PIPELINES) == code
     node = dag.nodes["work_2"]
-    task = StepTask("r1", "work_2", node.step, node.params, {"items": "runs/r1/source/output"},
-                    "runs/r1/work_2/output", stack)
+    task = StepTask("r1", "work_2", node.step, node.params, {"items": source}, "runs/r1/work_2", stack)
     write_task(store, task, code, PIPELINES)
     run = subprocess.run([sys.executable, "-m", "zenprovision.runtime.entrypoint", "--run", "r1", "--step", "work_2"],
                          capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "ZENPROVISION_ARTIFACT_STORE": json.dumps(s3_store)})
     assert run.returncode == 0, run.stderr
-    output = load_artifact(store, "runs/r1/work_2/output")
+    output = load_artifact(store, "runs/r1/.work_2.meta.json")
     assert output["value"] == 20 and output["pid"] != os.getpid()
     assert read_result(store, "r1", "work_2").ok
 
     fragile = load_pipeline(f"{PIPELINES / 'shapes.py'}:breaking").build().nodes["fragile"]
-    failing = StepTask("r1", "fragile", fragile.step, {}, {"items": "runs/r1/source/output"},
-                       "runs/r1/fragile/output", stack)
+    failing = StepTask("r1", "fragile", fragile.step, {}, {"items": source}, "runs/r1/fragile", stack)
     write_task(store, failing, code, PIPELINES)
     run = subprocess.run([sys.executable, "-m", "zenprovision.runtime.entrypoint", "--run", "r1", "--step", "fragile"],
                          capture_output=True, text=True, cwd=tmp_path,
@@ -75,7 +73,10 @@ def test_entrypoint_runs_a_step_from_the_package_in_a_fresh_process(s3_store, tm
     assert run.returncode == 1 and "ValueError: the data is bad" in run.stderr
     result = read_result(store, "r1", "fragile")
     assert not result.ok and "Traceback" in result.traceback
-    assert not store.exists("runs/r1/fragile/output/meta.json")
+    assert not store.exists("runs/r1/.fragile.meta.json")
+    # the same layout as a local run: every file in the run's folder, none in a folder per step
+    assert all(path.count("/") == 2 for path in store.list("runs/r1")), store.list("runs/r1")
+    assert {"runs/r1/work_2.json", "runs/r1/.work_2.meta.json", "runs/r1/.work_2.result.json"} <= set(store.list("runs/r1"))
 
 
 def test_entrypoint_without_a_store_is_a_usage_error():

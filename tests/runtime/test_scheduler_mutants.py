@@ -347,7 +347,7 @@ def test_no_cache_for_the_run_or_the_step_reruns_it(stack):
 def test_a_cached_output_that_is_gone_or_damaged_is_computed_again(stack, home, damage):
     open_gate("double-ok")
     one = run(chain, stack)
-    meta = home / "artifacts" / one.artifacts["total"]["relpath"] / "meta.json"
+    meta = home / "artifacts" / one.artifacts["total"]["relpath"]  # the meta file: a relpath names it
     if damage == "delete":
         meta.unlink()
     else:
@@ -367,7 +367,7 @@ def test_every_output_is_recorded_with_its_lineage_under_the_run_and_step(stack)
         ids = {a["node_id"]: a["id"] for a in shown["artifacts"]}
         assert {(x["node_id"], x["input"], x["artifact_id"]) for x in shown["lineage"]} == {
             ("total", "items", ids["numbers"]), ("double", "x", ids["total"])}
-    assert one.artifacts["total"]["relpath"] == f"runs/{one.run_id}/total/output"
+    assert one.artifacts["total"]["relpath"] == f"runs/{one.run_id}/.total.meta.json"
     assert steps(stack, one.run_id)["total"]["metadata"] == {"items": 3}
     cache_keys = {n: s["cache_key"] for n, s in steps(stack, one.run_id).items()}
     assert cache_keys == {n: s["cache_key"] for n, s in steps(stack, two.run_id).items()}
@@ -482,7 +482,7 @@ def test_resume_reruns_a_step_whose_parameters_changed_and_what_reads_it(stack):
 
 def test_resume_reruns_a_step_whose_output_is_gone(stack, home):
     failed = run(chain, stack)
-    (home / "artifacts" / failed.artifacts["numbers"]["relpath"] / "meta.json").unlink()
+    (home / "artifacts" / failed.artifacts["numbers"]["relpath"]).unlink()
     open_gate("double-ok")
     resumed = run(chain, stack, resume=failed.run_id, cache=False)
     assert resumed.steps == {"numbers": "succeeded", "total": "cached", "double": "succeeded"}

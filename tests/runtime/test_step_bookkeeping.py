@@ -61,3 +61,42 @@ def test_a_step_status_names_only_step_columns(home):
     with pytest.raises(ValueError, match="not a step column"):
         store.step_status("r1", "a", "a", "running", **{"status=1; DROP TABLE runs; --": 1})
     assert metadata.STEP_FIELDS >= {"attempts", "cache_key", "metadata", "error"}
+
+
+class _InterruptedAfter:
+    """The store's connection, with a Ctrl-C arriving just after one statement of a transaction returns."""
+
+    def __init__(self, db: sqlite3.Connection, statement: str) -> None:
+        self._db, self._statement = db, statement
+
+    def execute(self, sql: str, *args):
+        cursor = self._db.execute(sql, *args)
+        if sql == self._statement:
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str):
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("statement", ["BEGIN IMMEDIATE", "COMMIT"])
+def test_a_ctrl_c_at_a_transactions_edge_leaves_no_write_lock_held(home, statement):
+    store = MetadataStore("rt")
+    store.start_run("r1", "p", "p.py", "rt", {}, None)
+    connection = store.db
+    store.db = _InterruptedAfter(connection, statement)
+    with pytest.raises(KeyboardInterrupt), store.transaction():
+        store.step_status("r1", "a", "a", "running")
+    assert not connection.in_transaction
+    other = sqlite3.connect(store.path, timeout=0)  # a second command writes at once: no lock left behind
+    other.execute("UPDATE runs SET status = 'failed' WHERE id = 'r1'")
+    other.commit()
+    other.close()
+
+
+def test_a_transaction_sqlite_rolled_back_itself_reports_its_own_error(home):
+    store = MetadataStore("rt")
+    store.start_run("r1", "p", "p.py", "rt", {}, None)
+    with pytest.raises(RuntimeError, match="disk is full"), store.transaction():
+        store.db.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL before the error reaches us
+        raise RuntimeError("disk is full")

@@ -34,8 +34,8 @@ def test_a_step_on_a_local_store_reads_and_writes_without_fsspec(tmp_path):
         "from zenprovision.runtime.artifact_stores.local import LocalArtifactStore; "
         "from zenprovision.runtime.execution import load_artifact, save_artifact; "
         f"store = LocalArtifactStore({{'path': {tmp_path.as_uri()!r}}}); store.check(); "
-        "save_artifact(store, 'runs/r/s/output', [1, 2], 'test'); "
-        "assert load_artifact(store, 'runs/r/s/output') == [1, 2] and store.exists('runs/r/s/output/meta.json'); "
+        "save_artifact(store, 'runs/r/s', [1, 2], 'test'); "
+        "assert load_artifact(store, 'runs/r/.s.meta.json') == [1, 2] and store.exists('runs/r/s.json'); "
         "assert store.uri('runs') == 'file://' + store.root + '/runs'"
     )
     assert not loaded_after(statement, "fsspec")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from zenprovision.stacks.labels import is_prod, normalized
+
 KEYS = ("stack", "recipe", "env", "owner")
 
 
@@ -35,12 +37,12 @@ class StackLabels:
 
     @property
     def is_dev(self) -> bool:
-        return self.env == "dev"
+        return normalized(self.env) == "dev"
 
     @property
     def is_prod(self) -> bool:
         """Production gets logs, customer keys, deletion protection (see docs/recipes)."""
-        return self.env == "prod"
+        return is_prod(self.env)
 
     def aws_tags(self, **extra: str) -> dict[str, str]:
         return {f"zenprovision:{key}": getattr(self, key) for key in KEYS} | extra

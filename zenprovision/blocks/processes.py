@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from zenprovision.atomic import atomic_write_text
+from zenprovision.errors import CorruptFileError
 from zenprovision.home import private_dir
 
 # Runs in the child before the server: wait for the parent's go, else exit; then become the server.
@@ -69,11 +70,30 @@ class PidFile:
         atomic_write_text(self.path, json.dumps({"pid": pid, "started": started}), mode=0o600)
 
     def read(self) -> PidRecord | None:
+        """The record, or None when there is no file (no server was started, or it was stopped).
+
+        A file that is there but cannot be read is an error, not "no server": the server it
+        recorded may still run, and starting another or forgetting it would orphan it.
+        """
         try:
-            record = json.loads(self.path.read_text())
-            return PidRecord(int(record["pid"]), float(record["started"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            text = self.path.read_bytes()
+        except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise self._damaged(f"cannot be read ({exc.strerror or exc})") from exc
+        try:
+            record = json.loads(text)
+            return PidRecord(int(record["pid"]), float(record["started"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._damaged("is damaged") from exc
+
+    def _damaged(self, what: str) -> CorruptFileError:
+        pids = _running_in(self.path.parent)
+        suspects = f"PID {', '.join(map(str, pids))} runs in its folder" if pids else "no process runs in its folder now"
+        return CorruptFileError(
+            f"server pid file {self.path} {what}",
+            hint=f"the server it recorded may still run ({suspects}): check and stop it, "
+                 "then remove the file and run the command again")
 
     def running_pid(self) -> int | None:
         """The recorded PID if that very process is still alive, else None."""
@@ -87,6 +107,18 @@ class PidFile:
             return process.pid
         except psutil.Error:
             return None
+
+
+def _running_in(folder: Path) -> list[int]:
+    """Processes whose working folder is ``folder``: where ``spawn`` starts every server."""
+    found = []
+    for process in psutil.process_iter(["cwd"]):
+        try:
+            if process.info["cwd"] and Path(process.info["cwd"]) == folder and process.pid != os.getpid():
+                found.append(process.pid)
+        except (OSError, psutil.Error):
+            continue
+    return sorted(found)
 
 
 def spawn(command: list[str], log_path: Path, pid_file: PidFile, cwd: Path,
@@ -225,8 +257,11 @@ def undo_create(root: Path, log_dir: str | None, error: BaseException) -> BaseEx
     """Remove what a failed create made under ``root``, keeping its logs in ``log_dir``.
 
     Nothing of a failed create stays in the stack's folder, so destroy can always remove
-    it; the error returned names the log where it now is.
+    it; the error returned names the log where it now is. A damaged pid file is kept, with
+    everything beside it: the error tells the user to check its server before removing it.
     """
+    if isinstance(error, CorruptFileError):
+        return error
     kept: dict[Path, Path] = {}
     if log_dir:
         target = Path(log_dir)

@@ -78,4 +78,9 @@ def cli(ctx: click.Context, verbose: bool, home_url: str | None) -> None:
 
 
 def main() -> None:
+    import signal
+
+    # SIGTERM (a CI job cancelled, `timeout`, a service stopping) stops a command as Ctrl-C does:
+    # its engine worker finishes the operation in flight, and the stack's record says so.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     sys.exit(run_guarded(cli))

@@ -83,20 +83,21 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
 def recipe_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
                    backend: str | None, yes: bool) -> None:
     """Deploy recipe NAME as stack S: plan, confirm, apply, write the stack config."""
+    from zenprovision import lifecycle
     from zenprovision.locks import StackLock
-    from zenprovision.stacks.names import validate_stack_name
 
-    validate_stack_name(stack)
+    catalog = load_catalog()
+    lifecycle.check_input(catalog, name, stack, pairs, env, owner, ttl)  # bad input writes nothing, not even the lock
     # Plan and apply under one lock: a plan made while a destroy runs would be stale.
     with StackLock(stack):
-        _deploy(name, stack, pairs, env, owner, ttl, backend, yes)
+        _deploy(catalog, name, stack, pairs, env, owner, ttl, backend, yes)
 
 
-def _deploy(name: str, stack: str, pairs: tuple[str, ...], env: str | None, owner: str | None, ttl: str | None,
-            backend: str | None, yes: bool) -> None:
+def _deploy(catalog, name: str, stack: str, pairs: tuple[str, ...], env: str | None,  # noqa: ANN001 - a Catalog
+            owner: str | None, ttl: str | None, backend: str | None, yes: bool) -> None:
     from zenprovision import lifecycle
 
-    deployment = lifecycle.prepare(load_catalog(), name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
+    deployment = lifecycle.prepare(catalog, name, stack, pairs, env=env, owner=owner, backend=backend, ttl=ttl)
     deployment.engine.prepare_up(stack)  # the apply's worker gets ready while the plan runs
     try:
         _plan_and_apply(deployment, name, stack, yes)
@@ -144,11 +145,12 @@ def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, con
     """
     from zenprovision import lifecycle
     from zenprovision.cli.plan_view import Progress
+    from zenprovision.stacks.labels import is_prod
     from zenprovision.stacks.names import validate_stack_name
 
     validate_stack_name(stack)
     env, _ = lifecycle.labels_of(stack)
-    if env == "prod":
+    if is_prod(env):
         _confirm_prod(stack, force, confirm)
     elif not yes and not click.confirm(f"Destroy stack {stack!r} and all its resources?", default=False, err=True):
         raise click.exceptions.Abort()

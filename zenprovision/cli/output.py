@@ -92,6 +92,6 @@ def _scrubbed(line: str) -> str:
 
 
 def _print_traceback() -> None:
-    import traceback
+    from zenprovision.stacks.secrets import scrubbed_traceback
 
-    traceback.print_exc()
+    click.echo(scrubbed_traceback(), err=True, nl=False)

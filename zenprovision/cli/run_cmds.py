@@ -43,11 +43,13 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
     from zenprovision.stacks import store
 
     store.load(stack)  # a missing stack is reported before the file is imported
+    given = parse_assignments(params, what="parameter", option="-p")
     if no_pickle:
         os.environ[settings.NO_PICKLE_ENV] = "1"  # workers inherit it
+    settings.check()  # a no_pickle that is not clearly on or off stops here, not inside a step
     pipeline = load_pipeline(target)
     try:
-        summary = run_pipeline(pipeline, stack, parse_assignments(params), cache=not no_cache,
+        summary = run_pipeline(pipeline, stack, given, cache=not no_cache,
                                resume=resume, on_event=_progress)
     except RunFailed as failed:
         console(stderr=True).print(failed.summary.traceback.rstrip(), markup=False, highlight=False)

@@ -20,6 +20,7 @@ def teardown_command(env: str | None, owner: str | None, expired: bool, older_th
                      yes: bool, parallel: int, as_json: bool) -> None:
     """Destroy every matching stack (never env prod); exit 1 if any failed."""
     from zenprovision.errors import InputError
+    from zenprovision.stacks.labels import is_prod
     from zenprovision.stacks.registry import parse_duration
     from zenprovision.teardown import select, teardown
 
@@ -29,7 +30,7 @@ def teardown_command(env: str | None, owner: str | None, expired: bool, older_th
     if not targets:
         info("No stack matches; nothing to tear down.")
         return
-    names = ", ".join(t.name for t in targets if t.env != "prod")
+    names = ", ".join(t.name for t in targets if not is_prod(t.env))
     if names and not dry_run and not yes and not click.confirm(f"Destroy {names}?", default=False, err=True):
         raise click.exceptions.Abort()
     outcomes = teardown(targets, parallel, dry_run)

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zenprovision.stacks.labels import normalized
+
 # The sentinels Pulumi uses for values not known until apply (preview), by kind.
 UNKNOWNS = frozenset({
     "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
@@ -89,7 +91,9 @@ class Settings:
                    force_destroy=None if data.get("force_destroy") is None else str(data["force_destroy"]))
 
     def env_of(self, resource: Resource) -> str | None:
-        return self.env or resource.env()
+        """Normalised like every prod guard's (``stacks.labels.is_prod``): an AWS tag ``PROD`` is prod."""
+        env = self.env or resource.env()
+        return normalized(env) if env is not None else None
 
 
 class Stack:

@@ -7,6 +7,7 @@ string is "not set" and passes every format: keys with a format default to ``""`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -66,8 +67,12 @@ def split_bucket_url(value: str, scheme: str) -> tuple[str, str] | None:
     return location.bucket, location.prefix
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "cron": (is_cron, "a cron schedule of five fields such as '0 * * * *' (or @hourly, @daily)"),
+    "env-name": (lambda v: _ENV_NAME.fullmatch(v) is not None,
+                 "an environment variable name (letters, digits and _, not starting with a digit)"),
     "s3-url": (lambda v: split_bucket_url(v, "s3") is not None, "an S3 URL such as s3://bucket/prefix"),
     "gs-url": (lambda v: split_bucket_url(v, "gs") is not None, "a GCS URL such as gs://bucket/prefix"),
 }

@@ -2,8 +2,8 @@
 
 Types, defaults and descriptions come from ``Pulumi.yaml``; ranges and choices, which
 Pulumi's project schema has no place for, from the ``config:`` block of ``recipe.yaml``;
-so are named formats of string keys (``format: cron``, see ``formats``). All are checked
-before anything is created.
+so are named formats of string keys and of each item of array keys (``format: cron``, see
+``formats``). All are checked before anything is created.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class ConfigKey:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[Any, ...] | None = None
-    format: str | None = None  # a name in formats.FORMATS, for string keys
+    format: str | None = None  # a name in formats.FORMATS, for string keys and each item of array keys
 
     def to_dict(self) -> dict[str, Any]:
         rules = {name: getattr(self, name) for name in RULES if getattr(self, name) is not None}
@@ -53,7 +53,8 @@ class ConfigKey:
         if self.choices is not None:
             return "one of " + ", ".join(str(c) for c in self.choices)
         if self.format is not None:
-            return formats.describe(self.format)
+            described = formats.describe(self.format)
+            return f"a comma-separated list, each item {described}" if self.type == "array" else described
         if self.minimum is not None and self.maximum is not None:
             return f"{_num(self.minimum)} to {_num(self.maximum)}"
         if self.minimum is not None:
@@ -65,6 +66,8 @@ class ConfigKey:
             return True
         if self.format is not None and isinstance(value, str):
             return not formats.matches(self.format, value.strip())
+        if self.format is not None and isinstance(value, list):
+            return not all(isinstance(item, str) and formats.matches(self.format, item.strip()) for item in value)
         if value is None or self.type not in _NUMERIC:
             return False
         return (self.minimum is not None and value < self.minimum) or (
@@ -126,21 +129,24 @@ def _ruled_key(key: ConfigKey, spec: Any, source: str) -> ConfigKey:
     if "choices" in spec and (not isinstance(choices, list) or not choices):
         raise RecipeError(f"{where}: choices must be a non-empty list")
     named = spec.get("format")
-    if "format" in spec and (key.type != "string" or named not in formats.FORMATS):
-        raise RecipeError(f"{where}: format is for string keys, one of {', '.join(sorted(formats.FORMATS))}")
+    if "format" in spec and (key.type not in ("string", "array") or named not in formats.FORMATS):
+        raise RecipeError(f"{where}: format is for string keys and each item of array keys, "
+                          f"one of {', '.join(sorted(formats.FORMATS))}")
     ruled = replace(key, choices=tuple(choices) if choices else None, format=named, **bounds)
     if ruled.default is not None and ruled.violates(ruled.default):
         raise RecipeError(f"{where}: its default {ruled.default!r} is not {ruled.allowed()}")
     return ruled
 
 
-def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """Split ``KEY=VALUE`` strings; a pair without ``=`` is a usage error."""
+def parse_assignments(pairs: tuple[str, ...] | list[str], what: str = "config value",
+                      option: str = "-c") -> dict[str, str]:
+    """Split ``KEY=VALUE`` strings; a pair without ``=`` is a usage error naming ``what`` it is
+    and, in its hint, the ``option`` it came from (``-c`` for config, ``-p`` for parameters)."""
     values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"config value {pair!r} is not KEY=VALUE", hint="e.g. -c workers=4")
+            raise InputError(f"{what} {pair!r} is not KEY=VALUE", hint=f"e.g. {option} {key.strip() or 'KEY'}=VALUE")
         values[key.strip()] = value
     return values
 

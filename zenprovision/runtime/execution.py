@@ -1,7 +1,9 @@
 """Running one step in a worker: load inputs, call the function, store the output.
 
-The output is written as ``data`` then ``meta.json``; an artifact without its ``meta.json``
-was never completed and is never read.
+A step's output lies in its run's folder, named from the step: ``runs/<run>/<step><ext>``
+(the data, a plain file of its format), then ``runs/<run>/.<step>.meta.json``. No folder per
+step: a new folder makes the step's one fsync commit more journal (docs/reliability.md). An
+artifact without its meta file was never completed and is never read.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -32,8 +35,8 @@ class StepTask:
     node_id: str
     step: Step
     params: dict[str, Any]
-    inputs: dict[str, str]  # parameter -> artifact relpath (folder)
-    output: str  # artifact relpath (folder) for the result
+    inputs: dict[str, str]  # parameter -> artifact relpath (as ``save_artifact`` returned it)
+    output: str  # where the result goes: ``runs/<run>/<step>`` (``output_stem``)
     stack: dict[str, Any]
     # parameter -> the input's meta.json as its step returned it in this run; a worker given it
     # does not read meta.json again (inputs not listed, as a resumed run's, are read from the store)
@@ -64,28 +67,59 @@ def artifact_store_for(stack: dict[str, Any]) -> Any:
     return _STORES[key]
 
 
-def load_artifact(store: Any, folder: str, meta: dict[str, Any] | None = None) -> Any:
-    """``meta`` is what the orchestrator recorded when the output was written; without it, meta.json says."""
+META_SUFFIX = ".meta.json"
+
+
+def output_stem(run_id: str, node_id: str) -> str:
+    """Where a step's output goes; its files are named from it (step names hold no ``/``)."""
+    return f"runs/{run_id}/{node_id}"
+
+
+def meta_path(stem: str) -> str:
+    """A stem's meta file: hidden beside its data, and never a step's data file (no name starts with '.')."""
+    folder, name = posixpath.split(stem)
+    return posixpath.join(folder, f".{name}{META_SUFFIX}")
+
+
+def locate(relpath: str) -> tuple[str, str]:
+    """(meta file, folder of the data it names) for a recorded relpath.
+
+    This layout records the meta file itself (``runs/<run>/.<step>.meta.json``). Any other
+    relpath is an earlier version's output folder (``runs/<run>/<step>/output``, holding
+    ``meta.json`` and ``data.<ext>``): still read, from there, for cache hits and resumed runs.
+    """
+    if relpath.endswith(META_SUFFIX):
+        return relpath, posixpath.dirname(relpath)
+    return f"{relpath}/meta.json", relpath
+
+
+def load_artifact(store: Any, relpath: str, meta: dict[str, Any] | None = None) -> Any:
+    """``meta`` is what the orchestrator recorded when the output was written; without it, the meta file says."""
+    meta_file, folder = locate(relpath)
     if meta is None:
-        meta = json.loads(store.read_bytes(f"{folder}/meta.json"))
-    data = store.read_bytes(f"{folder}/{meta['file']}")
-    return materializers.load(meta, data, folder)  # checks the recorded sha256 first
+        meta = json.loads(store.read_bytes(meta_file))
+    data_path = posixpath.join(folder, meta["file"])
+    return materializers.load(meta, store.read_bytes(data_path), data_path)  # checks the recorded sha256 first
 
 
-def save_artifact(store: Any, folder: str, value: Any, where: str) -> dict[str, Any]:
+def save_artifact(store: Any, stem: str, value: Any, where: str) -> dict[str, Any]:
+    """Write ``<stem><ext>`` (fsynced), then its meta file; returns the artifact's record."""
     materializer, data = materializers.serialize(value, where)
-    name = f"data{materializer.extension}"
-    store.write_bytes(f"{folder}/{name}", data)
+    folder, name = posixpath.split(stem)
+    file = f"{name}{materializer.extension}"
+    data_path = posixpath.join(folder, file)
+    store.write_bytes(data_path, data)
     meta = {
-        "file": name,
+        "file": file,
         "materializer": materializer.name,
         "type": f"{type(value).__module__}.{type(value).__qualname__}",
         "hash": hashlib.sha256(data).hexdigest(),
         "size": len(data),
     }
     # the commit point; the data is already fsynced, so one sync per step (docs/reliability.md)
-    store.write_bytes(f"{folder}/meta.json", json.dumps(meta).encode(), durable=False)
-    return {**meta, "relpath": folder, "uri": store.uri(folder)}
+    relpath = meta_path(stem)
+    store.write_bytes(relpath, json.dumps(meta).encode(), durable=False)
+    return {**meta, "relpath": relpath, "uri": store.uri(data_path)}
 
 
 def execute_step(task: StepTask) -> StepResult:
@@ -96,8 +130,8 @@ def execute_step(task: StepTask) -> StepResult:
     token = _CONTEXT.set(context)
     try:
         kwargs = dict(task.params)
-        for name, folder in task.inputs.items():
-            kwargs[name] = load_artifact(store, folder, task.input_meta.get(name))
+        for name, relpath in task.inputs.items():
+            kwargs[name] = load_artifact(store, relpath, task.input_meta.get(name))
         value = task.step.call(kwargs)
         artifact = save_artifact(store, task.output, value, f"step {task.node_id!r} output")
         return StepResult(task.node_id, True, artifact, metadata=context.metadata,

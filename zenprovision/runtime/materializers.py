@@ -206,13 +206,20 @@ def serialize(value: Any, where: str) -> tuple[Materializer, bytes]:
     for materializer in _REGISTRY:
         if materializer.handles(value):
             try:
-                return materializer, materializer.dumps(value)
+                data = materializer.dumps(value)
             except Exception as exc:
                 raise MaterializerError(
                     f"{where}: cannot store a {type(value).__name__} with the "
                     f"{materializer.name} materializer: {exc}",
                     hint="return a picklable value or register a materializer for this type",
                 ) from exc
+            if materializer.runs_code(data) and settings.no_pickle():
+                raise MaterializerError(
+                    f"{where}: a {type(value).__name__} would be stored by the {materializer.name} materializer, "
+                    "which pickles, and no_pickle is on",
+                    hint="return plain data, bytes, numpy arrays or DataFrames (with pyarrow), "
+                         "or turn no_pickle off if you trust who can write the store")
+            return materializer, data
     hint = "no_pickle is on: return plain data, bytes or numpy arrays" if settings.no_pickle() else None
     raise MaterializerError(f"{where}: no materializer for {type(value).__name__}", hint=hint)
 
@@ -231,5 +238,6 @@ def load(meta: dict[str, Any], data: bytes, where: str) -> Any:
     if materializer.runs_code(data) and settings.no_pickle():
         raise MaterializerError(
             f"artifact {where} is stored with the {materializer.name} materializer, which unpickles",
-            hint="no_pickle is on (settings.yaml or ZENPROVISION_NO_PICKLE); re-run the step with it on")
+            hint="no_pickle is on (settings.yaml, ZENPROVISION_NO_PICKLE or --no-pickle): re-run the step "
+                 "that wrote it (--no-cache) to store it without pickle, or turn no_pickle off if you trust the store")
     return materializer.loads(data)

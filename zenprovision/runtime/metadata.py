@@ -93,13 +93,14 @@ class MetadataStore:
         if self.db.in_transaction:  # nested: the outer one commits
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        try:  # BEGIN inside: a Ctrl-C just after it still rolls back, not leaves the write lock held
+            self.db.execute("BEGIN IMMEDIATE")
             yield
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back itself (a full disk): not a second error
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
                   secret_params: frozenset[str] = frozenset()) -> None:
@@ -124,13 +125,23 @@ class MetadataStore:
         return row["status"] if row else ""
 
     def resuming(self, old: str, new: str) -> None:
-        """Mark ``old`` as resumed by ``new``; a run whose process still lives cannot be resumed."""
-        run = self.run(old)
-        if run["status"] == "running":
-            raise InputError(f"run {old} is still running (PID {run['owner_pid']} on {run['owner_host']})",
-                             hint="wait for it to finish, or stop it, before resuming it")
-        self.end_run(old, "aborted", run["error"] or "its process ended without finishing the run")
-        self.db.execute("UPDATE runs SET resumed_by=? WHERE id=?", (new, old))
+        """Mark ``old`` as resumed by ``new``, in one transaction: of two resumes at once, one wins.
+
+        A run whose process still lives, one that succeeded, or one already resumed is refused.
+        """
+        with self.transaction():
+            run = self.run(old)
+            if run["status"] == "running":
+                raise InputError(f"run {old} is still running (PID {run['owner_pid']} on {run['owner_host']})",
+                                 hint="wait for it to finish, or stop it, before resuming it")
+            if run["status"] == "succeeded":
+                raise InputError(f"run {old} succeeded: there is nothing to resume",
+                                 hint="run the pipeline again without --resume (unchanged steps come from the cache)")
+            if run.get("resumed_by"):
+                raise InputError(f"run {old} was already resumed by run {run['resumed_by']}",
+                                 hint=f"resume that one instead: --resume {run['resumed_by']}")
+            self.end_run(old, "aborted", run["error"] or "its process ended without finishing the run")
+            self.db.execute("UPDATE runs SET resumed_by=? WHERE id=?", (new, old))
 
     def add_run_metadata(self, run_id: str, values: dict[str, Any]) -> None:
         row = self.db.execute("SELECT metadata FROM runs WHERE id=?", (run_id,)).fetchone()

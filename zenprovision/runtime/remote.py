@@ -1,9 +1,10 @@
 """Running a step on another machine: the task spec in the store, and the remote side.
 
-The orchestrator writes ``runs/<run>/<step>/task.json`` (what to run, inputs and their hashes, outputs, the
-code package) and ``task.pkl`` (the step's constant parameters). A remote worker needs only
-the artifact store's config, the run and the step: it fetches the spec and the code, runs
-the step, writes the output and ``result.json``.
+The orchestrator writes ``runs/<run>/.<step>.task.json`` (what to run, inputs and their hashes,
+outputs, the code package) and ``.<step>.task.pkl`` (the step's constant parameters), beside
+the step's output in its run's folder: no folder per step. A remote worker needs only the
+artifact store's config, the run and the step: it fetches the spec and the code, runs the
+step, writes the output and ``.<step>.result.json``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from zenprovision.runtime.execution import StepResult, StepTask, artifact_store_
 from zenprovision.runtime.steps import Step, _lookup_step
 
 
-def task_folder(run_id: str, node_id: str) -> str:
-    return f"runs/{run_id}/{node_id}"
+def task_file(run_id: str, node_id: str, kind: str) -> str:
+    """``kind`` is ``task.json``, ``task.pkl`` or ``result.json``: hidden, so never a step's data file."""
+    return f"runs/{run_id}/.{node_id}.{kind}"
 
 
 def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> None:
@@ -36,9 +38,8 @@ def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> N
         "inputs": task.inputs, "output": task.output, "stack": task.stack,
         "input_meta": task.input_meta,  # the hashes in-run inputs are checked against, not their meta.json
     }
-    folder = task_folder(task.run_id, task.node_id)
-    store.write_bytes(f"{folder}/task.pkl", pickle.dumps(task.params))
-    store.write_bytes(f"{folder}/task.json", json.dumps(spec).encode())
+    store.write_bytes(task_file(task.run_id, task.node_id, "task.pkl"), pickle.dumps(task.params))
+    store.write_bytes(task_file(task.run_id, task.node_id, "task.json"), json.dumps(spec).encode())
 
 
 def _load_step(spec: dict[str, Any], code_root: Path) -> Step:
@@ -58,11 +59,10 @@ def _load_step(spec: dict[str, Any], code_root: Path) -> Step:
 
 
 def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) -> StepResult:
-    """The remote side: fetch spec and code, run the step, record ``result.json``."""
+    """The remote side: fetch spec and code, run the step, record its ``result.json``."""
     store = artifact_store_for({"components": {"artifact_store": store_component}})
-    folder = task_folder(run_id, node_id)
-    spec = json.loads(store.read_bytes(f"{folder}/task.json"))
-    params = pickle.loads(store.read_bytes(f"{folder}/task.pkl"))
+    spec = json.loads(store.read_bytes(task_file(run_id, node_id, "task.json")))
+    params = pickle.loads(store.read_bytes(task_file(run_id, node_id, "task.pkl")))
     code_root = code_package.fetch(store, spec["code"])
     try:
         step = _load_step(spec, code_root)
@@ -72,10 +72,10 @@ def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) 
         task = StepTask(run_id, node_id, step, params, spec["inputs"], spec["output"], spec["stack"],
                         input_meta=spec.get("input_meta", {}))
         result = execute_step(task)
-    store.write_bytes(f"{folder}/result.json", json.dumps(asdict(result), default=repr).encode())
+    store.write_bytes(task_file(run_id, node_id, "result.json"), json.dumps(asdict(result), default=repr).encode())
     return result
 
 
 def read_result(store: Any, run_id: str, node_id: str) -> StepResult:
-    data = json.loads(store.read_bytes(f"{task_folder(run_id, node_id)}/result.json"))
+    data = json.loads(store.read_bytes(task_file(run_id, node_id, "result.json")))
     return StepResult(**data)

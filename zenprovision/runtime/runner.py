@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zenprovision.errors import CancelledError, OperationFailed
+from zenprovision.errors import CancelledError, OperationFailed, StackLockedError, ZenProvisionError
 from zenprovision.locks import RunLease
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for, load_artifact
@@ -68,17 +68,19 @@ def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: 
 def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, cache: bool, resume: str | None,
          on_event: Callable[[str, str, str], None], raise_on_failure: bool) -> RunSummary:
     doc = stack_store.load(stack).to_document()  # again: a destroy may have finished before the lease
-    dag = pipeline.build(**params)  # every definition error surfaces before anything runs
+    _refuse_a_stack_being_destroyed(stack)
+    dag = _build(pipeline, params)  # every definition error surfaces before anything runs
     artifact_store = artifact_store_for(doc)
     artifact_store.check()
     component = doc["components"]["orchestrator"]
     orchestrator = flavors.build("orchestrator", component["flavor"], component.get("config", {}))
     meta = MetadataStore(stack)
     reuse = meta.step_outputs(resume) if resume else {}
-    if resume:
-        meta.resuming(resume, run_id)  # a missing or still running run is a clear error
-    meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
-                   secret_params=pipeline.secret_parameters())
+    with meta.transaction():  # the old run names its successor only if that one is recorded too
+        if resume:
+            meta.resuming(resume, run_id)  # a missing, running, succeeded or resumed run is a clear error
+        meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
+                       secret_params=pipeline.secret_parameters())
     code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
@@ -102,6 +104,34 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     if summary.failed_step and raise_on_failure:
         raise RunFailed(summary)
     return summary
+
+
+def _build(pipeline: Pipeline, params: dict[str, Any]) -> Any:
+    """The DAG; an error the pipeline's own code raised while building it keeps its type, with
+    the run's secret parameters masked in its message (it is shown and may be logged)."""
+    try:
+        return pipeline.build(**params)
+    except Exception as exc:
+        secret_values = _secret_values(pipeline, params)
+        if secret_values and any(value in str(exc) for value in secret_values):
+            if isinstance(exc, ZenProvisionError):
+                exc.message = scrub_text(exc.message, secret_values)
+                exc.hint = scrub_text(exc.hint, secret_values) if exc.hint else exc.hint
+                exc.args = (exc.message,)
+            else:
+                exc.args = (scrub_text(str(exc), secret_values),)
+        raise
+
+
+def _refuse_a_stack_being_destroyed(stack: str) -> None:
+    """A destroy that was killed (kill -9: its lease went with it) leaves its record saying so; its
+    stack may be half gone, and a run must not write artifacts into it."""
+    from zenprovision.stacks import registry
+
+    record = registry.load(stack)
+    if record is not None and record.status in ("destroying", "destroy-failed"):
+        raise StackLockedError(f"stack {stack!r} is being destroyed, or a destroy of it did not finish",
+                               hint=f"finish it (provision destroy {stack}) or deploy the stack again")
 
 
 def _secret_values(pipeline: Pipeline, params: dict[str, Any]) -> frozenset[str]:

@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zenprovision.runtime.dag import DAG, Node
-from zenprovision.runtime.execution import StepResult, StepTask, TransferError, execute_step
+from zenprovision.runtime.execution import (
+    StepResult,
+    StepTask,
+    TransferError,
+    execute_step,
+    locate,
+    output_stem,
+)
 from zenprovision.runtime.metadata import MetadataStore
-from zenprovision.stacks.secrets import scrub_text
+from zenprovision.stacks.secrets import scrub_text, scrub_values
 
 Event = Callable[[str, str, str], None]  # (kind, node id, detail)
 
@@ -139,12 +146,13 @@ class Scheduler:
         return True
 
     def _intact(self, artifact: dict[str, Any]) -> bool:
-        """Complete, and its meta.json names the sha256 the metadata store recorded.
+        """Complete, and its meta file names the sha256 the metadata store recorded.
 
-        A meta.json that is empty or torn (its own write is not fsynced) reads as incomplete.
+        A meta file that is empty or torn (its own write is not fsynced) reads as incomplete. An
+        earlier version's output (its own folder) is checked at its ``meta.json`` (``locate``).
         """
         try:
-            meta = json.loads(self.store.read_bytes(f"{artifact['relpath']}/meta.json"))
+            meta = json.loads(self.store.read_bytes(locate(artifact["relpath"])[0]))
         except (FileNotFoundError, ValueError):
             return False
         return isinstance(meta, dict) and meta.get("hash") == artifact["hash"]
@@ -184,7 +192,7 @@ class Scheduler:
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
             inputs={name: self.state.artifacts[up]["relpath"] for name, up in node.inputs.items()},
-            output=f"runs/{self.run_id}/{node_id}/output", stack=self.stack, input_meta=self._input_meta(node),
+            output=output_stem(self.run_id, node_id), stack=self.stack, input_meta=self._input_meta(node),
         )
         return executor.submit(execute_step, task)
 
@@ -206,6 +214,9 @@ class Scheduler:
         if not result.ok:
             result.error = scrub_text(result.error, self.secret_values)
             result.traceback = scrub_text(result.traceback, self.secret_values)
+        if self.secret_values:  # metadata a step logged may quote a secret parameter under any key
+            result.metadata = scrub_values(result.metadata, self.secret_values)
+            result.run_metadata = scrub_values(result.run_metadata, self.secret_values)
         if result.ok:
             # One commit: the step's output and the start of the steps it made ready (docs/reliability.md).
             # Progress lines and hand-offs come after it: neither can undo a finished step's record.

@@ -15,6 +15,7 @@ from zenprovision.errors import CorruptFileError, HomeAccessError, InputError
 from zenprovision.homes import documents
 from zenprovision.stacks import plain_records
 from zenprovision.stacks.clock import now
+from zenprovision.stacks.labels import normalized
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def summarize(name: str) -> StackSummary:
     return StackSummary(
         name=name, recipe=record.recipe, engine=record.engine, env=record.env, owner=record.owner,
         age=record.age(), ttl=record.ttl, expired=record.expired(), status=record.status,
-        last_operation=last.op if last else "", last_result=last.result if last else "",
+        last_operation=last.op if last else "", last_result=_seen(name, last.result) if last else "",
     )
 
 
@@ -85,8 +86,19 @@ def _plain_summary(record: dict[str, Any]) -> StackSummary:
         name=record["name"], recipe=record["recipe"], engine=record["engine"], env=record["env"],
         owner=record["owner"], age=plain_records.age(record, at), ttl=record["ttl"],
         expired=expires is not None and at >= expires, status=record["status"],
-        last_operation=last.get("op", ""), last_result=last.get("result", "running") if last else "",
+        last_operation=last.get("op", ""),
+        last_result=_seen(record["name"], last.get("result", "running")) if last else "",
     )
+
+
+def _seen(name: str, result: str) -> str:
+    """``running`` only while a command holds the stack's lock: one killed outright (kill -9) could
+    not record its end, and reads ``interrupted``. Probed only for such records: listing stays fast."""
+    if result != "running":
+        return result
+    from zenprovision.unlock import held_by
+
+    return result if held_by(name) else "interrupted"
 
 
 def registered_names() -> set[str]:
@@ -127,7 +139,7 @@ def summaries(env: str | None = None, owner: str | None = None, expired: bool = 
             if keep_damaged:
                 found.append(damaged_summary(name, exc.message))
             continue
-        if env and summary.env != env or owner and summary.owner != owner:
+        if env and normalized(summary.env) != normalized(env) or owner and normalized(summary.owner) != normalized(owner):
             continue
         if expired and not summary.expired or older_than and summary.age < older_than:
             continue

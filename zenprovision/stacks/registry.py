@@ -30,6 +30,7 @@ from zenprovision.stacks import store
 from zenprovision.stacks.clock import NOW_ENV, now, parse_duration  # noqa: F401 (the registry's clock)
 from zenprovision.stacks.names import validate_stack_name
 from zenprovision.stacks.plain_records import record_key, record_names, record_path  # noqa: F401
+from zenprovision.stacks.secrets import scrub_text
 
 Status = Literal["deploying", "active", "deploy-failed", "destroying", "destroy-failed", "destroyed"]
 
@@ -189,7 +190,7 @@ def begin(record: StackRecord, op: str, status: Status, *, by: str | None = None
 def finish(record: StackRecord, status: Status, error: str = "") -> StackRecord:
     """Close the operation ``begin`` opened on this record, and set ``status``."""
     mine = record.operations[-1].model_copy()
-    mine.ended, mine.result, mine.error = now(), "failed" if error else "succeeded", error[:500]
+    mine.ended, mine.result, mine.error = now(), "failed" if error else "succeeded", scrub_text(error)[:500]
 
     def change(current: StackRecord) -> None:
         index = next((i for i, o in enumerate(current.operations) if o.same(mine)), None)

@@ -63,7 +63,7 @@ _CREDENTIAL = re.compile(
 )
 _SECRET_PAIR = re.compile(  # password=hunter2, "api_token": "abc", aws_secret_access_key: xyz
     r"(?i)([A-Za-z0-9_.-]*(?:password|passwd|secret|token|private_key|access_key|api_key)[A-Za-z0-9_.-]*"
-    r"[\"']?\s*[=:]\s*[\"']?)(?!(?:env|file|secret|vault|awssm|gcpsm|pulumi):)([^\s,;\"'&})\]]+)")
+    r"[\"']?\s*[=:]\s*[\"']?)(?!(?:env|file|secret|vault|awssm|gcpsm|pulumi):|\[secret\])([^\s,;\"'&})\]]+)")
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^@\s/]+@")
 
@@ -80,3 +80,24 @@ def scrub_text(text: str, values: tuple[str, ...] | frozenset[str] = ()) -> str:
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + MASK, text)
     text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+
+
+def scrub_values(value: Any, values: frozenset[str]) -> Any:
+    """A copy of ``value`` (dicts, lists, strings) with ``values`` masked in every string: what a
+    step logged may quote a secret parameter under a key that does not look secret."""
+    if isinstance(value, dict):
+        return {key: scrub_values(item, values) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_values(item, values) for item in value]
+    if isinstance(value, str):
+        return scrub_text(value, values)
+    return value
+
+
+def scrubbed_traceback() -> str:
+    """The exception being handled, formatted as ``traceback.print_exc`` would, with secrets masked:
+    its message may quote a value the user pasted (a log file must not keep it)."""
+    import traceback
+
+    return scrub_text(traceback.format_exc())
+

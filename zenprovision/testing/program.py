@@ -10,12 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import OperationFailed
+from zenprovision.interpreter import python_module_argv
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ProgramRecord:
 def run_under_mocks(recipe_dir: Path, config: dict[str, Any], labels: dict[str, str] | None = None,
                     timeout: float = 120) -> ProgramRecord:
     job = {"recipe_dir": str(recipe_dir), "config": config, "labels": labels or {}}
-    proc = subprocess.run([sys.executable, "-m", "zenprovision.testing.program"], input=json.dumps(job),
+    proc = subprocess.run(python_module_argv("zenprovision.testing.program"), input=json.dumps(job),
                           capture_output=True, text=True, timeout=timeout, env={**os.environ})
     data = _last_json_line(proc.stdout)
     if proc.returncode != 0 or data is None or "error" in data:
@@ -81,8 +81,10 @@ def _main() -> int:
     try:
         result = record_program(Path(job["recipe_dir"]), job["config"], job["labels"])
     except Exception as exc:  # reported whole on stdout; the traceback goes to stderr
-        traceback.print_exc()
-        sys.stdout.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        from zenprovision.stacks.secrets import scrub_text, scrubbed_traceback
+
+        sys.stderr.write(scrubbed_traceback())
+        sys.stdout.write(json.dumps({"error": scrub_text(f"{type(exc).__name__}: {exc}")}) + "\n")
         return 1
     sys.stdout.write(json.dumps(result, default=str) + "\n")
     return 0

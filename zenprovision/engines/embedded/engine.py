@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from zenprovision.engines.base import (
     UpResult,
 )
 from zenprovision.engines.embedded import state as state_store
+from zenprovision.interpreter import python_module_argv
 from zenprovision.locks import StackLock
 
 
@@ -58,7 +58,7 @@ class Worker:
         try:
             with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "zenprovision.engines.embedded.runner"],
+                    python_module_argv("zenprovision.engines.embedded.runner"),
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, pass_fds=(theirs.fileno(),),
                     env={**environ, "PYTHONUNBUFFERED": "1", "ZP_ENGINE_CHANNEL": str(theirs.fileno()),
                          **({"ZP_ENGINE_WARM": "1"} if warm else {})},

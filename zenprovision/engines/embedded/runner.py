@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -119,6 +118,23 @@ def _on_signal(signum: int, frame: Any) -> None:
     Interrupt.requested = True
 
 
+def _stop_when_orphaned(parent: int | None) -> None:
+    """A command killed outright (kill -9, a CI job's time limit) cannot pass on its Ctrl-C: its
+    worker stops as at Ctrl-C, after the operation in flight, rather than go on changing the
+    stack unseen. Its state stays true; the command run again converges."""
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        _on_signal(signal.SIGTERM, None)
+
+    import threading
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _warm_up() -> None:
     """While the plan runs elsewhere: import what an apply needs (a broken import is the job's to report)."""
     import gc
@@ -189,24 +205,31 @@ def _let_go(lease: Any, job: dict[str, Any], events: EventChannel) -> None:
         shared.let_go(lease, release=events.broken or os.getppid() != job.get("parent_pid"))
 
 
+def _log_traceback() -> None:
+    """Into the stack's log, masked: the error may quote a credential given on the command line."""
+    from zenprovision.stacks.secrets import scrubbed_traceback
+
+    sys.stderr.write(scrubbed_traceback())
+
+
 def _work(job: dict[str, Any], events: EventChannel, leases: list[Any]) -> int:
     try:
         if job.get("lease"):
             leases.append(_adopt_lease(job))
         result = MODES[job["mode"]](job, events)
     except ZenProvisionError as exc:
-        traceback.print_exc()
+        _log_traceback()
         events({"kind": "error", "error": type(exc).__name__, "message": exc.message, "hint": exc.hint})
         return 1
     except ImportError as exc:  # an optional package: one line naming the extra to install
-        traceback.print_exc()
+        _log_traceback()
         error = missing_extra(exc, f"recipe {job.get('recipe') or job['stack']!r}")
         if error is None:
             error = OperationFailed(f"{type(exc).__name__}: {exc}")
         events({"kind": "error", "error": type(error).__name__, "message": error.message, "hint": error.hint})
         return 1
     except BaseException as exc:  # the program itself failed: report, with its traceback in the log
-        traceback.print_exc()
+        _log_traceback()
         events({"kind": "error", "error": "OperationFailed", "message": f"{type(exc).__name__}: {exc}", "hint": None})
         return 1
     events({"kind": "result", "result": result})
@@ -228,6 +251,7 @@ def main() -> int:
     job = json.loads(text)
     job["lock_fd"] = _receive_lock(os.environ.get("ZP_ENGINE_CHANNEL"), job.get("lock_fd"))
     _claim_lock(job["lock_fd"])
+    _stop_when_orphaned(job.get("parent_pid"))
     leases: list[Any] = []
     try:
         return _work(job, events, leases)

@@ -54,7 +54,7 @@ from zenprovision.runtime import k8s_client
 from zenprovision.runtime.execution import StepResult, StepTask
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator, RunContext
 from zenprovision.runtime.orchestrators.remote import RemoteExecutor, failed
-from zenprovision.runtime.remote import read_result, task_folder
+from zenprovision.runtime.remote import read_result, task_file
 from zenprovision.runtime.scheduler import LOST
 
 IMAGE_HINT = ("build and push the step image (docs/images/README.md), then redeploy the stack "
@@ -286,7 +286,7 @@ class RunJobs:
     def dispatch(self, run_id: str, node_id: str, future: Future) -> None:
         attempt = self.attempts[node_id] = self.attempts.get(node_id, 0) + 1
         try:
-            self.context.store.delete(f"{task_folder(run_id, node_id)}/result.json")  # an earlier attempt's
+            self.context.store.delete(task_file(run_id, node_id, "result.json"))  # an earlier attempt's
             body = job_manifest(self.options, run_id, node_id, attempt, self.steps.get(node_id))
             self.batch.create_namespaced_job(self.options.namespace, body, _request_timeout=k8s_client.REQUEST_TIMEOUT)
         except Exception as exc:  # the step fails with the reason; the run records it
@@ -387,7 +387,7 @@ class RunJobs:
     def _result(self, node_id: str, succeeded: bool, reason: str) -> StepResult:
         store, run_id = self.context.store, self.context.run_id
         try:
-            if store.exists(f"{task_folder(run_id, node_id)}/result.json"):
+            if store.exists(task_file(run_id, node_id, "result.json")):
                 return read_result(store, run_id, node_id)
         except Exception as exc:
             return failed(node_id, f"cannot read the step's result.json: {type(exc).__name__}: {exc}")

@@ -1,0 +1,43 @@
+"""A `Secret[...]` parameter quoted where the run does not expect it: by the pipeline's own code while
+it builds, or by a step in the metadata it logs under a harmless key. Masked there too (red team)."""
+
+import json
+
+import pytest
+
+from zenprovision import log_metadata, pipeline, step
+from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.runtime.pipelines import Secret
+
+PASSWORD = "Sup3rSecretValue42"
+
+
+@step
+def use(token: str) -> int:
+    log_metadata(note=f"used {token}", nested={"items": [f"again {token}"]})
+    return len(token)
+
+
+@pipeline
+def quoting(db_pass: Secret[str] = "", fail_while_building: bool = False):
+    if fail_while_building:
+        raise ValueError(f"cannot connect using {db_pass}")
+    use(db_pass)
+
+
+def test_an_error_while_building_keeps_its_type_and_loses_the_secret(local_stack):
+    with pytest.raises(ValueError, match=r"cannot connect using \[secret\]") as raised:
+        quoting.run(stack=local_stack, db_pass=PASSWORD, fail_while_building=True)
+    assert PASSWORD not in str(raised.value)
+
+
+def test_metadata_a_step_logs_is_stored_masked(local_stack, home):
+    summary = quoting.run(stack=local_stack, db_pass=PASSWORD)
+    assert summary.status == "succeeded"
+    store = MetadataStore(local_stack)
+    try:
+        stored = json.dumps(store.run(summary.run_id), default=str)
+    finally:
+        store.close()
+    assert PASSWORD not in stored
+    assert "used [secret]" in stored and "again [secret]" in stored
