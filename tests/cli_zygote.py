@@ -135,13 +135,15 @@ class Zygote:
         conn.close()
         return code, _text(b"".join(chunks[out_r]), encoding), _text(b"".join(chunks[err_r]), encoding)
 
-    def start_child(self, module: str, env: dict[str, str], cwd: str, fds: dict[int, int]) -> int:
+    def start_child(self, module: str, env: dict[str, str], cwd: str, fds: dict[int, int],
+                    safe_path: bool = False) -> int:
         """A ``python -m module`` child of this process (a subreaper meanwhile), with descriptor
-        ``fd`` at number ``target`` for each ``target: fd`` of ``fds``; its pid."""
+        ``fd`` at number ``target`` for each ``target: fd`` of ``fds``; its pid. ``safe_path``:
+        ``python -P -m module``, without the current folder on its import path."""
         umask = os.umask(0o077)
         os.umask(umask)
         request = json.dumps({"args": [], "module": module, "env": env, "cwd": cwd, "umask": umask,
-                              "targets": list(fds), "detach": True}).encode()
+                              "targets": list(fds), "detach": True, "safe_path": safe_path}).encode()
         message = struct.pack("!I", len(request)) + request
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn, _HAND_OVER:
             conn.connect(self.path)
@@ -194,6 +196,18 @@ ENGINE_WORKER = "zenprovision.engines.embedded.runner"
 PULUMI_PROGRAMS = (ENGINE_WORKER, "zenprovision.testing.program")  # what the "pulumi" server runs
 
 
+def _pulumi_program(args: object) -> tuple[str, bool] | None:
+    """The module of ``PULUMI_PROGRAMS`` that ``args`` run as ``python -m MODULE`` or, as the
+    engine starts them (``zenprovision.interpreter``), ``python -P -m MODULE``, and whether -P
+    is given; None for anything else."""
+    if not isinstance(args, list) or len(args) not in (3, 4) or args[0] != sys.executable:
+        return None
+    flags, module = args[1:-2], args[-1]
+    if args[-2] != "-m" or flags not in ([], ["-P"]) or module not in PULUMI_PROGRAMS:
+        return None
+    return module, flags == ["-P"]
+
+
 # Popen._execute_child's parameters as WarmPopen reads them (Python 3.11 to 3.15); 3.10 has no
 # process_group. Where they differ, subprocess.Popen is left alone.
 EXECUTE_CHILD = ("self", "args", "executable", "preexec_fn", "close_fds", "pass_fds", "cwd", "env", "startupinfo",
@@ -223,8 +237,8 @@ class WarmPopen(subprocess.Popen):
                        startupinfo, creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite,
                        errread, errwrite, restore_signals, gid, gids, uid, umask, start_new_session,
                        process_group):
-        plain = (isinstance(args, list) and len(args) == 3 and args[:2] == [sys.executable, "-m"]
-                 and args[2] in PULUMI_PROGRAMS and executable is None
+        program = _pulumi_program(args)
+        plain = (program is not None and executable is None
                  and preexec_fn is None and close_fds and cwd is None and not shell and restore_signals
                  and gid is None and gids is None and uid is None and umask < 0 and not start_new_session
                  and process_group == -1)
@@ -238,8 +252,8 @@ class WarmPopen(subprocess.Popen):
                2: errwrite if errwrite != -1 else 2, **{fd: fd for fd in pass_fds}}
         environ = os.environ if env is None else env
         try:
-            self.pid = server.start_child(args[2], {os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()},
-                                          os.getcwd(), fds)
+            self.pid = server.start_child(program[0], {os.fsdecode(k): os.fsdecode(v) for k, v in environ.items()},
+                                          os.getcwd(), fds, safe_path=program[1])
             self._child_created = True
         finally:  # what Popen closes in the parent once the child has its copies
             devnull = getattr(self, "_devnull", None)

@@ -236,8 +236,12 @@ def _become(request: dict, fds: list[int], same_start: bool, ours: str) -> None:
     os.umask(request["umask"])
     os.environ.clear()
     os.environ.update(request["env"])
-    argv = [sys.executable, "-m", request["module"], *request["args"]]
-    sys.path[0] = os.getcwd()
+    safe_path = request.get("safe_path", False)  # python -P: the current folder is not on the import path
+    argv = [sys.executable, *(["-P"] if safe_path else []), "-m", request["module"], *request["args"]]
+    if safe_path:
+        del sys.path[0]  # the folder serve() put first
+    else:
+        sys.path[0] = os.getcwd()
     spec = importlib.machinery.PathFinder.find_spec("zenprovision", sys.path)
     if not same_start or spec is None or spec.origin != ours:
         os.execv(sys.executable, argv)  # a fresh interpreter: exactly what the caller asked for

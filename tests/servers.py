@@ -84,7 +84,45 @@ def shared_botocore_data() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def moto_server(aws_credentials, shared_botocore_data) -> Iterator[str]:
+def shared_tls_context() -> Iterator[None]:
+    """One TLS context per verify setting for every aiobotocore client this process makes.
+    Each S3 filesystem (each S3 home or artifact store a test opens) gets an HTTP session of
+    its own, and each builds a TLS context that loads the CA bundle again: ~16 ms of CPU, even
+    for the moto server's plain-HTTP endpoint. Once built, a context is only read (aiohttp
+    wraps sockets with it), so sessions may share it. A client certificate or a proxy (none
+    in the tests) still gets contexts of its own."""
+    from aiobotocore.httpsession import AIOHTTPSession
+
+    build = AIOHTTPSession._build_ssl_contexts
+    built: dict[tuple, tuple] = {}
+
+    def build_ssl_contexts(self, proxy_url):
+        if self._cert_file or proxy_url or not isinstance(self._verify, (bool, str)):
+            return build(self, proxy_url)
+        key = (type(self), self._verify)
+        if key not in built:
+            built[key] = build(self, proxy_url)
+        return built[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(AIOHTTPSession, "_build_ssl_contexts", build_ssl_contexts)
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_modules_listed_once() -> Iterator[None]:
+    """moto's server lists its own package folder (~150 ``stat`` calls) for every request, to
+    tell a service's name from a host name; the folder does not change while tests run."""
+    import moto.backends
+
+    modules = tuple(moto.backends.list_of_moto_modules())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(moto.backends, "list_of_moto_modules", lambda: modules)
+        yield
+
+
+@pytest.fixture(scope="session")
+def moto_server(aws_credentials, shared_botocore_data, shared_tls_context, moto_modules_listed_once) -> Iterator[str]:
     """A moto server (all AWS services) on 127.0.0.1; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 

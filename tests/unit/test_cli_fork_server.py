@@ -14,6 +14,8 @@ import pytest
 
 from tests import cli_zygote
 from tests.conftest import forking, run_cli
+from zenprovision.interpreter import python_module_argv
+from zenprovision.testing import run_under_mocks
 
 pytestmark = pytest.mark.skipif(not cli_zygote.supported(),
                                 reason="fork servers need Linux and a Popen._execute_child they know")
@@ -67,9 +69,9 @@ def silent_stdin():
         os.close(fd)
 
 
-def test_a_command_past_its_timeout_is_killed(home, fixture_recipes, tmp_path, silent_stdin):
+def test_a_command_past_its_timeout_is_killed(home, silent_stdin):
     with pytest.raises(subprocess.TimeoutExpired):  # waits at the confirmation for an answer that never comes
-        run_cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path}", timeout=3)
+        run_cli("destroy", "s1", timeout=3)
     server = cli_zygote._servers.get("cli")  # none with ZP_TEST_FRESH_CLI=1: subprocess.run kills its own
     if server is not None:
         _, alive = psutil.wait_procs(psutil.Process(server.proc.pid).children(), timeout=30)
@@ -121,17 +123,17 @@ def test_a_variable_read_while_importing_makes_the_child_a_fresh_interpreter():
 
 
 def start_worker(env: dict | None = None) -> subprocess.Popen:
-    """A worker as ``engine.Worker.start`` starts it (its stderr a file, a descriptor passed along)."""
+    """A worker as ``engine.Worker.start`` starts it (``python -P -m``, a descriptor passed along)."""
     ours, theirs = socket.socketpair()
     with ours, theirs:
-        return subprocess.Popen([sys.executable, "-m", cli_zygote.ENGINE_WORKER], stdin=subprocess.PIPE,
+        return subprocess.Popen(python_module_argv(cli_zygote.ENGINE_WORKER), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(theirs.fileno(),),
                                 env={**os.environ, **(env or {}), "ZP_ENGINE_CHANNEL": str(theirs.fileno())})
 
 
 def test_a_worker_is_a_forked_child_of_this_process_with_its_pipes_and_exit_code():
     given_no_job = start_worker()
-    assert isinstance(given_no_job, cli_zygote.WarmPopen)
+    assert forked(given_no_job.pid) is FORKING  # the server's, forked (not a fresh interpreter)
     assert psutil.Process(given_no_job.pid).ppid() == os.getpid()  # ours to wait for and to signal
     assert given_no_job.communicate(b"", timeout=60) == (b"", b"") and given_no_job.returncode == 0
 
@@ -146,6 +148,40 @@ def test_a_worker_is_a_forked_child_of_this_process_with_its_pipes_and_exit_code
     killed.stdout.close()
     killed.stderr.close()
 
+
+
+FORKING = not os.environ.get("ZP_TEST_FRESH_CLI")  # unless every process is asked to start fresh
+
+
+def forked(pid: int) -> bool:
+    return str(cli_zygote.SERVER) in " ".join(psutil.Process(pid).cmdline())
+
+
+def test_a_program_started_with_dash_p_is_forked_without_the_current_folder_on_its_path(tmp_path, monkeypatch):
+    """``python -P -m`` (zenprovision.interpreter) leaves the folder it starts in off the import
+    path: forked, the program must not find a module there either (a fresh one would not)."""
+    recipe = tmp_path / "recipe"
+    recipe.mkdir()
+    (recipe / "Pulumi.yaml").write_text("name: probe\nruntime:\n  name: python\n")
+    (recipe / "__main__.py").write_text(
+        "import importlib.util, os, sys\nimport pulumi\n"
+        "pulumi.export('found', importlib.util.find_spec('only_in_the_folder') is not None)\n"
+        "pulumi.export('folder_on_path', os.getcwd() in sys.path)\n")
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "only_in_the_folder.py").write_text("")
+    monkeypatch.chdir(here)
+    started = []
+    real = cli_zygote.WarmPopen._execute_child
+
+    def noted(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        started.append(forked(self.pid))
+
+    monkeypatch.setattr(cli_zygote.WarmPopen, "_execute_child", noted)
+    record = run_under_mocks(recipe, {})
+    assert started == [FORKING]  # forked from the warm server
+    assert record.exports["found"] is False and record.exports["folder_on_path"] is False
 
 
 # --- when the servers are used, and when they fail --------------------------------------------
