@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from zenprovision import home
+from zenprovision import home, yaml_loading
 from zenprovision.errors import CorruptFileError, InputError
 
 KNOWN_KEYS = ("default_ttl", "home", "no_pickle")
@@ -37,7 +37,7 @@ def load() -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml_loading.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise CorruptFileError(f"settings file {path} is not valid YAML", hint="fix or remove it") from exc
     if not isinstance(data, dict):

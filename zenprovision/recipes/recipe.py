@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from zenprovision import yaml_loading
 from zenprovision.errors import RecipeError
 from zenprovision.recipes.schema import ConfigKey, apply_rules, parse_schema
 
@@ -56,7 +57,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RecipeError(f"{path} is missing")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_loading.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

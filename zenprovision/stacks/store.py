@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from zenprovision import home
+from zenprovision import home, yaml_loading
 from zenprovision.errors import CorruptFileError, NotFoundError
 from zenprovision.homes import documents
 from zenprovision.stacks.config import StackConfig
@@ -70,7 +70,7 @@ def load(name: str) -> StackConfig:
 def parse(data: bytes, path: str) -> StackConfig:
     """Validate a stack config's bytes; ``path`` (a file or URL) names it in errors."""
     try:
-        document = yaml.safe_load(data.decode("utf-8"))
+        document = yaml_loading.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"stack config {path} cannot be read: {type(exc).__name__}: {exc}",
                                hint="fix its permissions or remove it") from exc

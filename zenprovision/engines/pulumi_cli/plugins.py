@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from zenprovision import yaml_loading
 from zenprovision.errors import OperationFailed, RecipeError
 
 
@@ -29,7 +30,7 @@ def declared(recipe_path: Path) -> list[str]:
     """The ``plugins:`` list of a recipe's ``recipe.yaml`` (empty when absent)."""
     path = recipe_path / "recipe.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml_loading.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise RecipeError(f"{path} cannot be read: {exc}") from exc
     plugins = data.get("plugins") if isinstance(data, dict) else None
