@@ -1,6 +1,7 @@
 """r6 repro: what a plain redeploy of an aws-k8s stack recorded by an earlier version with
 env 'PROD' now plans, against what that version deployed. Run it with this checkout, then with
-the earlier tree first on the path:
+the earlier tree first on the path
+(git -C /work/main worktree add --detach /tmp/r6a749 a749770; remove it after):
 
   .venv/bin/python repro/r6_legacy_prod_redeploy.py
   PYTHONPATH=/tmp/r6a749 .venv/bin/python repro/r6_legacy_prod_redeploy.py   # a749770

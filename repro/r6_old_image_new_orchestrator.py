@@ -2,7 +2,8 @@
 post-p15c orchestrator. The orchestrator writes the task with this checkout's write_task;
 the worker is the earlier version's entrypoint (a749770, extracted to OLD_TREE).
 
-usage: OLD_TREE=/tmp/r6old .venv/bin/python repro/r6_old_image_new_orchestrator.py
+usage: mkdir /tmp/r6old && git -C /work/main archive a749770 zenprovision | tar -x -C /tmp/r6old
+       OLD_TREE=/tmp/r6old .venv/bin/python repro/r6_old_image_new_orchestrator.py
 """
 import json
 import os
