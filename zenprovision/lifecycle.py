@@ -34,7 +34,7 @@ from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
-from zenprovision.stacks.labels import check_given, is_prod
+from zenprovision.stacks.labels import check_given, cloud_form, is_prod
 from zenprovision.stacks.names import validate_stack_name
 
 
@@ -313,7 +313,9 @@ def refresh(stack: str, on_event: EventHandler, backend: str | None = None) -> D
 
 
 def _current_user() -> str:
+    """The default owner: the login in the form the clouds keep (``John.Doe`` -> ``john_doe``), so the
+    stack's record, its cloud labels and ``teardown --owner`` all say the same."""
     try:
-        return getpass.getuser()
+        return cloud_form(getpass.getuser()) or "unknown"
     except (KeyError, OSError):
         return "unknown"

@@ -44,7 +44,26 @@ def load() -> dict[str, Any]:
         raise CorruptFileError(f"settings file {path} must be a mapping", hint="fix or remove it")
     for key in data:
         _check_key(path, key)
+    _check_default_ttl(path, data.get("default_ttl"))
     return data
+
+
+def _check_default_ttl(path: Path, ttls: Any) -> None:
+    """Each env's duration, named with the file: the user never typed it on the command line."""
+    if ttls is None:
+        return
+    if not isinstance(ttls, dict):
+        raise InputError(f"{path}: default_ttl must map an env to a duration, not {ttls!r}",
+                         hint="e.g. default_ttl: {dev: 3d}")
+    from zenprovision.stacks.clock import parse_duration
+
+    for env, value in ttls.items():
+        if value in (None, ""):
+            continue
+        try:
+            parse_duration(str(value))
+        except InputError as exc:
+            raise InputError(f"{path}: default_ttl for {env!r}: {exc.message}", hint=exc.hint) from None
 
 
 def _check_key(path: Path, key: Any) -> None:
@@ -72,10 +91,7 @@ def as_bool(value: Any, where: str) -> bool:
 
 
 def default_ttl(env: str) -> str | None:
-    ttls = load().get("default_ttl") or {}
-    if not isinstance(ttls, dict):
-        raise InputError(f"{_path()}: default_ttl must map an env to a duration, not {ttls!r}",
-                         hint="e.g. default_ttl: {dev: 3d}")
+    ttls = load().get("default_ttl") or {}  # checked by load()
     value = ttls.get(env)
     return str(value) if value else None
 

@@ -4,20 +4,24 @@ empty: step ``out.json`` stored by it and step ``out`` stored as JSON both write
 ``runs/<run>/out.json``. Built-in extensions cannot meet this way (a name may not start with
 '.', and each is one suffix). The sha256 check keeps it from being a misread, but the run
 fails (or a later cache hit does) for nothing the user did wrong; the earlier layout kept the
-two apart in their own folders."""
+two apart in their own folders. Now a materializer's extension must be one suffix, which makes
+`<step><ext>` unique per step."""
 
 from __future__ import annotations
 
+import pytest
+
 from zenprovision import pipeline, step
+from zenprovision.errors import PipelineDefinitionError
 from zenprovision.runtime import materializers
 
 
 class Raw(bytes):
-    """A blob a plugin stores as is, with no extension of its own."""
+    """A blob a plugin stores as is."""
 
 
 class RawMaterializer(materializers.Materializer):
-    name, extension = "raw", ""
+    name, extension = "raw", ".raw"
 
     def handles(self, value):
         return isinstance(value, Raw)
@@ -45,10 +49,20 @@ def neighbours():
     as_raw()
 
 
-def test_two_steps_never_share_a_data_file(local_stack, home, monkeypatch):
+@pytest.mark.parametrize("extension", ["", ".tar.gz", "json", ".a/b"])
+def test_a_materializer_whose_extension_could_make_two_steps_share_a_file_is_refused(monkeypatch, extension):
+    """One suffix each: then `<step><ext>` can equal `<other step><other ext>` only for the same step."""
     monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
-    materializers.register_materializer(RawMaterializer())
+    plugin = RawMaterializer()
+    plugin.extension = extension
+    with pytest.raises(PipelineDefinitionError, match="one suffix"):
+        materializers.register_materializer(plugin)
+    assert plugin not in materializers._REGISTRY
+
+
+def test_steps_whose_names_hold_dots_keep_their_outputs_apart(local_stack, monkeypatch):
+    monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
+    materializers.register_materializer(RawMaterializer())  # extension ".raw"
     run = neighbours.run(stack=local_stack, cache=False)
-    # main: one of the two raises MaterializerError (sha256 mismatch): out.json holds the other's bytes
     assert run.output("out") == {"from": "out"}
     assert run.output("out.json") == b"raw bytes of out.json"

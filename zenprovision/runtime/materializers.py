@@ -10,10 +10,11 @@ import hashlib
 import io
 import json
 import pickle
+import re
 from typing import Any
 
 from zenprovision import settings
-from zenprovision.errors import MaterializerError
+from zenprovision.errors import MaterializerError, PipelineDefinitionError
 
 
 class Materializer:
@@ -188,8 +189,20 @@ _REGISTRY: list[Materializer] = [
 ]
 
 
+_EXTENSION = re.compile(r"^\.[A-Za-z0-9_-]{1,20}$")
+
+
 def register_materializer(materializer: Materializer) -> None:
-    """Put a materializer in front of the built-in ones."""
+    """Put a materializer in front of the built-in ones.
+
+    Its extension is one suffix (``.arrow``, not ``.tar.gz`` nor empty): a step's data file is
+    ``<step><extension>`` beside the other steps', and step names may hold dots, so only single
+    suffixes keep two steps of a run from ever naming the same file.
+    """
+    if not isinstance(materializer.extension, str) or not _EXTENSION.match(materializer.extension):
+        raise PipelineDefinitionError(
+            f"materializer {materializer.name!r} has extension {materializer.extension!r}",
+            hint="give it one suffix of letters, digits, '_' or '-', such as '.arrow'")
     _REGISTRY[:] = [m for m in _REGISTRY if m.name != materializer.name]
     _REGISTRY.insert(0, materializer)
 

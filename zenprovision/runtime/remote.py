@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from zenprovision import __version__
 from zenprovision.runtime import code_package
 from zenprovision.runtime.execution import StepResult, StepTask, artifact_store_for, execute_step
 from zenprovision.runtime.steps import Step, _lookup_step
@@ -37,6 +38,7 @@ def write_task(store: Any, task: StepTask, code_path: str, code_root: Path) -> N
         "qualname": step.func.__qualname__, "file": relative, "code": code_path,
         "inputs": task.inputs, "output": task.output, "stack": task.stack,
         "input_meta": task.input_meta,  # the hashes in-run inputs are checked against, not their meta.json
+        "zenprovision": __version__,  # the worker's must match: the layout of runs is the version's
     }
     store.write_bytes(task_file(task.run_id, task.node_id, "task.pkl"), pickle.dumps(task.params))
     store.write_bytes(task_file(task.run_id, task.node_id, "task.json"), json.dumps(spec).encode())
@@ -61,7 +63,13 @@ def _load_step(spec: dict[str, Any], code_root: Path) -> Step:
 def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) -> StepResult:
     """The remote side: fetch spec and code, run the step, record its ``result.json``."""
     store = artifact_store_for({"components": {"artifact_store": store_component}})
-    spec = json.loads(store.read_bytes(task_file(run_id, node_id, "task.json")))
+    where = task_file(run_id, node_id, "task.json")
+    try:
+        spec = json.loads(store.read_bytes(where))
+    except FileNotFoundError:
+        spec = {}
+    if spec.get("zenprovision") != __version__:
+        return _refused(store, run_id, node_id, where, spec.get("zenprovision"))
     params = pickle.loads(store.read_bytes(task_file(run_id, node_id, "task.pkl")))
     code_root = code_package.fetch(store, spec["code"])
     try:
@@ -72,6 +80,17 @@ def run_remote_step(store_component: dict[str, Any], run_id: str, node_id: str) 
         task = StepTask(run_id, node_id, step, params, spec["inputs"], spec["output"], spec["stack"],
                         input_meta=spec.get("input_meta", {}))
         result = execute_step(task)
+    store.write_bytes(task_file(run_id, node_id, "result.json"), json.dumps(asdict(result), default=repr).encode())
+    return result
+
+
+def _refused(store: Any, run_id: str, node_id: str, where: str, theirs: str | None) -> StepResult:
+    """A task this worker cannot run as written: say which versions differ, not a bare FileNotFoundError."""
+    found = f"a task written by zenprovision {theirs}" if theirs else f"no task at {where} (an older orchestrator's?)"
+    result = StepResult(node_id, False, error=(
+        f"this worker runs zenprovision {__version__} and found {found}: the step image and the "
+        "orchestrating zenprovision must be the same version; build and push the step image "
+        "again (docs/images/README.md)"))
     store.write_bytes(task_file(run_id, node_id, "result.json"), json.dumps(asdict(result), default=repr).encode())
     return result
 

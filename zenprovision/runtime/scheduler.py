@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -150,12 +151,17 @@ class Scheduler:
 
         A meta file that is empty or torn (its own write is not fsynced) reads as incomplete. An
         earlier version's output (its own folder) is checked at its ``meta.json`` (``locate``).
+        Its data file must be there too: it is a plain file a user may move or delete (the sha256
+        check when it is loaded catches a changed one).
         """
+        meta_file, folder = locate(artifact["relpath"])
         try:
-            meta = json.loads(self.store.read_bytes(locate(artifact["relpath"])[0]))
+            meta = json.loads(self.store.read_bytes(meta_file))
         except (FileNotFoundError, ValueError):
             return False
-        return isinstance(meta, dict) and meta.get("hash") == artifact["hash"]
+        if not (isinstance(meta, dict) and meta.get("hash") == artifact["hash"] and isinstance(meta.get("file"), str)):
+            return False
+        return self.store.exists(posixpath.join(folder, meta["file"]))
 
     def _submit(self, executor: Any, node_id: str) -> Future:
         self._record_start(node_id)

@@ -23,9 +23,16 @@ def validate_label(option: str, value: str) -> str:
     """``value`` of ``--env`` or ``--owner`` (``option``) if every cloud keeps it as given."""
     if _LABEL_VALUE.match(value):
         return value
-    tame = normalized(value)
-    example = f", e.g. {option} {tame}" if _LABEL_VALUE.match(tame) else ""
+    tame = cloud_form(value)
+    example = f", e.g. {option} {tame}" if tame else ""
     raise InputError(f"invalid {option} label {value!r}", hint=f"use {RULE}{example}")
+
+
+def cloud_form(value: str) -> str:
+    """``value`` as a label every cloud keeps as given (``John.Doe`` -> ``john_doe``, as GCP labels
+    are written); empty when nothing of it is left."""
+    tame = re.sub(r"[^a-z0-9_-]+", "_", normalized(value))[:63].strip("_-")
+    return tame if _LABEL_VALUE.match(tame) else ""
 
 
 def check_given(env: str | None, owner: str | None) -> None:
