@@ -15,7 +15,7 @@ PASSWORD = "Sup3rSecretValue42"
 
 @step
 def use(token: str) -> int:
-    log_metadata(note=f"used {token}", nested={"items": [f"again {token}"]})
+    log_metadata(note=f"used {token}", nested={"items": [f"again {token}"]}, rows=42, ratio=0.5)
     return len(token)
 
 
@@ -47,3 +47,4 @@ def test_metadata_a_step_logs_is_stored_masked(local_stack, home):
         store.close()
     assert PASSWORD not in stored
     assert "used [secret]" in stored and "again [secret]" in stored
+    assert '"rows": 42' in stored and '"ratio": 0.5' in stored  # numbers that are no secret are kept
