@@ -55,8 +55,9 @@ def test_a_materializer_whose_extension_could_make_two_steps_share_a_file_is_ref
     monkeypatch.setattr(materializers, "_REGISTRY", list(materializers._REGISTRY))
     plugin = RawMaterializer()
     plugin.extension = extension
-    with pytest.raises(PipelineDefinitionError, match="one suffix"):
+    with pytest.raises(PipelineDefinitionError, match="one suffix") as refused:
         materializers.register_materializer(plugin)
+    assert refused.value.message == f"materializer 'raw' has extension {extension!r}"
     assert plugin not in materializers._REGISTRY
 
 

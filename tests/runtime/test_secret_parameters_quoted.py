@@ -16,6 +16,7 @@ PASSWORD = "Sup3rSecretValue42"
 @step
 def use(token: str) -> int:
     log_metadata(note=f"used {token}", nested={"items": [f"again {token}"]}, rows=42, ratio=0.5)
+    log_metadata(run=True, connected_with=f"{token} at db:5432")
     return len(token)
 
 
@@ -48,3 +49,4 @@ def test_metadata_a_step_logs_is_stored_masked(local_stack, home):
     assert PASSWORD not in stored
     assert "used [secret]" in stored and "again [secret]" in stored
     assert '"rows": 42' in stored and '"ratio": 0.5' in stored  # numbers that are no secret are kept
+    assert summary.metadata == {"connected_with": "[secret] at db:5432"}  # the run's own metadata too
