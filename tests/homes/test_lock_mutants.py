@@ -569,6 +569,13 @@ def test_a_lease_never_taken_or_already_lost_is_not_renewed(store):
         held.check()
 
 
+def test_the_fence_of_a_lease_never_taken_holds_on_a_machine_booted_a_minute_ago(store, monkeypatch):
+    """time.monotonic() counts from boot: 'never renewed' must not read as 'renewed at boot'."""
+    monkeypatch.setattr("zenprovision.locks.lease.time.monotonic", lambda: 60.0)
+    with pytest.raises(LockLostError, match=r"\(it could not be renewed in time\)"):
+        lease(store).check()
+
+
 @pytest.mark.parametrize(("change", "why"), [
     ({"holder": "b0b", "user": "bob", "command": "provision destroy dev"},
      "it was taken over by bob@{host} (PID {pid}, provision destroy dev)"),

@@ -141,7 +141,8 @@ class Lease:
         self.previous: Holder | None = None  # the expired holder this lease took over, if any
         self.lost = ""  # why this holder no longer holds it
         self.on_lost: Callable[[str], None] | None = None
-        self._renewed = 0.0  # time.monotonic() of the last write that succeeded
+        self._renewed = -math.inf  # time.monotonic() of the last write that succeeded; never: not 0.0,
+        # which a machine up for less than a lease would read as recent
         self._mutex = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
