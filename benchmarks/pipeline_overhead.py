@@ -8,7 +8,8 @@ reference one with two, as the runtime did before issue 15), a second floor for 
 that runs each step in a worker process: the same loop with each step's write handed to a
 2-process pool (ProcessPoolExecutor, fork) and its result awaited, for reference the runtime's
 own save and load of each output in this process (its on-disk layout: two new files per step
-in the run's folder, ``<step><ext>`` then ``.<step>.meta.json``, one fsync, no new folder), and
+in the run's folder, ``<step><ext>`` then ``.<step>.meta.json``, one fsync, no new folder), the
+same chains run with ``--in-process`` (every step in the run's own process, no worker), and
 `provision run` of the 10-step chain as a whole process (target <= 1 s). Every variant runs
 once per round, interleaved, and each figure is the median of the rounds: the machine may be
 loaded (``--rounds N``, default 5: more rounds, steadier medians).
@@ -81,9 +82,9 @@ def stored(steps: int, folder: Path) -> float:
     return time.perf_counter() - started
 
 
-def one_run(pipeline, stack: str) -> float:
+def one_run(pipeline, stack: str, in_process: bool = False) -> float:
     started = time.perf_counter()
-    pipeline.run(stack=stack, cache=False)
+    pipeline.run(stack=stack, cache=False, in_process=in_process)
     return time.perf_counter() - started
 
 
@@ -99,9 +100,10 @@ def main() -> None:
         import chains
 
         one_run(chains.chain10, "bench")  # warm-up: imports, first fork
+        one_run(chains.chain10, "bench", in_process=True)
         folder = Path(tempfile.mkdtemp(prefix="zenprovision-baseline-"))
         rounds: dict[str, list[float]] = {key: [] for key in ("t10", "t40", "t16", "b10", "b40", "d10", "d40",
-                                                              "p10", "p40", "s10", "s40")}
+                                                              "p10", "p40", "s10", "s40", "i10", "i40")}
         pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
         pooled(10, folder, pool)  # warm-up: the workers start
         for _ in range(rounds_wanted):
@@ -111,10 +113,13 @@ def main() -> None:
                                  ("b40", lambda: baseline(40, folder)), ("d40", lambda: baseline(40, folder, 2)),
                                  ("p10", lambda: pooled(10, folder, pool)), ("p40", lambda: pooled(40, folder, pool)),
                                  ("s10", lambda: stored(10, folder)), ("s40", lambda: stored(40, folder)),
-                                 ("t16", lambda: one_run(chains.fanout16, "bench"))):
+                                 ("t16", lambda: one_run(chains.fanout16, "bench")),
+                                 ("i10", lambda: one_run(chains.chain10, "bench", in_process=True)),
+                                 ("i40", lambda: one_run(chains.chain40, "bench", in_process=True))):
                 rounds[key].append(measure())
         pool.shutdown()
-        t10, t40, t16, b10, b40, d10, d40, p10, p40, s10, s40 = (statistics.median(rounds[key]) for key in rounds)
+        t10, t40, t16, b10, b40, d10, d40, p10, p40, s10, s40, i10, i40 = (statistics.median(rounds[key])
+                                                                           for key in rounds)
         started = time.perf_counter()
         subprocess.run([PROVISION, "run", f"{HERE / 'chains.py'}:chain10", "--stack", "bench", "--no-cache"],
                        check=True, capture_output=True)
@@ -126,6 +131,7 @@ def main() -> None:
     two_step = (d40 - d10) / 30
     pool_step = (p40 - p10) / 30
     store_step = (s40 - s10) / 30
+    inline_step = (i40 - i10) / 30
     print(f"{'measure':44} {'zenprovision':>13} {'baseline':>10} {'target':>8}")
     print(f"{'10-step chain, wall':44} {t10 * 1000:11.1f}ms {b10 * 1000:8.1f}ms")
     print(f"{'40-step chain, wall':44} {t40 * 1000:11.1f}ms {b40 * 1000:8.1f}ms")
@@ -138,6 +144,11 @@ def main() -> None:
     print(f"{'floor 2: one fsync per step, in a worker process':44} {'':>13} {pool_step * 1000:8.2f}ms")
     print(f"{'per-step overhead / worker-process floor':44} {per_step / pool_step:12.2f}x")
     print(f"{'(reference: runtime save + load, in-process)':44} {'':>13} {store_step * 1000:8.2f}ms")
+    print(f"{'40-step chain, --in-process, wall':44} {i40 * 1000:11.1f}ms")
+    print(f"{'per-step overhead, --in-process':44} {inline_step * 1000:11.2f}ms {base_step * 1000:8.2f}ms {'5ms':>8}")
+    inline_ratio = inline_step / base_step if base_step > 0 else float("inf")
+    print(f"{'per-step overhead, --in-process / floor':44} {inline_ratio:12.2f}x {'':>10} {'1.3x':>8}  "
+          f"{'ok' if inline_ratio <= 1.3 else 'SLOW'}")
     print(f"{'provision run chain10 (whole process)':44} {whole * 1000:11.0f}ms {'':>10} {'1000ms':>8}")
     print(f"(local stack, workers=2, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, caching off, "
           "artifacts and metadata persisted)")

@@ -30,9 +30,12 @@ def _progress(kind: str, node_id: str, detail: str) -> None:
 @click.option("--no-cache", is_flag=True, help="Run every step, even where a cached output exists.")
 @click.option("--resume", metavar="RUN_ID", help="Re-run a failed run, reusing the steps that succeeded.")
 @click.option("--no-pickle", is_flag=True, help="Refuse pickle-based artifacts (also ZENPROVISION_NO_PICKLE=1).")
+@click.option("--in-process", is_flag=True,
+              help="Run the steps in this process, one at a time: no worker processes, so short steps cost "
+                   "less and breakpoints work; a step that crashes Python ends the run (local orchestrator only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool, resume: str | None,
-                no_pickle: bool, as_json: bool) -> None:
+                no_pickle: bool, in_process: bool, as_json: bool) -> None:
     """Run the pipeline in FILE on STACK."""
     import os
 
@@ -50,7 +53,7 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
     pipeline = load_pipeline(target)
     try:
         summary = run_pipeline(pipeline, stack, given, cache=not no_cache,
-                               resume=resume, on_event=_progress)
+                               resume=resume, on_event=_progress, in_process=in_process)
     except RunFailed as failed:
         console(stderr=True).print(failed.summary.traceback.rstrip(), markup=False, highlight=False)
         raise

@@ -14,6 +14,7 @@ import os
 import posixpath
 import time
 import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ from zenprovision.runtime.context import _CONTEXT, StepContext
 from zenprovision.runtime.steps import Step
 
 _STORES: dict[str, Any] = {}
+
+# True while a step runs in the run's own process (``provision run --in-process``): there,
+# Ctrl-C stops the run (as it stops the run's workers), not just fails the step.
+IN_PROCESS: ContextVar[bool] = ContextVar("zenprovision_in_process", default=False)
 
 
 class TransferError(RuntimeError):
@@ -123,7 +128,7 @@ def save_artifact(store: Any, stem: str, value: Any, where: str) -> dict[str, An
 
 
 def execute_step(task: StepTask) -> StepResult:
-    """Runs in a worker process; never raises: failures come back as a result."""
+    """Runs in a worker process; never raises: failures come back as a result (but Ctrl-C in-process)."""
     started = time.perf_counter()
     store = artifact_store_for(task.stack)
     context = StepContext(task.run_id, task.node_id, task.stack, store)
@@ -137,6 +142,8 @@ def execute_step(task: StepTask) -> StepResult:
         return StepResult(task.node_id, True, artifact, metadata=context.metadata,
                           run_metadata=context.run_metadata, seconds=time.perf_counter() - started)
     except BaseException as exc:  # the step's own failure, reported to the orchestrator
+        if isinstance(exc, KeyboardInterrupt) and IN_PROCESS.get():
+            raise
         return StepResult(task.node_id, False, error=f"{type(exc).__name__}: {exc}",
                           traceback=traceback.format_exc(), metadata=context.metadata,
                           seconds=time.perf_counter() - started)

@@ -70,11 +70,11 @@ class Pipeline:
         dag.validate()
         return dag
 
-    def run(self, stack: str, cache: bool = True, **params: Any) -> Any:
-        """Run on a deployed stack; returns the run's summary."""
+    def run(self, stack: str, cache: bool = True, in_process: bool = False, **params: Any) -> Any:
+        """Run on a deployed stack; returns the run's summary. ``in_process``: as ``--in-process``."""
         from zenprovision.runtime.runner import run_pipeline
 
-        return run_pipeline(self, stack, params, cache=cache)
+        return run_pipeline(self, stack, params, cache=cache, in_process=in_process)
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"

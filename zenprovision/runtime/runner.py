@@ -57,16 +57,19 @@ def _quiet(kind: str, node_id: str, detail: str) -> None:
 
 def run_pipeline(pipeline: Pipeline, stack: str, params: dict[str, Any], cache: bool = True,
                  resume: str | None = None, on_event: Callable[[str, str, str], None] = _quiet,
-                 raise_on_failure: bool = True) -> RunSummary:
-    """Run ``pipeline`` on ``stack`` holding the stack's run lease, so a destroy waits for it or aborts it."""
+                 raise_on_failure: bool = True, in_process: bool = False) -> RunSummary:
+    """Run ``pipeline`` on ``stack`` holding the stack's run lease, so a destroy waits for it or aborts it.
+
+    ``in_process``: run the steps in this process, one at a time (local orchestrator only).
+    """
     stack_store.load(stack)  # a missing stack is reported before any lock file is made
     run_id = f"{pipeline.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
     with RunLease(stack, run_id):
-        return _run(pipeline, stack, params, run_id, cache, resume, on_event, raise_on_failure)
+        return _run(pipeline, stack, params, run_id, cache, resume, on_event, raise_on_failure, in_process)
 
 
 def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, cache: bool, resume: str | None,
-         on_event: Callable[[str, str, str], None], raise_on_failure: bool) -> RunSummary:
+         on_event: Callable[[str, str, str], None], raise_on_failure: bool, in_process: bool) -> RunSummary:
     doc = stack_store.load(stack).to_document()  # again: a destroy may have finished before the lease
     _refuse_a_stack_being_destroyed(stack)
     dag = _build(pipeline, params)  # every definition error surfaces before anything runs
@@ -74,6 +77,8 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
     artifact_store.check()
     component = doc["components"]["orchestrator"]
     orchestrator = flavors.build("orchestrator", component["flavor"], component.get("config", {}))
+    if in_process:
+        orchestrator.run_in_process()  # refused before anything is recorded where it cannot be done
     meta = MetadataStore(stack)
     reuse = meta.step_outputs(resume) if resume else {}
     with meta.transaction():  # the old run names its successor only if that one is recorded too

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zenprovision.errors import InputError
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -32,6 +34,12 @@ class BaseOrchestrator(ABC):
 
     def prepare_run(self, context: RunContext) -> None:  # noqa: B027 - optional hook
         """Called once before a run; orchestrators that ship code keep the context."""
+
+    def run_in_process(self) -> None:
+        """Run the steps in this process (``--in-process``): only an orchestrator of this machine can."""
+        raise InputError(f"--in-process runs the steps in the run's own process; this stack's orchestrator is "
+                         f"{self.flavor}, which runs them elsewhere",
+                         hint="drop --in-process, or run on a stack whose orchestrator is local")
 
     def warm_up(self, functions: list[Any]) -> None:  # noqa: B027 - optional hook
         """Called once before the first step is submitted, with the functions of the steps left."""

@@ -1,4 +1,5 @@
-"""The local orchestrator: a process pool (``pool.PipePool``), as wide as the stack's ``workers``."""
+"""The local orchestrator: a process pool (``pool.PipePool``), as wide as the stack's ``workers``;
+or, for a run started with ``--in-process``, the run's own process (``inline.InlineExecutor``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
+from zenprovision.runtime.orchestrators.inline import InlineExecutor
 from zenprovision.runtime.orchestrators.lifeline import die_with_parent
 from zenprovision.runtime.orchestrators.pool import PipePool
 from zenprovision.runtime.preload import preload
@@ -54,13 +56,21 @@ class HealingPool:
 
 class LocalOrchestrator(BaseOrchestrator):
     flavor = "local"
+    in_process = False
+
+    def run_in_process(self) -> None:
+        self.in_process = True
 
     def warm_up(self, functions: list[Any]) -> None:
         """Workers fork from this process: import the steps' libraries once, here (runtime/preload.py)."""
-        preload(functions)
+        if not self.in_process:  # in-process, each step imports what it uses as it runs
+            preload(functions)
 
     @contextmanager
     def executor(self) -> Iterator[Executor]:
+        if self.in_process:
+            yield InlineExecutor()
+            return
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         # driven: the scheduler's thread reads the replies as it waits, no reader thread (pool.py).
         context = multiprocessing.get_context("fork")
@@ -72,6 +82,7 @@ class LocalOrchestrator(BaseOrchestrator):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self, executor: Executor) -> None:
+        """Ctrl-C reached the steps' processes' parent; in-process, it has stopped the step already."""
         processes = list(getattr(executor, "_processes", {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
