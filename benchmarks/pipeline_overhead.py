@@ -4,7 +4,8 @@ Every output persisted to the artifact store, metadata recorded, caching off. Pr
 whole-run wall time for a 10-step and a 40-step chain and a 16-way fan-out, per-step
 overhead (T40 - T10) / 30 (target <= 5 ms, and within 1.3x of the floor), the same for
 the floor, a plain loop that pickles each output to a file with one fsync per step (and for
-reference one with two, as the runtime did before issue 15), a second floor for a runtime
+reference one with two, as the runtime did before issue 15), a third floor writing each output as
+two new files in a new run folder as the runtime's layout does, a second floor for a runtime
 that runs each step in a worker process: the same loop with each step's write handed to a
 2-process pool (ProcessPoolExecutor, fork) and its result awaited, for reference the runtime's
 own save and load of each output in this process (its on-disk layout: two new files per step
@@ -44,6 +45,27 @@ def baseline(steps: int, folder: Path, syncs: int = 1) -> float:
                 pickle.dump(value, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
+        with open(path, "rb") as handle:
+            value = pickle.load(handle)
+    return time.perf_counter() - started
+
+
+def two_new_files(steps: int, folder: Path) -> float:
+    """The plain loop, writing each step's output as two new files in a new run folder (data, fsynced, then a
+    meta file), as the runtime's layout does: what the filesystem charges for that layout at least."""
+    run = folder / f"run-{time.time_ns()}"
+    started = time.perf_counter()
+    run.mkdir()
+    value = 0
+    for index in range(steps):
+        value = value + 1 if index else 0
+        path = run / f"step_{index}.pkl"
+        with open(path, "xb") as handle:
+            pickle.dump(value, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with open(run / f".step_{index}.meta.json", "xb") as handle:
+            handle.write(b'{"file": "step.pkl"}')
         with open(path, "rb") as handle:
             value = pickle.load(handle)
     return time.perf_counter() - started
@@ -103,7 +125,7 @@ def main() -> None:
         one_run(chains.chain10, "bench", in_process=True)
         folder = Path(tempfile.mkdtemp(prefix="zenprovision-baseline-"))
         rounds: dict[str, list[float]] = {key: [] for key in ("t10", "t40", "t16", "b10", "b40", "d10", "d40",
-                                                              "p10", "p40", "s10", "s40", "i10", "i40")}
+                                                              "p10", "p40", "s10", "s40", "i10", "i40", "n10", "n40")}
         pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
         pooled(10, folder, pool)  # warm-up: the workers start
         for _ in range(rounds_wanted):
@@ -115,11 +137,12 @@ def main() -> None:
                                  ("s10", lambda: stored(10, folder)), ("s40", lambda: stored(40, folder)),
                                  ("t16", lambda: one_run(chains.fanout16, "bench")),
                                  ("i10", lambda: one_run(chains.chain10, "bench", in_process=True)),
-                                 ("i40", lambda: one_run(chains.chain40, "bench", in_process=True))):
+                                 ("i40", lambda: one_run(chains.chain40, "bench", in_process=True)),
+                                 ("n10", lambda: two_new_files(10, folder)), ("n40", lambda: two_new_files(40, folder))):
                 rounds[key].append(measure())
         pool.shutdown()
-        t10, t40, t16, b10, b40, d10, d40, p10, p40, s10, s40, i10, i40 = (statistics.median(rounds[key])
-                                                                           for key in rounds)
+        t10, t40, t16, b10, b40, d10, d40, p10, p40, s10, s40, i10, i40, n10, n40 = (
+            statistics.median(rounds[key]) for key in rounds)
         started = time.perf_counter()
         subprocess.run([PROVISION, "run", f"{HERE / 'chains.py'}:chain10", "--stack", "bench", "--no-cache"],
                        check=True, capture_output=True)
@@ -132,6 +155,7 @@ def main() -> None:
     pool_step = (p40 - p10) / 30
     store_step = (s40 - s10) / 30
     inline_step = (i40 - i10) / 30
+    layout_step = (n40 - n10) / 30
     print(f"{'measure':44} {'zenprovision':>13} {'baseline':>10} {'target':>8}")
     print(f"{'10-step chain, wall':44} {t10 * 1000:11.1f}ms {b10 * 1000:8.1f}ms")
     print(f"{'40-step chain, wall':44} {t40 * 1000:11.1f}ms {b40 * 1000:8.1f}ms")
@@ -143,12 +167,14 @@ def main() -> None:
     print(f"{'(reference: two fsyncs per step, plain loop)':44} {'':>13} {two_step * 1000:8.2f}ms")
     print(f"{'floor 2: one fsync per step, in a worker process':44} {'':>13} {pool_step * 1000:8.2f}ms")
     print(f"{'per-step overhead / worker-process floor':44} {per_step / pool_step:12.2f}x")
+    print(f"{'floor 3: two new files per step, one fsync':44} {'':>13} {layout_step * 1000:8.2f}ms")
     print(f"{'(reference: runtime save + load, in-process)':44} {'':>13} {store_step * 1000:8.2f}ms")
     print(f"{'40-step chain, --in-process, wall':44} {i40 * 1000:11.1f}ms")
     print(f"{'per-step overhead, --in-process':44} {inline_step * 1000:11.2f}ms {base_step * 1000:8.2f}ms {'5ms':>8}")
     inline_ratio = inline_step / base_step if base_step > 0 else float("inf")
     print(f"{'per-step overhead, --in-process / floor':44} {inline_ratio:12.2f}x {'':>10} {'1.3x':>8}  "
           f"{'ok' if inline_ratio <= 1.3 else 'SLOW'}")
+    print(f"{'per-step overhead, --in-process / floor 3':44} {inline_step / layout_step:12.2f}x")
     print(f"{'provision run chain10 (whole process)':44} {whole * 1000:11.0f}ms {'':>10} {'1000ms':>8}")
     print(f"(local stack, workers=2, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, caching off, "
           "artifacts and metadata persisted)")

@@ -2,6 +2,7 @@
 
 Deploys the local stack once, then per round, interleaved:
   provision run examples/quickstart.py     target <= 5 s (quiet machine) and <= 2x the floor
+  the same with --in-process               (every step in the run's own process, no worker)
   floor: the same steps' functions called in order in one fresh Python process, the model
          deployed to the same MLServer through the same client (no runtime, no artifacts)
 and prints where a run's time went: each step's duration as the metadata store recorded it.
@@ -59,11 +60,12 @@ def main() -> None:
     env = {**os.environ, "ZENPROVISION_HOME": tempfile.mkdtemp(prefix="zenprovision-quickstart-")}
     quickstart = str(ROOT / "examples" / "quickstart.py")
     subprocess.run([*PROVISION, "recipe", "local", "--stack", "qs", "--yes"], env=env, check=True, capture_output=True)
-    runs, plain, steps = [], [], []
+    runs, inline, plain, steps = [], [], [], []
     try:
         for _ in range(args.rounds):
             runs.append(timed([*PROVISION, "run", quickstart, "--stack", "qs", "--no-cache"], env))
             steps.append(step_seconds(env))
+            inline.append(timed([*PROVISION, "run", quickstart, "--stack", "qs", "--no-cache", "--in-process"], env))
             plain.append(timed([sys.executable, "-c", PLAIN, quickstart, "qs"], env))
     finally:
         subprocess.run([*PROVISION, "destroy", "qs", "--yes"], env=env, capture_output=True)
@@ -72,6 +74,11 @@ def main() -> None:
     print(f"{'floor: the steps as plain Python, one process':52} {floor:7.2f}s")
     print(f"{'provision run examples/quickstart.py':52} {run:7.2f}s {5.0:7.2f}s  {'ok' if run <= 5 else 'SLOW'}")
     print(f"{'  ... as a multiple of the floor':52} {run / floor:7.2f}x {2.0:7.2f}x  {'ok' if run <= 2 * floor else 'SLOW'}")
+    in_process = statistics.median(inline)
+    print(f"{'provision run examples/quickstart.py --in-process':52} {in_process:7.2f}s {5.0:7.2f}s  "
+          f"{'ok' if in_process <= 5 else 'SLOW'}")
+    print(f"{'  ... as a multiple of the floor':52} {in_process / floor:7.2f}x {2.0:7.2f}x  "
+          f"{'ok' if in_process <= 2 * floor else 'SLOW'}")
     for node in steps[0]:
         print(f"{'  step ' + node:52} {statistics.median(s.get(node, 0) for s in steps):7.2f}s")
     print(f"(medians of {args.rounds} interleaved rounds; cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f})")

@@ -114,3 +114,18 @@ def test_refused_where_the_orchestrator_runs_steps_elsewhere_before_anything_is_
     assert result.code == 2, result.err
     assert "--in-process" in result.err and "dask" in result.err and "local" in result.err
     assert not db_path("far").exists() or MetadataStore("far").runs() == []
+
+
+def test_a_breakpoint_in_a_step_stops_in_the_terminal_of_the_run(local_stack, home, tmp_path):
+    pipeline_file = tmp_path / "debugged.py"
+    pipeline_file.write_text(
+        "from zenprovision import pipeline, step\n"
+        "@step\ndef inspected() -> int:\n    x = 41\n    breakpoint()\n    return x + 1\n"
+        "@pipeline\ndef p():\n    inspected()\n"
+    )
+    env = {**os.environ, "PYTHONBREAKPOINT": "pdb.set_trace"}
+    debugged = subprocess.run([sys.executable, "-m", "zenprovision", "run", str(pipeline_file), "--stack", local_stack,
+                               "--in-process"], input="p x * 1000\nc\n", capture_output=True, text=True, env=env,
+                              timeout=120)
+    assert debugged.returncode == 0, debugged.stderr
+    assert "41000" in debugged.stdout + debugged.stderr  # pdb read the command from the run's own stdin
