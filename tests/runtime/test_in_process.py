@@ -69,6 +69,14 @@ def test_a_failure_skips_what_follows_and_resume_reuses_what_succeeded(local_sta
                                                 "independent": "cached"}
 
 
+def test_a_step_is_retried_in_process_as_on_workers(local_stack, cli, markers):
+    result = cli("run", f"{SHAPES}:retrying", "--stack", local_stack, "--in-process", "--json")
+    assert result.code == 0, result.err
+    step = MetadataStore(local_stack).run(json.loads(result.out)["run_id"])["steps"][0]
+    assert step["status"] == "succeeded" and step["attempts"] == 2
+    assert "retrying after ConnectionError" in result.err
+
+
 def test_a_step_that_calls_sys_exit_fails_itself_not_the_run(local_stack, cli, tmp_path):
     pipeline_file = tmp_path / "exits.py"
     pipeline_file.write_text(
