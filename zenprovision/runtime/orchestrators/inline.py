@@ -5,15 +5,37 @@ hand a step to, so a short step costs little more than its output's one fsync, a
 breakpoint in a step stops in the terminal the run was started from. What it gives up is
 isolation: a step that crashes the interpreter ends the run (``--resume`` picks it up), and
 steps run one at a time.
+
+What a step does to the signals that stop the run (SIGINT, SIGTERM: it ignores them, or
+installs its own handler) holds while the step runs and is undone when it returns: the run's
+Ctrl-C, a CI cancel and ``destroy --force`` must still stop the steps after it, as they do
+when each step runs in a worker.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
 from zenprovision.runtime.execution import IN_PROCESS
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _handlers() -> dict[int, Any]:
+    """The run's handlers of the stop signals, where this thread can put them back (the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: handler for signum in STOP_SIGNALS if (handler := signal.getsignal(signum)) is not None}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for signum, handler in handlers.items():
+        if signal.getsignal(signum) is not handler:
+            signal.signal(signum, handler)
 
 
 class InlineExecutor(Executor):
@@ -21,10 +43,12 @@ class InlineExecutor(Executor):
         """Run ``fn`` now; Ctrl-C is not the step's failure but the run's end, so it propagates."""
         future: Future = Future()
         token = IN_PROCESS.set(True)
+        handlers = _handlers()
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
             future.set_exception(exc)
         finally:
             IN_PROCESS.reset(token)
+            _restore(handlers)
         return future
