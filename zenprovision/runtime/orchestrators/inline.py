@@ -9,7 +9,10 @@ steps run one at a time.
 What a step does to the signals that stop the run (SIGINT, SIGTERM: it ignores them, or
 installs its own handler) holds while the step runs and is undone when it returns: the run's
 Ctrl-C, a CI cancel and ``destroy --force`` must still stop the steps after it, as they do
-when each step runs in a worker.
+when each step runs in a worker. A stop that arrives while a step runs stops the run after it,
+even when the step caught the KeyboardInterrupt (``except BaseException``, a retry loop, a
+pipeline run inside the step that reports its own abort as an error): on workers, the run's
+process takes the signal, not the step.
 """
 
 from __future__ import annotations
@@ -38,12 +41,23 @@ def _restore(handlers: dict[int, Any]) -> None:
             signal.signal(signum, handler)
 
 
+def _noting(handler: Callable[[int, Any], Any], stops: list[int]) -> Callable[[int, Any], Any]:
+    def noted(signum: int, frame: Any) -> Any:
+        stops.append(signum)  # before the handler: it raises KeyboardInterrupt
+        return handler(signum, frame)
+
+    return noted
+
+
 class InlineExecutor(Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         """Run ``fn`` now; Ctrl-C is not the step's failure but the run's end, so it propagates."""
         future: Future = Future()
         token = IN_PROCESS.set(True)
-        handlers = _handlers()
+        handlers, stops = _handlers(), []
+        for signum, handler in handlers.items():
+            if callable(handler):  # not SIG_IGN (a background job) nor SIG_DFL
+                signal.signal(signum, _noting(handler, stops))
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
@@ -51,4 +65,6 @@ class InlineExecutor(Executor):
         finally:
             IN_PROCESS.reset(token)
             _restore(handlers)
+        if stops:  # the step caught the stop (its output, if any, is not recorded: resume runs it again)
+            raise KeyboardInterrupt
         return future
