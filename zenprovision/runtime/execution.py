@@ -8,6 +8,7 @@ artifact without its meta file was never completed and is never read.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -134,7 +135,9 @@ def execute_step(task: StepTask) -> StepResult:
     context = StepContext(task.run_id, task.node_id, task.stack, store)
     token = _CONTEXT.set(context)
     try:
-        kwargs = dict(task.params)
+        # a worker's task is unpickled, so its constants are its own; in-process they are the
+        # pipeline's objects, shared with the step's next attempt and other steps given them
+        kwargs = copy.deepcopy(task.params) if IN_PROCESS.get() else dict(task.params)
         for name, relpath in task.inputs.items():
             kwargs[name] = load_artifact(store, relpath, task.input_meta.get(name))
         value = task.step.call(kwargs)
