@@ -9,15 +9,17 @@ steps run one at a time.
 What a step does to the signals that stop the run (SIGINT, SIGTERM: it ignores them, or
 installs its own handler) holds while the step runs and is undone when it returns: the run's
 Ctrl-C, a CI cancel and ``destroy --force`` must still stop the steps after it, as they do
-when each step runs in a worker. A stop that arrives while a step runs stops the run after it,
-even when the step caught the KeyboardInterrupt (``except BaseException``, a retry loop, a
-pipeline run inside the step that reports its own abort as an error): on workers, the run's
-process takes the signal, not the step.
+when each step runs in a worker. So is a ``sys.stdout`` or ``sys.stderr`` the step replaced
+(an output capture left in place): the run reports through them. A stop that arrives while a
+step runs stops the run after it, even when the step caught the KeyboardInterrupt (``except
+BaseException``, a retry loop, a pipeline run inside the step that reports its own abort as
+an error): on workers, the run's process takes the signal, not the step.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -54,7 +56,7 @@ class InlineExecutor(Executor):
         """Run ``fn`` now; Ctrl-C is not the step's failure but the run's end, so it propagates."""
         future: Future = Future()
         token = IN_PROCESS.set(True)
-        handlers, stops = _handlers(), []
+        handlers, stops, streams = _handlers(), [], (sys.stdout, sys.stderr)
         for signum, handler in handlers.items():
             if callable(handler):  # not SIG_IGN (a background job) nor SIG_DFL
                 signal.signal(signum, _noting(handler, stops))
@@ -65,6 +67,7 @@ class InlineExecutor(Executor):
         finally:
             IN_PROCESS.reset(token)
             _restore(handlers)
+            sys.stdout, sys.stderr = streams
         if stops:  # the step caught the stop (its output, if any, is not recorded: resume runs it again)
             raise KeyboardInterrupt
         return future
