@@ -1,4 +1,4 @@
-"""An executor that runs each step as it is submitted, in the run's own process (``--in-process``).
+"""An executor that runs each step in the run's own process (``--in-process``), when the run waits for it.
 
 What ZenML's local orchestrator and Dagster's in-process executor do: no worker to start or
 hand a step to, so a short step costs little more than its output's one fsync, and a
@@ -21,7 +21,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any
 
@@ -52,9 +53,41 @@ def _noting(handler: Callable[[int, Any], Any], stops: list[int]) -> Callable[[i
 
 
 class InlineExecutor(Executor):
+    """Steps run one at a time, each when the scheduler waits for it (``wait_any``), not when it is
+    submitted: the scheduler then records each step as it returns, before the next one runs, as
+    it records each worker's reply. A finished step's successors are all submitted at once
+    (a fan-out); run at submission, every one of them ran before any was recorded, and a Ctrl-C
+    or kill -9 in the last lost them all."""
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
+
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Run ``fn`` now; Ctrl-C is not the step's failure but the run's end, so it propagates."""
         future: Future = Future()
+        self._queue.append((future, fn, args, kwargs))
+        return future
+
+    def wait_any(self, futures: Iterable[Future]) -> set[Future]:
+        """Run submitted steps in the order submitted until one of ``futures`` is done."""
+        waited = set(futures)
+        done = {future for future in waited if future.done()}
+        while not done and self._queue:
+            future, fn, args, kwargs = self._queue.popleft()
+            if future.set_running_or_notify_cancel():
+                self._run(future, fn, args, kwargs)
+            done = {future} & waited
+        if not done:  # nothing left to run would finish them: fail, never spin
+            raise RuntimeError("waited for steps that were never submitted to this executor")
+        return done
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """What was submitted and not yet waited for is dropped: its steps never started."""
+        while self._queue:
+            self._queue.popleft()[0].cancel()
+
+    @staticmethod
+    def _run(future: Future, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        """Ctrl-C is not the step's failure but the run's end, so it propagates."""
         token = IN_PROCESS.set(True)
         handlers, stops, streams = _handlers(), [], (sys.stdout, sys.stderr)
         for signum, handler in handlers.items():
@@ -70,4 +103,3 @@ class InlineExecutor(Executor):
             sys.stdout, sys.stderr = streams
         if stops:  # the step caught the stop (its output, if any, is not recorded: resume runs it again)
             raise KeyboardInterrupt
-        return future
