@@ -13,7 +13,8 @@ when each step runs in a worker. So is a ``sys.stdout`` or ``sys.stderr`` the st
 (an output capture left in place): the run reports through them. A stop that arrives while a
 step runs stops the run after it, even when the step caught the KeyboardInterrupt (``except
 BaseException``, a retry loop, a pipeline run inside the step that reports its own abort as
-an error): on workers, the run's process takes the signal, not the step.
+an error): on workers, the run's process takes the signal, not the step. A KeyboardInterrupt
+the step raised itself, with no stop signal behind it, is the step's own failure, as on a worker.
 """
 
 from __future__ import annotations
@@ -87,12 +88,27 @@ class InlineExecutor(Executor):
 
     @staticmethod
     def _run(future: Future, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        """Ctrl-C is not the step's failure but the run's end, so it propagates."""
-        token = IN_PROCESS.set(True)
+        """Ctrl-C is not the step's failure but the run's end, so it propagates (``stopped``)."""
         handlers, stops, streams = _handlers(), [], (sys.stdout, sys.stderr)
-        for signum, handler in handlers.items():
-            if callable(handler):  # not SIG_IGN (a background job) nor SIG_DFL
-                signal.signal(signum, _noting(handler, stops))
+        watched = {signum: _noting(handler, stops) for signum, handler in handlers.items()
+                   if callable(handler)}  # not SIG_IGN (a background job) nor SIG_DFL
+        for signum, noted in watched.items():
+            signal.signal(signum, noted)
+
+        def stopped() -> bool:
+            """A stop signal came; or one may have unseen: the step put in a handler of its own, or
+            the process has one not set from Python. Signals raise only in the main thread."""
+            if stops:
+                return True
+            if threading.current_thread() is not threading.main_thread():
+                return False
+            for signum in STOP_SIGNALS:
+                current = signal.getsignal(signum)
+                if current is None or current is not watched.get(signum, handlers.get(signum)):
+                    return True
+            return False
+
+        token = IN_PROCESS.set(stopped)
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future

@@ -24,7 +24,7 @@ def _worker_init(parent: int) -> None:
     # A killed run takes its workers with it; Ctrl-C belongs to the orchestrating process,
     # which stops the workers itself.
     die_with_parent(parent)
-    IN_PROCESS.set(False)  # forked from a step run --in-process (a pipeline run inside it): not here
+    IN_PROCESS.set(None)  # forked from a step run --in-process (a pipeline run inside it): not here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # abort() terminates a worker: whatever its parent took SIGTERM for
 
