@@ -58,10 +58,30 @@ class InlineExecutor(Executor):
     submitted: the scheduler then records each step as it returns, before the next one runs, as
     it records each worker's reply. A finished step's successors are all submitted at once
     (a fan-out); run at submission, every one of them ran before any was recorded, and a Ctrl-C
-    or kill -9 in the last lost them all."""
+    or kill -9 in the last lost them all.
+
+    From its start to ``close`` the run's stop handlers are wrapped to note each stop (one
+    ``signal.signal`` per run, not per step); after each step they are checked and put back if
+    the step replaced them."""
 
     def __init__(self) -> None:
         self._queue: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
+        self._stops: list[int] = []
+        self._handlers = _handlers()  # the run's, put back by ``close``
+        self._watched = {signum: _noting(handler, self._stops) for signum, handler in self._handlers.items()
+                         if callable(handler)}  # not SIG_IGN (a background job) nor SIG_DFL
+        self._watch()
+
+    def _watch(self) -> None:
+        """Our wrappers, and the run's handlers it does not wrap (SIG_IGN, SIG_DFL), where a step changed them."""
+        for signum, handler in self._handlers.items():
+            wanted = self._watched.get(signum, handler)
+            if signal.getsignal(signum) is not wanted:
+                signal.signal(signum, wanted)
+
+    def close(self) -> None:
+        """The run is over: its own handlers again."""
+        _restore(self._handlers)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
@@ -86,36 +106,31 @@ class InlineExecutor(Executor):
         while self._queue:
             self._queue.popleft()[0].cancel()
 
-    @staticmethod
-    def _run(future: Future, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        """Ctrl-C is not the step's failure but the run's end, so it propagates (``stopped``)."""
-        handlers, stops, streams = _handlers(), [], (sys.stdout, sys.stderr)
-        watched = {signum: _noting(handler, stops) for signum, handler in handlers.items()
-                   if callable(handler)}  # not SIG_IGN (a background job) nor SIG_DFL
-        for signum, noted in watched.items():
-            signal.signal(signum, noted)
-
-        def stopped() -> bool:
-            """A stop signal came; or one may have unseen: the step put in a handler of its own, or
-            the process has one not set from Python. Signals raise only in the main thread."""
-            if stops:
-                return True
-            if threading.current_thread() is not threading.main_thread():
-                return False
-            for signum in STOP_SIGNALS:
-                current = signal.getsignal(signum)
-                if current is None or current is not watched.get(signum, handlers.get(signum)):
-                    return True
+    def _stopped(self) -> bool:
+        """During a step: a stop signal came; or one may have unseen: the step put in a handler of its
+        own, or the process has one not set from Python. Signals raise only in the main thread."""
+        if self._stops:
+            return True
+        if threading.current_thread() is not threading.main_thread():
             return False
+        for signum in STOP_SIGNALS:
+            current = signal.getsignal(signum)
+            if current is None or current is not self._watched.get(signum, self._handlers.get(signum)):
+                return True
+        return False
 
-        token = IN_PROCESS.set(stopped)
+    def _run(self, future: Future, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        """Ctrl-C is not the step's failure but the run's end, so it propagates (``_stopped``)."""
+        self._stops.clear()  # one noted before this step has stopped the run already, or was its own
+        streams = (sys.stdout, sys.stderr)
+        token = IN_PROCESS.set(self._stopped)
         try:
             future.set_result(fn(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the task's own failure, for its future
             future.set_exception(exc)
         finally:
             IN_PROCESS.reset(token)
-            _restore(handlers)
+            self._watch()
             sys.stdout, sys.stderr = streams
-        if stops:  # the step caught the stop (its output, if any, is not recorded: resume runs it again)
+        if self._stops:  # the step caught the stop (its output, if any, is not recorded: resume runs it again)
             raise KeyboardInterrupt

@@ -71,7 +71,11 @@ class LocalOrchestrator(BaseOrchestrator):
     @contextmanager
     def executor(self) -> Iterator[Executor]:
         if self.in_process:
-            yield InlineExecutor()
+            inline = InlineExecutor()
+            try:
+                yield inline
+            finally:
+                inline.close()
             return
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         # driven: the scheduler's thread reads the replies as it waits, no reader thread (pool.py).
