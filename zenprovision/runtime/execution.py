@@ -8,12 +8,14 @@ artifact without its meta file was never completed and is never read.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import posixpath
 import time
 import traceback
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +26,11 @@ from zenprovision.runtime.steps import Step
 
 _STORES: dict[str, Any] = {}
 
-# True while a step runs in the run's own process (``provision run --in-process``): there,
-# Ctrl-C stops the run (as it stops the run's workers), not just fails the step.
-IN_PROCESS: ContextVar[bool] = ContextVar("zenprovision_in_process", default=False)
+# While a step runs in the run's own process (``provision run --in-process``): a function that
+# says whether the run was asked to stop meanwhile (Ctrl-C, SIGTERM). Then the KeyboardInterrupt
+# stops the run, as it stops the run's workers; one the step raised itself fails the step, as on
+# a worker.
+IN_PROCESS: ContextVar[Callable[[], bool] | None] = ContextVar("zenprovision_in_process", default=None)
 
 
 class TransferError(RuntimeError):
@@ -134,7 +138,9 @@ def execute_step(task: StepTask) -> StepResult:
     context = StepContext(task.run_id, task.node_id, task.stack, store)
     token = _CONTEXT.set(context)
     try:
-        kwargs = dict(task.params)
+        # a worker's task is unpickled, so its constants are its own; in-process they are the
+        # pipeline's objects, shared with the step's next attempt and other steps given them
+        kwargs = copy.deepcopy(task.params) if IN_PROCESS.get() is not None else dict(task.params)
         for name, relpath in task.inputs.items():
             kwargs[name] = load_artifact(store, relpath, task.input_meta.get(name))
         value = task.step.call(kwargs)
@@ -142,7 +148,8 @@ def execute_step(task: StepTask) -> StepResult:
         return StepResult(task.node_id, True, artifact, metadata=context.metadata,
                           run_metadata=context.run_metadata, seconds=time.perf_counter() - started)
     except BaseException as exc:  # the step's own failure, reported to the orchestrator
-        if isinstance(exc, KeyboardInterrupt) and IN_PROCESS.get():
+        stopped = IN_PROCESS.get()
+        if isinstance(exc, KeyboardInterrupt) and stopped is not None and stopped():
             raise
         return StepResult(task.node_id, False, error=f"{type(exc).__name__}: {exc}",
                           traceback=traceback.format_exc(), metadata=context.metadata,

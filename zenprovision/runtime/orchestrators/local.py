@@ -12,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
+from zenprovision.runtime.execution import IN_PROCESS
 from zenprovision.runtime.orchestrators.base import BaseOrchestrator
 from zenprovision.runtime.orchestrators.inline import InlineExecutor
 from zenprovision.runtime.orchestrators.lifeline import die_with_parent
@@ -23,6 +24,7 @@ def _worker_init(parent: int) -> None:
     # A killed run takes its workers with it; Ctrl-C belongs to the orchestrating process,
     # which stops the workers itself.
     die_with_parent(parent)
+    IN_PROCESS.set(None)  # forked from a step run --in-process (a pipeline run inside it): not here
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # abort() terminates a worker: whatever its parent took SIGTERM for
 
@@ -69,7 +71,11 @@ class LocalOrchestrator(BaseOrchestrator):
     @contextmanager
     def executor(self) -> Iterator[Executor]:
         if self.in_process:
-            yield InlineExecutor()
+            inline = InlineExecutor()
+            try:
+                yield inline
+            finally:
+                inline.close()
             return
         # fork: workers inherit the pipeline module the parent loaded, so steps resolve.
         # driven: the scheduler's thread reads the replies as it waits, no reader thread (pool.py).
