@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +19,9 @@ from zenprovision.runtime.orchestrators.inline import InlineExecutor
 from zenprovision.runtime.orchestrators.lifeline import die_with_parent
 from zenprovision.runtime.orchestrators.pool import PipePool
 from zenprovision.runtime.preload import preload
+
+
+ABORT_GRACE = 5.0  # seconds a step's worker has to end after SIGTERM when the run is stopped
 
 
 def _worker_init(parent: int) -> None:
@@ -88,10 +92,20 @@ class LocalOrchestrator(BaseOrchestrator):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def abort(self, executor: Executor) -> None:
-        """Ctrl-C reached the steps' processes' parent; in-process, it has stopped the step already."""
+        """Ctrl-C reached the steps' processes' parent; in-process, it has stopped the step already.
+
+        SIGTERM first, so a step's ``finally`` and atexit run; a worker still alive after
+        ``ABORT_GRACE`` seconds (its step ignores SIGTERM, or its cleanup hangs) is killed: Ctrl-C
+        must not wait for the step to finish.
+        """
         processes = list(getattr(executor, "_processes", {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
+        deadline = time.monotonic() + ABORT_GRACE
         for process in processes:
-            process.join(5)
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join(5)
