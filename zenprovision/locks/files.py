@@ -185,7 +185,7 @@ def _owner(run_id: str) -> dict:
     import psutil
 
     return {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": psutil.Process().create_time()}
+            "started": psutil.Process().create_time(), "boot": psutil.boot_time()}
 
 
 def active_runs(stack: str) -> list[dict]:

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS lineage (run_id TEXT, node_id TEXT, input TEXT, artif
 CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 """
 # Columns added after the first release: older databases get them on open.
-ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT"}
+ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT",
+                     "owner_boot": "REAL"}
 # The step columns a status change may set besides its status (they name SQL columns).
 STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata"})
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
@@ -104,12 +105,12 @@ class MetadataStore:
 
     def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
                   secret_params: frozenset[str] = frozenset()) -> None:
-        host, pid, started = owner.current()
+        host, pid, started, boot = owner.current()
         stored = json.dumps(mask_secrets(params, secret_params), default=repr)
         self.db.execute(
             "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from, owner_host, "
-            "owner_pid, owner_started) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started),
+            "owner_pid, owner_started, owner_boot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started, boot),
         )
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
@@ -228,7 +229,8 @@ class MetadataStore:
 
 def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
     """A ``running`` run whose owner process is gone is shown ``aborted``; a resumed one names its successor."""
-    if run["status"] == "running" and owner.gone(run["owner_host"], run["owner_pid"], run["owner_started"]):
+    if run["status"] == "running" and owner.gone(run["owner_host"], run["owner_pid"], run["owner_started"],
+                                                run.get("owner_boot")):
         run["status"] = "aborted"
         run["error"] = run["error"] or f"its process (PID {run['owner_pid']}) ended without finishing the run"
     if run.get("resumed_by"):

@@ -19,13 +19,30 @@ def hostname() -> str:
     return socket.gethostname()
 
 
-def current() -> tuple[str, int, float]:
+def current() -> tuple[str, int, float, float]:
+    """(host, PID, start time, boot time): the last two as psutil gives them, both on the wall clock."""
     import psutil
 
-    return hostname(), os.getpid(), psutil.Process().create_time()
+    return hostname(), os.getpid(), psutil.Process().create_time(), psutil.boot_time()
 
 
-def gone(host: str | None, pid: int | None, started: float | None) -> bool:
+def same_start(process, started: float, boot: float | None, slack: float) -> bool:
+    """Whether ``process`` (a psutil.Process) started when a record says: ``started`` is its psutil
+    ``create_time`` and ``boot`` the machine's ``psutil.boot_time()``, both read when it was recorded.
+
+    Both are the time since boot plus the boot time on the wall clock, and a step of the wall clock
+    (NTP's first sync on a freshly booted machine, a manual change) moves every later reading of
+    both by the step: so the time since boot is compared, which no clock change moves. A record
+    without ``boot`` (written by an earlier version) is compared as it was, on the wall clock.
+    """
+    import psutil
+
+    if boot is None:
+        return abs(process.create_time() - started) <= slack
+    return abs((process.create_time() - psutil.boot_time()) - (started - boot)) <= slack
+
+
+def gone(host: str | None, pid: int | None, started: float | None, boot: float | None = None) -> bool:
     """True when the owner certainly no longer runs; unknown owners (older runs, other hosts) are not gone."""
     if not host or not pid or host != hostname():
         return False
@@ -33,7 +50,7 @@ def gone(host: str | None, pid: int | None, started: float | None) -> bool:
 
     try:
         process = psutil.Process(pid)
-        return process.status() == psutil.STATUS_ZOMBIE or abs(process.create_time() - (started or 0.0)) > 1.0
+        return process.status() == psutil.STATUS_ZOMBIE or not same_start(process, started or 0.0, boot, 1.0)
     except psutil.NoSuchProcess:
         return True
     except psutil.Error:
