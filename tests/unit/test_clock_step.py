@@ -72,3 +72,13 @@ def test_destroy_force_still_interrupts_its_run_after_a_clock_step(home, sleeper
     clock_step(2.0)
     lifecycle._abort_run("st", run)
     assert sleeper.wait(timeout=30) == -signal.SIGINT
+
+
+def test_elsewhere_the_start_time_is_compared_on_the_wall_clock(sleeper, monkeypatch):
+    """On macOS psutil's create_time is the wall clock at the start, which a later step does not move
+    while boot_time moves: the time since boot would differ there, so it is not compared."""
+    started = psutil.Process(sleeper.pid).create_time()
+    other_boot = psutil.boot_time() - 3600.0
+    assert not owner.same_start(psutil.Process(sleeper.pid), started, other_boot, 0.02)
+    monkeypatch.setattr(owner.sys, "platform", "darwin")
+    assert owner.same_start(psutil.Process(sleeper.pid), started, other_boot, 0.02)

@@ -25,7 +25,7 @@ import psutil
 from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError
 from zenprovision.home import private_dir
-from zenprovision.runtime.owner import same_start
+from zenprovision.runtime.owner import same_start, start_offset
 
 # Runs in the child before the server: wait for the parent's go, else exit; then become the server.
 _GATE = (
@@ -63,10 +63,8 @@ class PidRecord:
         return same_start(process, self.started, self.boot, _START_SLACK)
 
     def started_after(self, process: psutil.Process) -> bool:
-        """``process`` started no earlier than the recorded one (compared since boot, as ``matches``)."""
-        if self.boot is None:
-            return process.create_time() + _START_SLACK >= self.started
-        return process.create_time() - psutil.boot_time() + _START_SLACK >= self.started - self.boot
+        """``process`` started no earlier than the recorded one (compared as ``matches`` compares)."""
+        return start_offset(process, self.started, self.boot) + _START_SLACK >= 0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ never pays for it."""
 from __future__ import annotations
 
 import os
+import sys
 
 
 def hostname() -> str:
@@ -28,18 +29,24 @@ def current() -> tuple[str, int, float, float]:
 
 def same_start(process, started: float, boot: float | None, slack: float) -> bool:
     """Whether ``process`` (a psutil.Process) started when a record says: ``started`` is its psutil
-    ``create_time`` and ``boot`` the machine's ``psutil.boot_time()``, both read when it was recorded.
+    ``create_time`` and ``boot`` the machine's ``psutil.boot_time()``, both read when it was recorded."""
+    return abs(start_offset(process, started, boot)) <= slack
 
-    Both are the time since boot plus the boot time on the wall clock, and a step of the wall clock
-    (NTP's first sync on a freshly booted machine, a manual change) moves every later reading of
-    both by the step: so the time since boot is compared, which no clock change moves. A record
-    without ``boot`` (written by an earlier version) is compared as it was, on the wall clock.
+
+def start_offset(process, started: float, boot: float | None) -> float:
+    """How much later than ``started`` (recorded with ``boot``, as for ``same_start``) ``process`` started.
+
+    On Linux psutil's ``create_time`` is the time since boot plus the boot time on the wall clock
+    (``btime`` of /proc/stat), and a step of the wall clock (NTP's first sync on a freshly booted
+    machine, a manual change) moves every later reading by the step: so the time since boot is
+    compared there, which no clock change moves. Elsewhere ``create_time`` is the wall clock at the
+    start, read once, and is compared as it is; so is a record without ``boot`` (an earlier version's).
     """
     import psutil
 
-    if boot is None:
-        return abs(process.create_time() - started) <= slack
-    return abs((process.create_time() - psutil.boot_time()) - (started - boot)) <= slack
+    if boot is None or not sys.platform.startswith("linux"):
+        return process.create_time() - started
+    return (process.create_time() - psutil.boot_time()) - (started - boot)
 
 
 def gone(host: str | None, pid: int | None, started: float | None, boot: float | None = None) -> bool:
