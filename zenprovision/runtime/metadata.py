@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -73,7 +74,8 @@ class MetadataStore:
         self.path = db_path(stack)
         if not create and not self.path.is_file():
             raise NotFoundError(f"stack {stack!r} has no runs", hint="see `provision runs`")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        home.private_dir(self.path.parent)  # the folder 0700 and the database 0600 whatever the umask
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives its -wal and -shm this mode
         with _readable(self.path):
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self.db.row_factory = sqlite3.Row
