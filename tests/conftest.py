@@ -191,6 +191,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
     _deliver_ctrl_c()
+    _forget_the_shells_settings()
+
+
+# Variables of the developer's shell that change what the product does or prints: zenprovision's
+# own settings (`eval "$(provision output dev --format env)"` sets some, a user sets the others)
+# and rich's colour switches. Each test sets what it needs; a suite that passes on CI must not
+# fail in a shell where, say, ZENPROVISION_NO_PICKLE=1 or FORCE_COLOR=1 is set.
+SHELL_SETTINGS = ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+def _forget_the_shells_settings() -> None:
+    for name in list(os.environ):
+        if name.startswith("ZENPROVISION_") or name in SHELL_SETTINGS:
+            del os.environ[name]
 
 
 def _deliver_ctrl_c() -> None:

@@ -118,7 +118,11 @@ def _user_data_dir() -> Path:
         return Path(user_home) / ".local" / "share" / "zenprovision"
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("zenprovision", appauthor=False))
+    try:
+        return Path(user_data_dir("zenprovision", appauthor=False))
+    except RuntimeError as exc:  # no $HOME and no home in the user database: a container's bare UID
+        raise InputError(f"no folder for zenprovision's files: {exc}",
+                         hint=f"set {HOME_ENV} to a folder, or HOME to yours") from None
 
 
 def locks_dir() -> Path:

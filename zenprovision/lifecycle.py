@@ -32,6 +32,7 @@ from zenprovision.recipes.catalog import Catalog
 from zenprovision.recipes.recipe import Recipe
 from zenprovision.recipes.schema import parse_assignments, resolve
 from zenprovision.runtime.metadata import MetadataStore
+from zenprovision.runtime.owner import same_start
 from zenprovision.stacks import registry, store
 from zenprovision.stacks.config import Labels, StackConfig
 from zenprovision.stacks.labels import check_given, cloud_form, is_prod
@@ -273,7 +274,8 @@ def _abort_run(stack: str, run: dict[str, Any]) -> None:
     elif run.get("host") == socket.gethostname() and run.get("pid"):
         with contextlib.suppress(psutil.Error):
             process = psutil.Process(int(run["pid"]))
-            if abs(process.create_time() - float(run.get("started", 0))) < 1.0:
+            boot = run.get("boot")
+            if same_start(process, float(run.get("started", 0)), None if boot is None else float(boot), 1.0):
                 process.send_signal(signal.SIGINT)
 
 

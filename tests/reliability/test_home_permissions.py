@@ -52,3 +52,20 @@ def test_a_file_where_a_folder_belongs_is_refused(home):
     (home / "stacks").write_text("not a folder")
     with pytest.raises(NotADirectoryError, match="not a folder"):
         home_module.private_dir(home / "stacks")
+
+
+def test_what_a_run_writes_into_the_home_is_private_under_umask_000(home, open_umask):
+    """A run's metadata database (and SQLite's -wal and -shm beside it) and its run marker folder."""
+    from zenprovision.locks import files
+    from zenprovision.runtime.metadata import MetadataStore
+
+    meta = MetadataStore("dev")
+    try:
+        meta.start_run("r1", "p", "p.py", "dev", {}, None)
+        with files.FileRunLease("dev", "r1"):
+            assert mode(home / "locks" / "dev.runs") == 0o700
+        assert mode(home / "metadata") == 0o700
+        written = sorted((home / "metadata").iterdir())
+        assert [p.name for p in written][:1] == ["dev.db"] and {mode(p) for p in written} == {0o600}
+    finally:
+        meta.close()

@@ -1,11 +1,13 @@
 """Plain tables print exactly what rich's box-less table prints, and fall back to rich when they cannot."""
 
 import io
+import types
 
 import pytest
 from rich.console import Console
 from rich.table import Table
 
+from zenprovision.cli import output
 from zenprovision.cli import table as plain
 
 HEADERS = ("name", "recipe", "ttl", "last operation")
@@ -32,5 +34,22 @@ def test_markup_and_wide_text_go_through_rich(capsys, monkeypatch):
     monkeypatch.setattr(plain, "_rich_table", lambda headers, rows: used.append(rows))
     plain.print_table(HEADERS, [("dev", "[bold]x[/]", "", "")])
     plain.print_table(HEADERS, [("dev", "naïve", "", "")])
-    plain.print_table(HEADERS, [("dev", "x" * 300, "", "")])
-    assert len(used) == 3 and capsys.readouterr().out == ""
+    assert len(used) == 2 and capsys.readouterr().out == ""
+
+
+def test_a_table_wider_than_the_terminal_goes_through_rich(monkeypatch):
+    used = []
+    monkeypatch.setattr(plain, "_rich_table", lambda headers, rows: used.append(rows))
+    monkeypatch.setattr(plain, "sys", types.SimpleNamespace(stdout=types.SimpleNamespace(isatty=lambda: True)))
+    monkeypatch.setattr(plain, "_terminal_width", lambda: 80)
+    plain.print_table(HEADERS, [("dev", "x" * 100, "", "")])
+    assert len(used) == 1
+
+
+@pytest.mark.parametrize("path", ["/tmp/" + "x" * 300, "/tmp/" + "é" * 300, "/tmp/[" + "x" * 300])
+def test_a_piped_table_keeps_long_paths_whole(capsys, monkeypatch, path):
+    """Piped, a table is data: a path as long as the machine's home or TMPDIR makes it is never cut."""
+    monkeypatch.setattr(output, "_consoles", {})
+    plain.print_table(("what", "where"), [("home", path), ("from", "this machine's folder")])
+    out = capsys.readouterr().out
+    assert path in out and "…" not in out

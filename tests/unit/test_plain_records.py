@@ -56,3 +56,21 @@ def test_provision_stacks_imports_no_pydantic_and_no_yaml(home):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ}).stdout
     assert "dev" in out and "heavy: []" in out
+
+
+class _Python310Datetime(datetime):
+    """datetime as Python 3.10 has it: ``fromisoformat`` does not read a trailing ``Z``."""
+
+    @classmethod
+    def fromisoformat(cls, text: str) -> datetime:
+        if text.endswith("Z"):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+        return datetime.fromisoformat(text)
+
+
+def test_a_record_with_utc_written_as_z_is_plain_on_python_3_10_too(home, monkeypatch):
+    registry.finish(_record("dev"), "active")
+    assert '"created_at": "2026-12-01T09:30:00Z"' in plain_records.record_path("dev").read_text()
+    monkeypatch.setattr(plain_records, "datetime", _Python310Datetime)
+    plain = plain_records.read("dev")
+    assert plain is not None and plain["created_at"] == datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)

@@ -36,6 +36,9 @@ def test_labels_go_into_config_record_and_listing(home, cli, fixture_recipes, tm
     assert listed(cli, "--expired") == {}
     later = {"ZENPROVISION_NOW": "2099-01-01T00:00:00+00:00"}
     assert set(listed(cli, "--expired", env=later)) == {"s1"}  # s2 has no ttl
+    for what_if in ("2099-01-01T00:00:00", "next year"):  # no time zone: which one? One line, exit 2
+        refused = cli("stacks", "--expired", env={"ZENPROVISION_NOW": what_if})
+        assert refused.code == 2 and "ZENPROVISION_NOW" in refused.err and "Traceback" not in refused.err, refused.err
     shown = yaml.safe_load(cli("stacks", "show", "s1").out)
     assert [op["op"] for op in shown["operations"]] == ["deploy"] and shown["config"]["name"] == "s1"
     assert cli("recipe", "files", "--stack", "s3", "-c", "dir=/tmp/x", "--ttl", "soon", "--yes").code == 2

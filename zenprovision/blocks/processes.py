@@ -25,6 +25,7 @@ import psutil
 from zenprovision.atomic import atomic_write_text
 from zenprovision.errors import CorruptFileError
 from zenprovision.home import private_dir
+from zenprovision.runtime.owner import same_start, start_offset
 
 # Runs in the child before the server: wait for the parent's go, else exit; then become the server.
 _GATE = (
@@ -56,9 +57,14 @@ def server_env(environ: dict[str, str] | None = None) -> dict[str, str]:
 class PidRecord:
     pid: int
     started: float  # psutil create_time of the process
+    boot: float | None = None  # psutil.boot_time() when it was recorded; None in an earlier version's file
 
     def matches(self, process: psutil.Process) -> bool:
-        return abs(process.create_time() - self.started) <= _START_SLACK
+        return same_start(process, self.started, self.boot, _START_SLACK)
+
+    def started_after(self, process: psutil.Process) -> bool:
+        """``process`` started no earlier than the recorded one (compared as ``matches`` compares)."""
+        return start_offset(process, self.started, self.boot) + _START_SLACK >= 0
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,8 @@ class PidFile:
 
     def write(self, pid: int) -> None:
         started = psutil.Process(pid).create_time()
-        atomic_write_text(self.path, json.dumps({"pid": pid, "started": started}), mode=0o600)
+        record = {"pid": pid, "started": started, "boot": psutil.boot_time()}
+        atomic_write_text(self.path, json.dumps(record), mode=0o600)
 
     def read(self) -> PidRecord | None:
         """The record, or None when there is no file (no server was started, or it was stopped).
@@ -83,7 +90,8 @@ class PidFile:
             raise self._damaged(f"cannot be read ({exc.strerror or exc})") from exc
         try:
             record = json.loads(text)
-            return PidRecord(int(record["pid"]), float(record["started"]))
+            pid, started, boot = int(record["pid"]), float(record["started"]), record.get("boot")
+            return PidRecord(pid, started, None if boot is None else float(boot))
         except (ValueError, KeyError, TypeError) as exc:
             raise self._damaged("is damaged") from exc
 
@@ -215,7 +223,7 @@ def _group_members(record: PidRecord) -> list[psutil.Process]:
         try:
             if os.getpgid(process.pid) != record.pid or process.pid == os.getpid():
                 continue
-            if process.create_time() + _START_SLACK >= record.started and process.status() != psutil.STATUS_ZOMBIE:
+            if record.started_after(process) and process.status() != psutil.STATUS_ZOMBIE:
                 members.append(process)
         except (OSError, psutil.Error):
             continue

@@ -85,7 +85,7 @@ def stacks_history(stack: str, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    print_table(("started", "operation", "result", "by", "command", "error"),
+    print_table(("started (UTC)", "operation", "result", "by", "command", "error"),  # a team shares it: not local time
                 [(row["started"][:19].replace("T", " "), row["op"], row["result"], row["by"], row["command"],
                   (row["error"].splitlines() or [""])[0][:80]) for row in rows])
 

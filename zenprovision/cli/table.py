@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 import click
 
-PIPED_WIDTH = 200  # the width output.console() gives rich when stdout is not a terminal
-
 
 def _terminal_width() -> int:
     """shutil's answer; shutil (with its compression modules) is imported only for a terminal."""
@@ -26,8 +24,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     cells = [list(headers), *[[str(cell) for cell in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     tty = sys.stdout.isatty()
-    room = _terminal_width() if tty else PIPED_WIDTH
-    if sum(widths) + 2 * len(widths) > room or not all(_plain(cell) for row in cells for cell in row):
+    # Piped, a table is data: never cut to a width (a home or TMPDIR path can be any length).
+    wide = tty and sum(widths) + 2 * len(widths) > _terminal_width()
+    if wide or not all(_plain(cell) for row in cells for cell in row):
         _rich_table(headers, rows)
         return
     for number, row in enumerate(cells):
@@ -47,4 +46,12 @@ def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     table = Table(*headers, box=None)
     for row in rows:
         table.add_row(*row)
-    console().print(table)
+    out = console()
+    if not sys.stdout.isatty():  # piped: as wide as the table, so rich cuts no cell short with "…"
+        from rich.console import Console
+        from rich.measure import Measurement
+
+        needed = Measurement.get(out, out.options.update(width=10**6), table).maximum
+        if needed > out.width:
+            out = Console(file=out.file, highlight=False, soft_wrap=True, width=needed)
+    out.print(table)

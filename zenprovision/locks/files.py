@@ -154,7 +154,7 @@ class FileRunLease:
         self._fds: list[int] = []
 
     def acquire(self) -> FileRunLease:
-        _runs_dir(self.stack).mkdir(parents=True, exist_ok=True)
+        home.private_dir(_runs_dir(self.stack))  # 0700 whatever the umask, as the rest of the home
         lease = os.open(_lease_path(self.stack), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lease, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -185,7 +185,7 @@ def _owner(run_id: str) -> dict:
     import psutil
 
     return {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": psutil.Process().create_time()}
+            "started": psutil.Process().create_time(), "boot": psutil.boot_time()}
 
 
 def active_runs(stack: str) -> list[dict]:
@@ -218,7 +218,7 @@ class FileDestroyLease:
         self.fd: int | None = None
 
     def try_acquire(self) -> bool:
-        _runs_dir(self.stack).parent.mkdir(parents=True, exist_ok=True)
+        home.private_dir(_runs_dir(self.stack).parent)
         fd = self.fd if self.fd is not None else os.open(_lease_path(self.stack), os.O_RDWR | os.O_CREAT, 0o600)
         self.fd = fd
         try:

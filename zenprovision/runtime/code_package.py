@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import tarfile
 import tempfile
 from pathlib import Path
@@ -73,15 +74,15 @@ def upload(store: Any, root: Path) -> str:
 
 
 def fetch(store: Any, path: str) -> Path:
-    """Extract a package into a cache folder of this machine (once per package)."""
-    target = Path(tempfile.gettempdir()) / "zenprovision-code" / Path(path).name.removesuffix(".tar.gz")
+    """Extract a package into this user's cache folder on this machine (once per package)."""
+    cache = _cache_dir()
+    target = cache / Path(path).name.removesuffix(".tar.gz")
     if (target / ".complete").exists():
         return target
-    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent if target.parent.exists() else None))
+    staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=cache))
     with tarfile.open(fileobj=io.BytesIO(store.read_bytes(path)), mode="r:gz") as archive:
-        archive.extractall(staging, filter="data")
+        _extract(archive, staging)
     (staging / ".complete").write_text("")
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(staging, target)
     except OSError:  # another worker extracted it first
@@ -89,3 +90,36 @@ def fetch(store: Any, path: str) -> Path:
 
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _cache_dir() -> Path:
+    """The folder of extracted packages: one per user in the temp folder, private.
+
+    The temp folder is shared by every user of the machine: one folder for all would belong to
+    whoever fetched first, the others could not write to it, and a package folder another user
+    made there would be run as code. A folder of that name that is not ours alone (made by
+    someone else, or writable by others) is not used: a fresh private one is, for this fetch.
+    """
+    folder = Path(tempfile.gettempdir()) / f"zenprovision-code-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return Path(tempfile.mkdtemp(prefix="zenprovision-code-"))
+    return folder
+
+
+def _extract(archive: tarfile.TarFile, folder: Path) -> None:
+    """Extract with tarfile's ``data`` filter; on a Python without it (before 3.10.12, 3.11.4 and
+    3.12: Debian 12's 3.11.2, for one) only what ``build`` writes is accepted: regular files at
+    relative paths inside the package."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(folder, filter="data")
+        return
+    for member in archive.getmembers():
+        name = Path(member.name)
+        if not member.isfile() or name.is_absolute() or ".." in name.parts:
+            raise ValueError(f"code package member {member.name!r} is not a file inside the package")
+    archive.extractall(folder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS lineage (run_id TEXT, node_id TEXT, input TEXT, artif
 CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 """
 # Columns added after the first release: older databases get them on open.
-ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT"}
+ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT",
+                     "owner_boot": "REAL"}
 # The step columns a status change may set besides its status (they name SQL columns).
 STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata"})
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
@@ -72,7 +74,8 @@ class MetadataStore:
         self.path = db_path(stack)
         if not create and not self.path.is_file():
             raise NotFoundError(f"stack {stack!r} has no runs", hint="see `provision runs`")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        home.private_dir(self.path.parent)  # the folder 0700 and the database 0600 whatever the umask
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives its -wal and -shm this mode
         with _readable(self.path):
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self.db.row_factory = sqlite3.Row
@@ -104,12 +107,12 @@ class MetadataStore:
 
     def start_run(self, run_id: str, pipeline: str, file: str, stack: str, params: dict, resumed_from: str | None,
                   secret_params: frozenset[str] = frozenset()) -> None:
-        host, pid, started = owner.current()
+        host, pid, started, boot = owner.current()
         stored = json.dumps(mask_secrets(params, secret_params), default=repr)
         self.db.execute(
             "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from, owner_host, "
-            "owner_pid, owner_started) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started),
+            "owner_pid, owner_started, owner_boot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started, boot),
         )
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
@@ -228,7 +231,8 @@ class MetadataStore:
 
 def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
     """A ``running`` run whose owner process is gone is shown ``aborted``; a resumed one names its successor."""
-    if run["status"] == "running" and owner.gone(run["owner_host"], run["owner_pid"], run["owner_started"]):
+    if run["status"] == "running" and owner.gone(run["owner_host"], run["owner_pid"], run["owner_started"],
+                                                run.get("owner_boot")):
         run["status"] = "aborted"
         run["error"] = run["error"] or f"its process (PID {run['owner_pid']}) ended without finishing the run"
     if run.get("resumed_by"):

@@ -16,7 +16,14 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 def now() -> datetime:
     injected = os.environ.get(NOW_ENV)
     if injected:
-        return datetime.fromisoformat(injected.replace("Z", "+00:00"))
+        try:
+            at = datetime.fromisoformat(injected.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:  # no offset: local time or UTC? Every time it is compared with has one
+            raise InputError(f"{NOW_ENV}={injected} is not an ISO time with a time zone",
+                             hint=f"e.g. {NOW_ENV}=2030-01-01T00:00:00Z (UTC) or ...T00:00:00+01:00")
+        return at
     return datetime.now(timezone.utc)
 
 

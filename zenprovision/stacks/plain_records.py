@@ -100,7 +100,7 @@ def _one_of(value: Any, allowed: set[str]) -> bool:
 def _timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _TIMESTAMP.match(value):
         return None
-    try:
-        return datetime.fromisoformat(value)
+    try:  # Python 3.10's fromisoformat does not read a trailing Z, which pydantic writes for UTC
+        return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:
         return None
