@@ -82,3 +82,14 @@ def test_elsewhere_the_start_time_is_compared_on_the_wall_clock(sleeper, monkeyp
     assert not owner.same_start(psutil.Process(sleeper.pid), started, other_boot, 0.02)
     monkeypatch.setattr(owner.sys, "platform", "darwin")
     assert owner.same_start(psutil.Process(sleeper.pid), started, other_boot, 0.02)
+
+
+def test_a_running_run_is_listed_running_after_a_clock_step(home, clock_step):
+    from zenprovision.runtime.metadata import MetadataStore
+
+    meta = MetadataStore("dev")
+    meta.start_run("r1", "p", "p.py", "dev", {}, None)  # this process is the run's owner
+    clock_step(5.0)
+    assert [run["status"] for run in meta.runs()] == ["running"]  # the listing, as `provision runs` reads it
+    assert meta.run("r1")["status"] == "running"
+    meta.close()

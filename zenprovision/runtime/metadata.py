@@ -46,7 +46,7 @@ ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_starte
 # The step columns a status change may set besides its status (they name SQL columns).
 STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata"})
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
-              "owner_started"
+              "owner_started, owner_boot"
 
 
 def db_path(stack: str) -> Path:
