@@ -118,7 +118,7 @@ def fixture_recipes(monkeypatch) -> Path:
 # --- temp files -------------------------------------------------------------------------------
 # Who writes to the system temp folder when a test runs: cookiecutter writes every hook script
 # there (NamedTemporaryFile(delete=False), never removed), the runtime unpacks code packages
-# into <temp>/zenprovision-code, and Dask workers keep dask-scratch-space there. All of them ask
+# into <temp>/zenprovision-code-<uid>, and Dask workers keep dask-scratch-space there. All of them ask
 # ``tempfile.gettempdir()``, which follows $TMPDIR in child processes; this process has cached
 # the answer already, so ``tempfile.tempdir`` is set too.
 
