@@ -1,7 +1,7 @@
 """An executor that runs each step in the run's own process (``--in-process``), when the run waits for it.
 
 What ZenML's local orchestrator and Dagster's in-process executor do: no worker to start or
-hand a step to, so a short step costs little more than its output's one fsync, and a
+hand a step to, so a short step costs about a third less (docs/reliability.md), and a
 breakpoint in a step stops in the terminal the run was started from. What it gives up is
 isolation: a step that crashes the interpreter ends the run (``--resume`` picks it up), and
 steps run one at a time.
