@@ -80,6 +80,15 @@ class DaskClusterProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def _start(self, root: Path, props: dict[str, Any]) -> dict[str, Any]:
+        """A scheduler port another process took before the scheduler bound it is chosen again."""
+        for attempt in range(1, processes.PORT_ATTEMPTS + 1):
+            try:
+                return self._start_on(root, props)
+            except processes.ServerFailed as exc:
+                if attempt == processes.PORT_ATTEMPTS or not processes.lost_a_port_we_chose(exc.log_path):
+                    raise
+
+    def _start_on(self, root: Path, props: dict[str, Any]) -> dict[str, Any]:
         workers, inherited = int(props["workers"]), tuple(props.get("worker_env") or ())
         _stop(root)
         private_dir(root)

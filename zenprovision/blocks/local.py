@@ -115,7 +115,20 @@ class MLServerProvider(ResourceProvider):
             raise processes.undo_create(Path(props["root"]), props.get("log_dir"), exc) from None
 
     def _start(self, props: dict[str, Any], port: int) -> dict[str, Any]:
-        """(Re)start the server on ``root``; the model repository is kept."""
+        """(Re)start the server on ``root``; the model repository is kept.
+
+        Ports we choose are free when chosen, not when MLServer binds them a second later: one
+        another process took meanwhile (a busy machine, parallel deploys) is chosen again, up to
+        ``processes.PORT_ATTEMPTS`` times. A port the user chose is not replaced: that error is theirs.
+        """
+        for attempt in range(1, processes.PORT_ATTEMPTS + 1):
+            try:
+                return self._start_on(props, port)
+            except processes.ServerFailed as exc:
+                if attempt == processes.PORT_ATTEMPTS or not processes.lost_a_port_we_chose(exc.log_path, port):
+                    raise
+
+    def _start_on(self, props: dict[str, Any], port: int) -> dict[str, Any]:
         root = Path(props["root"])
         _stop(root)  # replace whatever an interrupted create left
         port = port or processes.free_port()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -247,6 +248,21 @@ class ServerFailed(RuntimeError):
 
     def with_log(self, log_path: Path) -> ServerFailed:
         return ServerFailed(self.what, self.reason, log_path)
+
+
+PORT_ATTEMPTS = 3  # starts of a server whose port, free when chosen, was taken before it bound it
+
+
+def lost_a_port_we_chose(log_path: Path, wanted: int = 0) -> bool:
+    """The server's log says it exited because a port was taken, and not the port the user chose
+    (``wanted``; 0: every port was ours). Ports are only free when ``free_port`` looks."""
+    try:
+        log = log_path.read_text(errors="replace")
+    except OSError:
+        return False
+    lines = [line for line in log.splitlines() if re.search(r"already in use|failed to bind", line, re.IGNORECASE)]
+    taken = {int(port) for line in lines for port in re.findall(r"(?:, |:)(\d{2,5})\b", line)}
+    return bool(lines) and wanted not in taken
 
 
 def wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float, what: str = "server") -> None:
