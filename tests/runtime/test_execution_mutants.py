@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 
 import pytest
 
 from zenprovision import get_step_context, step
-from zenprovision.errors import ZenProvisionError
+from zenprovision.errors import MaterializerError, ZenProvisionError
 from zenprovision.runtime import execution
 from zenprovision.runtime.execution import (
     IN_PROCESS,
@@ -145,13 +146,15 @@ def scale(rows: list, factor: int = 2) -> list:
 
 def test_a_step_is_called_with_its_params_and_inputs_and_its_output_saved(stack, store):
     source = save_artifact(store, "runs/r1/load", [1, 2], "step 'load' output")
+    started = time.perf_counter()
     result = execute_step(task_of(scale, stack, params={"factor": 3}, inputs={"rows": source["relpath"]}))
-    assert result.ok and result.node_id == "train"
+    elapsed = time.perf_counter() - started
+    assert result.ok is True and result.node_id == "train"
     assert (result.error, result.traceback) == ("", "")
     assert result.artifact["relpath"] == "runs/r1/.train.meta.json"
     assert load_artifact(store, result.artifact["relpath"]) == [3, 6]
     assert result.metadata == {"rows": 2} and result.run_metadata == {"scaled": True}
-    assert result.seconds > 0
+    assert 0 < result.seconds <= elapsed
 
 
 def test_an_inputs_meta_given_with_the_task_is_used_instead_of_its_meta_file(stack, store):
@@ -171,29 +174,31 @@ def fails(n: int = 1) -> int:
 
 
 def test_a_failing_step_comes_back_as_a_failed_result_with_its_metadata(stack, store):
+    started = time.perf_counter()
     result = execute_step(task_of(fails, stack, params={"n": 7}))
-    assert not result.ok and result.node_id == "train" and result.artifact is None
+    elapsed = time.perf_counter() - started
+    assert result.ok is False and result.node_id == "train" and result.artifact is None
     assert result.error == "ValueError: bad n 7"
     assert result.traceback.startswith("Traceback (most recent call last):")
     assert 'raise ValueError(f"bad n {n}")' in result.traceback
     assert result.metadata == {"tried": 7}
     assert result.run_metadata == {}  # a failed step's run metadata is not recorded
-    assert result.seconds > 0
+    assert 0 < result.seconds <= elapsed
     assert not store.exists("runs/r1/.train.meta.json")
 
 
-def test_the_step_context_is_the_steps_only_while_it_runs(stack):
+def test_the_step_context_is_the_steps_only_while_it_runs(stack, store):
     seen = []
 
     @step
     def look() -> int:
         context = get_step_context()
-        seen.append((context.run_id, context.node_id, context.stack))
+        seen.append((context.run_id, context.node_id, context.stack, context.artifact_store))
         return 1
 
     execute_step(task_of(look, stack, node_id="look"))
     execute_step(task_of(fails, stack))
-    assert seen == [("r1", "look", stack)]
+    assert seen == [("r1", "look", stack, store)]
     with pytest.raises(ZenProvisionError):
         get_step_context()
 
@@ -258,3 +263,22 @@ def test_a_task_without_input_meta_reads_every_input_from_the_store(stack):
     task = task_of(scale, stack)
     assert task.input_meta == {}
     assert task_of(scale, stack).input_meta is not task.input_meta
+
+
+def test_an_output_that_cannot_be_stored_fails_its_step_naming_it(stack):
+    @step
+    def makes_a_lambda() -> object:
+        return lambda: None
+
+    result = execute_step(task_of(makes_a_lambda, stack, node_id="make"))
+    assert result.ok is False
+    assert result.error.startswith("MaterializerError: step 'make' output: cannot store a function with the pickle ")
+
+
+def test_an_artifact_changed_since_it_was_written_is_refused_naming_its_data_file(store):
+    record = save_artifact(store, "runs/r1/train", [1, 2, 3], "step 'train' output")
+    with open(store.path("runs/r1/train.json"), "wb") as handle:
+        handle.write(b"[1, 2, 4]")
+    with pytest.raises(MaterializerError) as caught:
+        load_artifact(store, record["relpath"])
+    assert caught.value.message.startswith("artifact runs/r1/train.json does not match the sha256")

@@ -278,9 +278,16 @@ def test_a_stop_raises_through_the_runs_own_handler():
         stops.append(signum)
         return "handled"
 
-    noted = inline._noting(handler, executor_stops)
-    assert noted(signal.SIGTERM, None) == "handled"
-    assert executor_stops == [signal.SIGTERM] and stops == [signal.SIGTERM]
+    frames = []
+
+    def handler_seeing_frames(signum, frame):
+        frames.append(frame)
+        return handler(signum, frame)
+
+    noted = inline._noting(handler_seeing_frames, executor_stops)
+    frame = object()
+    assert noted(signal.SIGTERM, frame) == "handled"
+    assert executor_stops == [signal.SIGTERM] and stops == [signal.SIGTERM] and frames == [frame]
 
 
 # ---------------------------------------------------------------- off the main thread

@@ -501,3 +501,24 @@ def test_a_runs_step_outputs_are_those_of_steps_that_succeeded_or_were_cached(st
     assert outputs["load"]["id"] == done and outputs["load"]["cache_key"] == "k1"
     assert outputs["prep"]["id"] == cached and outputs["prep"]["cache_key"] == "k2"
     assert outputs["load"]["run_id"] == "r1"
+
+
+class Damaged:
+    """A database connection whose file turned out damaged after it was opened."""
+
+    in_transaction = False
+
+    def close(self) -> None:
+        pass
+
+    def execute(self, *args):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+
+def test_a_database_damaged_after_opening_is_one_error_naming_it_when_read(store):
+    store.db.close()
+    path, store.db = store.path, Damaged()
+    for read in (store.runs, lambda: store.run("r1")):
+        with pytest.raises(CorruptFileError) as caught:
+            read()
+        assert caught.value.message == f"metadata database {path} is damaged (database disk image is malformed)"
