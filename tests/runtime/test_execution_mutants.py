@@ -5,6 +5,7 @@ process, through ``execute_step`` as a worker calls it, on a real local artifact
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -282,3 +283,22 @@ def test_an_artifact_changed_since_it_was_written_is_refused_naming_its_data_fil
     with pytest.raises(MaterializerError) as caught:
         load_artifact(store, record["relpath"])
     assert caught.value.message.startswith("artifact runs/r1/train.json does not match the sha256")
+
+
+def _stray_stop_fails_the_test(test):
+    """A KeyboardInterrupt out of a test ends pytest's whole session (and a mutation run reads that as a user's
+    Ctrl-C, not a killed mutant): one the test did not expect fails that test instead."""
+
+    @functools.wraps(test)
+    def guarded(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise AssertionError("a KeyboardInterrupt the test did not expect") from exc
+
+    return guarded
+
+
+for _name, _test in list(globals().items()):
+    if _name.startswith("test_") and callable(_test):
+        globals()[_name] = _stray_stop_fails_the_test(_test)

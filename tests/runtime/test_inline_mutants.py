@@ -6,6 +6,7 @@ test's own, all put back after each test."""
 
 from __future__ import annotations
 
+import functools
 import io
 import signal
 import sys
@@ -265,7 +266,10 @@ def test_a_stop_before_a_step_is_not_that_steps(run_handlers):
     with pytest.raises(KeyboardInterrupt):
         executor.wait_any([executor.submit(swallows)])
     future = executor.submit(lambda: seen.append(IN_PROCESS.get()()) or "ran")
-    assert executor.wait_any([future]) == {future}
+    try:
+        assert executor.wait_any([future]) == {future}
+    except KeyboardInterrupt:  # not out of the test: it would end the whole session
+        pytest.fail("the stop noted in the step before stopped this one too")
     assert future.result() == "ran" and seen == [False]
     executor.close()
 
@@ -309,3 +313,22 @@ def test_an_executor_off_the_main_thread_leaves_the_signals_alone(run_handlers):
     thread.join(60)
     assert results == {"handlers": run_handlers, "stopped": False}
     assert inline._handlers() == run_handlers  # the main thread's are the run's
+
+
+def _stray_stop_fails_the_test(test):
+    """A KeyboardInterrupt out of a test ends pytest's whole session (and a mutation run reads that as a user's
+    Ctrl-C, not a killed mutant): one the test did not expect fails that test instead."""
+
+    @functools.wraps(test)
+    def guarded(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise AssertionError("a KeyboardInterrupt the test did not expect") from exc
+
+    return guarded
+
+
+for _name, _test in list(globals().items()):
+    if _name.startswith("test_") and callable(_test):
+        globals()[_name] = _stray_stop_fails_the_test(_test)
