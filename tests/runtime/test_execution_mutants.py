@@ -135,6 +135,12 @@ def test_one_store_per_process_and_stack(tmp_path, monkeypatch):
     assert artifact_store_for(first) is not store
 
 
+def test_a_component_without_a_config_builds_its_store_with_an_empty_one():
+    """What a remote step is handed is the component as written; a flavor may need no config."""
+    store = artifact_store_for({"components": {"artifact_store": {"flavor": "local"}}})
+    assert store.config == {} and store.flavor == "local"
+
+
 # ---------------------------------------------------------------- a step's result
 
 
