@@ -522,3 +522,15 @@ def test_a_database_damaged_after_opening_is_one_error_naming_it_when_read(store
         with pytest.raises(CorruptFileError) as caught:
             read()
         assert caught.value.message == f"metadata database {path} is damaged (database disk image is malformed)"
+
+
+def test_metadata_columns_left_empty_read_as_no_metadata(store):
+    """A row written without metadata (by hand, or a tool writing the database): no metadata, not an error."""
+    store.start_run("r1", "p", "f.py", "dev", {}, None)
+    store.step_status("r1", "a", "a", "succeeded")
+    store.db.execute("UPDATE runs SET metadata=NULL WHERE id='r1'")
+    store.db.execute("UPDATE steps SET metadata='' WHERE run_id='r1'")
+    run = store.run("r1")
+    assert run["metadata"] == {} and run["steps"][0]["metadata"] == {}
+    store.add_run_metadata("r1", {"rows": 3})
+    assert store.run("r1")["metadata"] == {"rows": 3}
