@@ -154,3 +154,19 @@ def test_the_target_being_a_folder_fails_the_write_and_cleans_up(home):
     with pytest.raises(OSError):
         atomic_write_text(path, "new\n")
     assert sorted(p.name for p in path.parent.iterdir()) == ["dev.yaml"]
+
+
+def test_a_ctrl_c_just_after_the_rename_is_what_the_write_raises(home, monkeypatch):
+    """The temp file is gone by then (it is the file): cleaning it up must not replace the Ctrl-C by another error."""
+    real_replace = os.replace
+
+    def replace_then_interrupted(src, dst):
+        real_replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(atomic.os, "replace", replace_then_interrupted)
+    path = home / "stacks" / "dev.yaml"
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_text(path, "new\n")
+    assert path.read_text() == "new\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["dev.yaml"]
