@@ -1,7 +1,10 @@
 """Running one step, as mutation testing showed it needs pinning down: where a step's output lands and what its
 meta file records; which layout a recorded relpath is read from; what a step's result carries when it succeeds
 and when it fails; a Ctrl-C that stops the run against one the step raised itself. Steps are called here, in this
-process, through ``execute_step`` as a worker calls it, on a real local artifact store in a temp folder."""
+process, through ``execute_step`` as a worker calls it, on a real local artifact store in a temp folder.
+
+The one mutant left alive is equivalent: deep-copying the parameters on a worker too (its task was unpickled,
+so they are its own already; only the cost differs)."""
 
 from __future__ import annotations
 

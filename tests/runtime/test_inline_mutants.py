@@ -2,7 +2,10 @@
 the scheduler waits for it, in the order submitted; its failure is its future's, a stop is the run's; what a step
 does to the stop handlers and the output streams is undone when it returns; a stop the step swallowed still stops
 the run. The executor itself, in pytest's main thread; signals are raised at this process, with handlers of the
-test's own, all put back after each test."""
+test's own, all put back after each test.
+
+Mutants left alive are equivalent: the defaults of ``shutdown``'s ``wait`` and ``cancel_futures``, which it
+ignores (what was not waited for is always dropped)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,11 @@
 """The metadata store, as mutation testing showed it needs pinning down: what a run, its steps, artifacts and
 lineage read back as; which run is resumable; the cache lookup's choice; a run whose process is gone; a damaged
 database. All on the store itself, in this process: a run's owner that is gone is a PID recorded as another
-process's (a child that has exited), never a clock."""
+process's (a child that has exited), never a clock.
+
+Mutants left alive are equivalent: the case of SQL keywords, tables and columns (SQLite ignores it) and of
+``sqlite3.Row`` keys (looked up ignoring case); the fallback error in ``resuming`` (a run it ends was read as
+gone, which already set its error); ``is_dir() or True`` in ``stacks_with_runs`` (a missing folder globs nothing)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Crash-safe writes, as mutation testing showed they need pinning down: the file holds exactly what was
 written, private whatever the umask, through a hidden temp file that is synced before it replaces the
 old one and is gone again if the write fails; the folder is synced after the rename so the rename
-itself survives a crash. No crash is simulated: the syncs are observed by recording ``os.fsync``."""
+itself survives a crash. No crash is simulated: the syncs are observed by recording ``os.fsync``.
+
+The one mutant left alive is equivalent: ``encode("UTF-8")`` for ``encode("utf-8")``."""
 
 from __future__ import annotations
 
