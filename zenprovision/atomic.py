@@ -6,7 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from zenprovision.home import private_dir
+from zenprovision.errors import InputError
+from zenprovision.home import home, private_dir
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
@@ -43,3 +44,14 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def file_mode(path: str | os.PathLike) -> int:
+    """The mode to create a file with below ``path``: 0600 inside the home, private whatever the
+    umask (docs/reliability.md); elsewhere 0666, cut by the umask as any program's files are."""
+    try:
+        root = Path(os.path.realpath(home()))
+    except InputError:  # no folder for a home at all: nothing below it either
+        return 0o666
+    real = Path(os.path.realpath(path))
+    return 0o600 if real == root or root in real.parents else 0o666

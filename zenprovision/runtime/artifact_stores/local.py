@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import ArtifactStoreError
 from zenprovision.runtime.artifact_stores.base import BaseArtifactStore
 
 _PREFIXES = ("file://", "local://", "file:", "local:")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def local_path(path: str) -> str:
@@ -32,6 +34,7 @@ def local_path(path: str) -> str:
 
 class LocalArtifactStore(BaseArtifactStore):
     flavor = "local"
+    _mode: int | None = None  # of the files it creates: see _file_mode
 
     def _filesystem(self) -> tuple[Any, str]:
         from fsspec.implementations.local import LocalFileSystem
@@ -69,6 +72,23 @@ class LocalArtifactStore(BaseArtifactStore):
                 hint="check the stack's artifact store (provision output STACK) and that its folder is writable",
             ) from exc
 
+    def _file_mode(self) -> int:
+        """0600 for a store inside the home (private whatever the umask), else what the umask leaves."""
+        if self._mode is None:
+            from zenprovision.atomic import file_mode
+
+            self._mode = file_mode(self.root)
+        return self._mode
+
+    @staticmethod
+    def _make_folders(folder: str, mode: int) -> None:
+        if mode == 0o600:
+            from zenprovision.home import private_dir
+
+            private_dir(Path(os.path.realpath(folder)))  # 0700, as the home's folders are
+        else:
+            os.makedirs(folder, exist_ok=True)
+
     def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
         """A local file is visible while being written: write a temp file, fsync, rename.
 
@@ -79,13 +99,14 @@ class LocalArtifactStore(BaseArtifactStore):
         """
         target = self.path(relpath)
         temp = f"{target}.tmp-{uuid.uuid4().hex}"
+        mode = self._file_mode()
         try:
-            handle = open(temp, "xb")
+            fd = os.open(temp, _CREATE, mode)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            handle = open(temp, "xb")
+            self._make_folders(os.path.dirname(target), mode)
+            fd = os.open(temp, _CREATE, mode)
         try:
-            with handle:
+            with open(fd, "wb") as handle:
                 handle.write(data)
                 if durable:
                     handle.flush()

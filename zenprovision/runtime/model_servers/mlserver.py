@@ -71,14 +71,17 @@ class MLServerModelServer(BaseModelServer):
         """Write the model folder beside its place, then swap it in; returns the old one."""
         import joblib
 
+        from zenprovision.atomic import file_mode
+
         repository = Path(self.config["model_repository"])
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=repository))
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=repository))  # 0700 whatever the umask
+        mode = file_mode(repository)  # private inside the home: the server runs as this user
         buffer = io.BytesIO()
         joblib.dump(model, buffer)
-        (staging / "model.joblib").write_bytes(buffer.getvalue())
+        _write_new(staging / "model.joblib", buffer.getvalue(), mode)
         settings = {"name": name, "implementation": "mlserver_sklearn.SKLearnModel",
                     "parameters": {"uri": "./model.joblib", "version": "v1"}}
-        (staging / "model-settings.json").write_text(json.dumps(settings))
+        _write_new(staging / "model-settings.json", json.dumps(settings).encode(), mode)
         target = repository / name
         retired = None
         if target.exists():
@@ -118,6 +121,12 @@ class MLServerModelServer(BaseModelServer):
         if status != 200:
             raise ModelServerError(f"model {name!r} refused the request ({status}): {body}")
         return body["outputs"][0]["data"]
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """A new file created with ``mode``: open's mode is cut by the umask, never widened by it."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as handle:
+        handle.write(data)
 
 
 def _is_sklearn(model: Any) -> bool:
