@@ -89,6 +89,13 @@ class LocalArtifactStore(BaseArtifactStore):
         else:
             os.makedirs(folder, exist_ok=True)
 
+    def remove_stale_temps(self, relfolder: str) -> int:
+        """Remove the temp files in ``relfolder`` that a writer killed between write and rename
+        left: only those of processes of this machine that are gone (``atomic.is_stale_temp``)."""
+        from zenprovision.atomic import remove_stale_temps
+
+        return remove_stale_temps(self.path(relfolder))
+
     def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
         """A local file is visible while being written: write a temp file, fsync, rename.
 
@@ -97,8 +104,10 @@ class LocalArtifactStore(BaseArtifactStore):
         Folders are made only when the temp file cannot be created: a file written beside
         another (``meta.json`` beside its data) costs no ``makedirs`` (issue 15).
         """
+        from zenprovision.atomic import temp_name
+
         target = self.path(relpath)
-        temp = f"{target}.tmp-{uuid.uuid4().hex}"
+        temp = temp_name(target)  # names its writer: a temp file a kill -9 left is removed later
         mode = self._file_mode()
         try:
             fd = os.open(temp, _CREATE, mode)
