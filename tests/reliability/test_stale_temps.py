@@ -159,3 +159,52 @@ def test_a_run_removes_the_temp_files_its_own_killed_writers_left_when_it_ends(l
     summary = planting.run(stack=local_stack, in_process=True, dead=dead_pid())
     assert summary.status == "succeeded"
     assert temps(home / "artifacts" / "runs" / summary.run_id) == set()
+
+
+def stale(name: str, pid: int) -> str:
+    """``atomic.temp_name(name)`` as the process ``pid`` of this machine would have named it."""
+    return atomic.temp_name(name).replace(f"-{os.getpid()}-", f"-{pid}-")
+
+
+def model_folder(folder: Path, name: str) -> Path:
+    folder.mkdir(mode=0o700)
+    (folder / "model-settings.json").write_text(f'{{"name": "{name}"}}')
+    return folder
+
+
+def test_a_deploy_tidies_what_deploys_killed_mid_swap_left_in_the_model_repository(home):
+    from sklearn.dummy import DummyClassifier
+
+    from zenprovision.home import private_dir
+    from zenprovision.runtime.model_servers.mlserver import MLServerModelServer
+
+    repository = private_dir(home / "local" / "dev" / "mlserver" / "models")
+    gone = dead_pid()
+    model_folder(repository / "kept", "kept")
+    never_swapped_in = model_folder(repository / stale(".kept", gone), "kept")
+    swapped_out = model_folder(repository / stale(".lost~retired", gone), "lost")  # killed between the renames
+    replaced = model_folder(repository / stale(".kept~retired", gone), "kept")  # killed before removing it
+    live = model_folder(repository / atomic.temp_name(".busy"), "busy")  # a deploy going on (this process)
+    server = MLServerModelServer({"endpoint": "http://127.0.0.1:9", "model_repository": str(repository)})
+    model = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    assert server._write_to_repository(model, "other") is None
+    assert not never_swapped_in.exists() and not replaced.exists() and not swapped_out.exists()
+    assert (repository / "lost" / "model-settings.json").read_text() == '{"name": "lost"}'  # served again on restart
+    assert live.exists()
+    assert sorted(p.name for p in repository.iterdir()) == sorted(["kept", "lost", "other", live.name])
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "", "x" * 129, "iris~retired", "two words"])
+def test_a_model_name_that_cannot_be_a_folder_of_the_repository_is_refused_before_anything_is_written(home, name):
+    from sklearn.dummy import DummyClassifier
+
+    from zenprovision.errors import InputError
+    from zenprovision.home import private_dir
+    from zenprovision.runtime.model_servers.mlserver import MLServerModelServer
+
+    repository = private_dir(home / "local" / "dev" / "mlserver" / "models")
+    server = MLServerModelServer({"endpoint": "http://127.0.0.1:9", "model_repository": str(repository)})
+    with pytest.raises(InputError, match="cannot name a model folder") as refused:
+        server.deploy(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), name)
+    assert refused.value.exit_code == 2 and "\n" not in str(refused.value)
+    assert list(repository.iterdir()) == [] and sorted(p.name for p in repository.parent.iterdir()) == ["models"]
