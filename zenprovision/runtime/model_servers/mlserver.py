@@ -153,7 +153,10 @@ def _tidy(repository: Path) -> None:
         if model.endswith(RETIRED) and MODEL_NAME.fullmatch(model.removesuffix(RETIRED)):
             target = repository / model.removesuffix(RETIRED)
             if not target.exists():
-                os.replace(repository / name, target)
+                try:
+                    os.replace(repository / name, target)
+                except OSError:  # a deploy of that model put one there meanwhile: keep both
+                    pass
                 continue
         shutil.rmtree(repository / name, ignore_errors=True)
 
