@@ -19,7 +19,7 @@ def test_state_round_trip_is_private(home):
     loaded = state.load("dev")
     assert loaded.get("urn:a").outputs == {"x": 1, "y": 2}
     assert loaded.get("urn:a").dependencies == ["urn:b"]
-    assert not list(path.parent.glob("*.tmp"))
+    assert not list(path.parent.glob("*.tmp*"))  # temp files: .<name>.tmp-<machine>-<pid>-<random>
 
 
 def test_damaged_state_is_never_overwritten(home):

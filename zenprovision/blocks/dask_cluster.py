@@ -25,13 +25,18 @@ from zenprovision.blocks import processes
 from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
+PROBE_TIMEOUT = 2.0  # one question to the scheduler
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_WORKERS = 64
 
 
 def _wait_for_workers(address: str, count: int, started: dict[str, Any], root: Path) -> None:
-    """Until ``count`` workers joined; fail early, naming its log, if either process exits."""
-    from distributed import Client
+    """Until ``count`` workers joined; fail early, naming its log, if either process exits.
+
+    Each question to the scheduler is bounded (``scheduler_workers``): a process that took its port
+    and accepts connections without answering cannot keep us from seeing the scheduler exit.
+    """
+    from zenprovision.runtime.orchestrators.dask import scheduler_workers
 
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
@@ -40,11 +45,11 @@ def _wait_for_workers(address: str, count: int, started: dict[str, Any], root: P
                 raise processes.ServerFailed(f"dask {name}", f"exited with code {proc.returncode} before it was ready",
                                              root / f"{name}.log")
         try:
-            with Client(address, timeout=2, set_as_default=False) as client:
-                client.wait_for_workers(count, timeout=min(5.0, max(1.0, deadline - time.monotonic())))
+            if scheduler_workers(address, timeout=PROBE_TIMEOUT) >= count:
                 return
-        except (OSError, TimeoutError):
-            time.sleep(0.1)
+        except OSError:
+            pass
+        time.sleep(0.1)
     raise processes.ServerFailed("dask cluster", f"at {address} did not get {count} workers in {READY_TIMEOUT:.0f}s",
                                  root / "workers.log")
 

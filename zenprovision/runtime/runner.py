@@ -86,6 +86,8 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
             meta.resuming(resume, run_id)  # a missing, running, succeeded or resumed run is a clear error
         meta.start_run(run_id, pipeline.name, pipeline.source_file or "", stack, pipeline.parameters(params), resume,
                        secret_params=pipeline.secret_parameters())
+    if resume:  # its process is gone (resuming checked): what it was writing when killed is not coming
+        _remove_stale_temps(artifact_store, resume)
     code_root = Path(pipeline.source_file).parent if pipeline.source_file else Path.cwd()
     orchestrator.prepare_run(RunContext(run_id, code_root, artifact_store, doc))
     on_event("run", run_id, "")
@@ -102,6 +104,7 @@ def _run(pipeline: Pipeline, stack: str, params: dict[str, Any], run_id: str, ca
         meta.end_run(run_id, "failed", scrub_text(f"{type(exc).__name__}: {exc}", secret_values))
         meta.close()
         raise
+    _remove_stale_temps(artifact_store, run_id)  # a worker killed mid-write (its step was retried)
     try:
         summary = _summary(meta, pipeline, stack, run_id, state, time.perf_counter() - started, doc)
     finally:
@@ -139,6 +142,15 @@ def _refuse_a_stack_being_destroyed(stack: str) -> None:
     if record is not None and record.status in ("destroying", "destroy-failed"):
         raise StackLockedError(f"stack {stack!r} is being destroyed, or a destroy of it did not finish",
                                hint=f"finish it (provision destroy {stack}) or deploy the stack again")
+
+
+def _remove_stale_temps(artifact_store: Any, run_id: str) -> None:
+    """The temp files in a run's folder whose writer was killed before its rename (a local store's:
+    an object store publishes whole objects). Only a gone process's: a step of the run still going
+    on elsewhere (a Dask task outlives its run) keeps its own."""
+    remove = getattr(artifact_store, "remove_stale_temps", None)
+    if remove is not None:
+        remove(f"runs/{run_id}")
 
 
 def _secret_values(pipeline: Pipeline, params: dict[str, Any]) -> frozenset[str]:

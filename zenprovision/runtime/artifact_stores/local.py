@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import ArtifactStoreError
 from zenprovision.runtime.artifact_stores.base import BaseArtifactStore
 
 _PREFIXES = ("file://", "local://", "file:", "local:")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
 def local_path(path: str) -> str:
@@ -32,6 +34,7 @@ def local_path(path: str) -> str:
 
 class LocalArtifactStore(BaseArtifactStore):
     flavor = "local"
+    _mode: int | None = None  # of the files it creates: see _file_mode
 
     def _filesystem(self) -> tuple[Any, str]:
         from fsspec.implementations.local import LocalFileSystem
@@ -69,6 +72,30 @@ class LocalArtifactStore(BaseArtifactStore):
                 hint="check the stack's artifact store (provision output STACK) and that its folder is writable",
             ) from exc
 
+    def _file_mode(self) -> int:
+        """0600 for a store inside the home (private whatever the umask), else what the umask leaves."""
+        if self._mode is None:
+            from zenprovision.atomic import file_mode
+
+            self._mode = file_mode(self.root)
+        return self._mode
+
+    @staticmethod
+    def _make_folders(folder: str, mode: int) -> None:
+        if mode == 0o600:
+            from zenprovision.home import private_dir
+
+            private_dir(Path(os.path.realpath(folder)))  # 0700, as the home's folders are
+        else:
+            os.makedirs(folder, exist_ok=True)
+
+    def remove_stale_temps(self, relfolder: str) -> int:
+        """Remove the temp files in ``relfolder`` that a writer killed between write and rename
+        left: only those of processes of this machine that are gone (``atomic.is_stale_temp``)."""
+        from zenprovision.atomic import remove_stale_temps
+
+        return remove_stale_temps(self.path(relfolder))
+
     def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
         """A local file is visible while being written: write a temp file, fsync, rename.
 
@@ -77,15 +104,18 @@ class LocalArtifactStore(BaseArtifactStore):
         Folders are made only when the temp file cannot be created: a file written beside
         another (``meta.json`` beside its data) costs no ``makedirs`` (issue 15).
         """
+        from zenprovision.atomic import temp_name
+
         target = self.path(relpath)
-        temp = f"{target}.tmp-{uuid.uuid4().hex}"
+        temp = temp_name(target)  # names its writer: a temp file a kill -9 left is removed later
+        mode = self._file_mode()
         try:
-            handle = open(temp, "xb")
+            fd = os.open(temp, _CREATE, mode)
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            handle = open(temp, "xb")
+            self._make_folders(os.path.dirname(target), mode)
+            fd = os.open(temp, _CREATE, mode)
         try:
-            with handle:
+            with open(fd, "wb") as handle:
                 handle.write(data)
                 if durable:
                     handle.flush()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +22,8 @@ from zenprovision.errors import InputError, ModelServerError
 from zenprovision.runtime.model_servers.base import BaseModelServer
 
 LOAD_TIMEOUT = 60.0
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # one folder, never hidden, safe in a URL path
+RETIRED = "~retired"  # ``.<name>~retired.tmp-...``: the version a deploy swapped out (no name has a ~)
 
 
 def _call(method: str, url: str, body: Any = None, timeout: float = LOAD_TIMEOUT) -> tuple[int, Any]:
@@ -53,6 +55,9 @@ class MLServerModelServer(BaseModelServer):
         return f"{self.endpoint}/v2/models/{name}/infer"
 
     def deploy(self, model: Any, name: str) -> dict[str, Any]:
+        if not MODEL_NAME.fullmatch(name):
+            raise InputError(f"model name {name!r} cannot name a model folder and URL of MLServer",
+                             hint="use letters, digits, '_', '.' and '-', starting with a letter or digit (at most 128)")
         if not _is_sklearn(model):
             raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
         retired = self._write_to_repository(model, name)
@@ -68,23 +73,36 @@ class MLServerModelServer(BaseModelServer):
         return {"name": name, "infer_url": self._infer_url(name), "server": self.endpoint}
 
     def _write_to_repository(self, model: Any, name: str) -> Path | None:
-        """Write the model folder beside its place, then swap it in; returns the old one."""
+        """Write the model folder beside its place, then swap it in; returns the old one.
+
+        Both are hidden folders named by ``atomic.temp_name`` (MLServer skips hidden folders), so
+        what a deploy killed between the two renames left is told from a live deploy's: ``_tidy``.
+        """
         import joblib
 
+        from zenprovision.atomic import file_mode, temp_name
+
         repository = Path(self.config["model_repository"])
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=repository))
-        buffer = io.BytesIO()
-        joblib.dump(model, buffer)
-        (staging / "model.joblib").write_bytes(buffer.getvalue())
-        settings = {"name": name, "implementation": "mlserver_sklearn.SKLearnModel",
-                    "parameters": {"uri": "./model.joblib", "version": "v1"}}
-        (staging / "model-settings.json").write_text(json.dumps(settings))
-        target = repository / name
-        retired = None
-        if target.exists():
-            retired = repository / f".{name}-retired-{os.getpid()}"
-            os.replace(target, retired)
-        os.replace(staging, target)
+        _tidy(repository)
+        staging = repository / temp_name(f".{name}")
+        staging.mkdir(mode=0o700)  # cut by the umask, never widened
+        try:
+            mode = file_mode(repository)  # private inside the home: the server runs as this user
+            buffer = io.BytesIO()
+            joblib.dump(model, buffer)
+            _write_new(staging / "model.joblib", buffer.getvalue(), mode)
+            settings = {"name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+                        "parameters": {"uri": "./model.joblib", "version": "v1"}}
+            _write_new(staging / "model-settings.json", json.dumps(settings).encode(), mode)
+            target = repository / name
+            retired = None
+            if target.exists():
+                retired = repository / temp_name(f".{name}{RETIRED}")
+                os.replace(target, retired)
+            os.replace(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         return retired
 
     def _roll_back(self, name: str, retired: Path | None) -> None:
@@ -118,6 +136,35 @@ class MLServerModelServer(BaseModelServer):
         if status != 200:
             raise ModelServerError(f"model {name!r} refused the request ({status}): {body}")
         return body["outputs"][0]["data"]
+
+
+def _tidy(repository: Path) -> None:
+    """What deploys killed mid-swap left, as ``atomic.is_stale_temp`` tells it (its process is gone):
+    a folder never swapped in is removed; the version a deploy swapped out is put back when no
+    version took its place, else removed. A live deploy's folders are left alone."""
+    from zenprovision.atomic import is_stale_temp
+
+    try:
+        stale = [entry.name for entry in os.scandir(repository) if entry.name.startswith(".") and is_stale_temp(entry.name)]
+    except OSError:
+        return
+    for name in stale:
+        model = name[1:name.rindex(".tmp-")]
+        if model.endswith(RETIRED) and MODEL_NAME.fullmatch(model.removesuffix(RETIRED)):
+            target = repository / model.removesuffix(RETIRED)
+            if not target.exists():
+                try:
+                    os.replace(repository / name, target)
+                except OSError:  # a deploy of that model put one there meanwhile: keep both
+                    pass
+                continue
+        shutil.rmtree(repository / name, ignore_errors=True)
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """A new file created with ``mode``: open's mode is cut by the umask, never widened by it."""
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as handle:
+        handle.write(data)
 
 
 def _is_sklearn(model: Any) -> bool:
