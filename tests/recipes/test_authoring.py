@@ -116,3 +116,23 @@ def test_generated_aws_recipe_keeps_its_control_plane_private(home, cli, tmp_pat
     cluster = record.one("aws:eks/cluster:Cluster").inputs
     assert set(cluster["vpcConfig"]["subnetIds"]) == private
     assert {inputs["availabilityZone"] for inputs in subnets.values()} <= {f"us-east-1{c}" for c in "abcd"}
+
+
+def test_answers_with_quotes_colons_and_backslashes_make_a_recipe_that_loads(home, cli, tmp_path):
+    """A description such as `Fraud: train and serve` is text in Pulumi.yaml and the docstring, not syntax."""
+    import ast
+
+    import yaml
+
+    description, team, project = 'Fraud: "train" & serve \\ é """ #1', 'risk: "a"', "acme: ml"
+    result = cli("new", "fraud", "--cloud", "gcp", "--output-dir", str(tmp_path),
+                 input="\n".join(["", description, team, project]) + "\n")
+    assert result.code == 0, result.err
+    assert f"export ZENPROVISION_RECIPES_PATH={tmp_path}\n" in result.out  # where the recipe is, not where it was made
+    pulumi_yaml = yaml.safe_load((tmp_path / "fraud" / "Pulumi.yaml").read_text())
+    assert pulumi_yaml["description"] == description
+    assert pulumi_yaml["config"]["project"]["default"] == project
+    docstring = ast.get_docstring(ast.parse((tmp_path / "fraud" / "__main__.py").read_text()))
+    assert docstring.startswith(f"fraud: {description} (owned by {team}).")
+    described = cli("describe", "fraud", env={"ZENPROVISION_RECIPES_PATH": str(tmp_path)})
+    assert described.code == 0 and description in described.out, described.err
