@@ -118,6 +118,32 @@ def test_generated_aws_recipe_keeps_its_control_plane_private(home, cli, tmp_pat
     assert {inputs["availabilityZone"] for inputs in subnets.values()} <= {f"us-east-1{c}" for c in "abcd"}
 
 
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_ctrl_c_mid_generation_leaves_no_recipe_folder_and_a_rerun_works(home, tmp_path, monkeypatch, hook):
+    """Interrupted while its hooks run (the template half or wholly rendered), `provision new` leaves nothing."""
+    import cookiecutter.generate
+
+    from zenprovision.authoring import generate as generate_recipe
+
+    real = cookiecutter.generate.run_hook_from_repo_dir
+
+    def interrupted(repo_dir, hook_name, *args, **kwargs):
+        if hook_name == hook:
+            raise KeyboardInterrupt
+        return real(repo_dir, hook_name, *args, **kwargs)
+
+    out = tmp_path / "recipes"
+    monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_recipe("half", "local", (), out, no_input=True, force=False)
+    assert not out.exists() or list(out.iterdir()) == []
+    monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", real)
+    assert generate_recipe("half", "local", (), out, no_input=True, force=False) == out / "half"
+    assert generated_files(out / "half") == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
+                                                  "tests/test_half.py"]
+    assert [p.name for p in out.iterdir()] == ["half"]
+
+
 def test_answers_with_quotes_colons_and_backslashes_make_a_recipe_that_loads(home, cli, tmp_path):
     """A description such as `Fraud: train and serve` is text in Pulumi.yaml and the docstring, not syntax."""
     import ast
