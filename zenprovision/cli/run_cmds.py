@@ -7,7 +7,7 @@ import datetime
 import click
 
 from zenprovision.cli.completion import complete_stacks
-from zenprovision.cli.output import console, info, print_json, warn
+from zenprovision.cli.output import console, info, plain, print_json, warn
 from zenprovision.cli.table import print_table
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
@@ -16,11 +16,11 @@ MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]�
 
 def _progress(kind: str, node_id: str, detail: str) -> None:
     if kind == "run":
-        info(f"Run [bold]{node_id}[/]")
+        info(f"Run [bold]{plain(node_id)}[/]")
     elif kind in MARKS and kind != "start":
         suffix = {"cached": f"cached from {detail}", "retry": f"retrying after {detail}",
                   "failed": detail, "skipped": "skipped"}.get(kind, detail)
-        info(f"  {MARKS[kind]} {node_id} [dim]{suffix}[/]")
+        info(f"  {MARKS[kind]} {plain(node_id)} [dim]{plain(suffix)}[/]")  # a step's error may hold [/path]
 
 
 @click.command("run")
@@ -61,7 +61,7 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
         print_json({"run_id": summary.run_id, "status": summary.status, "steps": summary.steps,
                     "metadata": summary.metadata, "seconds": summary.seconds})
     for key, value in summary.metadata.items():
-        info(f"  {key}: {value}")
+        info(plain(f"  {key}: {value}"))
     info(f"Run [bold]{summary.run_id}[/] succeeded in {summary.seconds:.1f}s.")
 
 

@@ -1,0 +1,68 @@
+"""Data with brackets is shown as it is, never read as rich markup.
+
+`[secret]` (a masked value), `[id=i-0abc]` (a provider's message) and `zenprovision[local]` (an
+install hint) vanished from the output, and `[/data/train]` (a path in a step's error) made the
+command fail with rich's MarkupError instead of showing the error.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from zenprovision.cli import output
+from zenprovision.cli.progress import Progress
+from zenprovision.cli.run_cmds import _progress
+from zenprovision.cli.table import print_table
+from zenprovision.engines.base import EngineEvent
+
+TEXTS = ["password=[secret] refused", "cannot read [/data/train]", "in vpc [id=vpc-0abc]",
+         "pip install 'zenprovision[local]'"]
+
+
+@pytest.fixture
+def fresh_consoles(monkeypatch):
+    monkeypatch.setattr(output, "_consoles", {})
+
+
+def test_table_cells_are_text(capsys, fresh_consoles):
+    print_table(("stack", "error"), [(str(i), text) for i, text in enumerate(TEXTS)])
+    out = capsys.readouterr().out
+    assert all(text in out for text in TEXTS), out
+
+
+def test_warnings_and_run_progress_show_a_steps_error_as_it_is(capsys, fresh_consoles):
+    for text in TEXTS:
+        output.warn(text)
+        _progress("failed", "train[/x]", f"ValueError: {text}")
+    _progress("retry", "train", "OSError: [/mnt] gone")
+    err = capsys.readouterr().err
+    assert all(text in err for text in TEXTS) and "train[/x]" in err and "[/mnt] gone" in err, err
+
+
+def test_deploy_progress_shows_a_providers_message_as_it_is():
+    out = Console(file=io.StringIO(), force_terminal=False, width=200, color_system=None)
+    progress = Progress(out=out, poll=3600, live=False)
+    for text in TEXTS:
+        progress(EngineEvent(kind="diagnostic", message=text))
+        progress(EngineEvent(kind="resource-failed", op="create", urn="urn:[/b]", name="bucket[/b]", message=text))
+    printed = out.file.getvalue()
+    assert all(text in printed for text in TEXTS) and "bucket[/b] create failed" in printed, printed
+
+
+def test_describe_and_recipes_show_a_recipes_text_as_it_is(home, cli, tmp_path):
+    from zenprovision.authoring import generate
+
+    folder = generate("brackets", "local", (), tmp_path / "recipes", no_input=True, force=False)
+    pulumi_yaml = folder / "Pulumi.yaml"
+    pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
+        'description: "An MLOps stack for our team"', 'description: "Team [/ml] stack, needs zenprovision[local]"'))
+    env = {"ZENPROVISION_RECIPES_PATH": str(tmp_path / "recipes")}
+    described = cli("describe", "brackets", env=env)
+    assert described.code == 0 and "Team [/ml] stack, needs zenprovision[local]" in described.out, described.err
+    listed = cli("recipes", env=env)
+    assert listed.code == 0 and "Team [/ml] stack" in listed.out, listed.err
+    local = cli("describe", "local")
+    assert "pip install 'zenprovision[local]'" in local.out and "pip install 'zenprovision[dask]'" in local.out
