@@ -72,9 +72,9 @@ def _stores(stack: str | None):
     from zenprovision.stacks.overview import registered_names
 
     if stack:
-        if not db_path(stack).is_file() and stack not in registered_names():
+        if not db_path(stack).exists() and stack not in registered_names():
             raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks` and `provision runs`")
-        if db_path(stack).is_file():
+        if db_path(stack).exists():
             yield MetadataStore(stack, create=False)
         return
     for name in stacks_with_runs():
