@@ -5,7 +5,9 @@ engine's state, and the pulumi ``file://`` backend); what stays on a machine doe
 (locks, logs, metadata, local-recipe data, settings). Nothing newer is overwritten: a
 record there whose last operation is later than ours stops the push before anything is
 written, and every write is conditional on the target being as it was when compared, so a
-push or deploy running at the same time elsewhere is never overwritten either.
+push or deploy running at the same time elsewhere is never overwritten either. A push holds
+the lock of every stack it copies: it never copies a stack a deploy or destroy is changing
+here (the team would get a half-applied state and a record that reads interrupted).
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ class Item:
         return self.action != "same"
 
 
+def stacks(source: Path) -> list[str]:
+    """The stacks whose documents a push copies: the command holds each one's lock while it reads and writes."""
+    local = LocalObjects(Location("file", path=source))
+    return sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)})
+
+
 def plan(source: Path, target: Objects) -> list[Item]:
     """Everything to copy, in a safe order (a stack's record last); InputError if anything there is newer."""
     local = LocalObjects(Location("file", path=source))
@@ -45,7 +53,7 @@ def plan(source: Path, target: Objects) -> list[Item]:
              for stack in _folders(source / "history") for name in local.names(f"history/{stack}", ".json")]
     prefix, url = _backend_in(target.location)
     moved = {f"file://{source / 'pulumi' / 'state'}": url}
-    for stack in sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)}):
+    for stack in stacks(source):
         newer = _ours_newer(stack, local, target)
         items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, backends=moved)
                   for folder, suffix in FLAT if local.get(f"{folder}/{stack}{suffix}") is not None]
