@@ -66,3 +66,23 @@ def test_describe_and_recipes_show_a_recipes_text_as_it_is(home, cli, tmp_path):
     assert listed.code == 0 and "Team [/ml] stack" in listed.out, listed.err
     local = cli("describe", "local")
     assert "pip install 'zenprovision[local]'" in local.out and "pip install 'zenprovision[dask]'" in local.out
+
+
+def test_teardown_report_and_plan_lines_show_a_providers_text_as_it_is(monkeypatch, fresh_consoles):
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from zenprovision import teardown
+    from zenprovision.cli.plan_view import _line
+    from zenprovision.cli.teardown_cmds import teardown_command
+
+    monkeypatch.setattr(teardown, "select", lambda *args: [SimpleNamespace(name="dev", env="dev", damaged=False)])
+    monkeypatch.setattr(teardown, "teardown", lambda *args: [teardown.Outcome("dev", "failed", TEXTS[1], 1)])
+    result = CliRunner().invoke(teardown_command, ["--env", "dev", "--yes"])
+    assert result.exit_code == 1 and TEXTS[1] in result.output, result.output
+    change = SimpleNamespace(op="create", name="bucket[/b]", type="aws:s3/bucket:Bucket", diffs=[],
+                             inputs={"note": "[secret]", "path": "/data/[/x]"})
+    out = Console(file=io.StringIO(), width=300, color_system=None)
+    out.print(_line(change))
+    assert "bucket[/b]" in out.file.getvalue() and "note=[secret]" in out.file.getvalue()

@@ -150,7 +150,7 @@ def runs_show(run_id: str, as_json: bool, fmt: str) -> None:
 
 def _show_run(run: dict, dag: str) -> None:
     out = console()
-    out.print(f"[bold]{run['id']}[/] {run['pipeline']} on {run['stack']}: {run['status']}")
+    out.print(f"[bold]{plain(run['id'])}[/] " + plain(f"{run['pipeline']} on {run['stack']}: {run['status']}"))
     out.print(f"params: {run['params']}  metadata: {run['metadata']}", markup=False)
     out.print(dag, markup=False, end="")
     for artifact in run["artifacts"]:
@@ -174,10 +174,11 @@ def models_command(stack: str, as_json: bool) -> None:
         info(f"No models on stack {stack}.")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("model", "state", "endpoint", box=None)
     for model in models:
-        table.add_row(model["name"], model["state"], model["infer_url"])
+        table.add_row(*(Text(str(model[key])) for key in ("name", "state", "infer_url")))
     console().print(table)
 
 
