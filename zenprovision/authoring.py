@@ -78,6 +78,8 @@ def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Pat
     validate_name(name)
     chosen = resolve_components(cloud, components)
     target = Path(output_dir) / name
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} is a file", hint="choose another name or --output-dir")
     if target.exists() and not force:
         raise InputError(f"{target} already exists", hint="choose another name or --output-dir, or pass --force")
     from cookiecutter.exceptions import CookiecutterException, FailedHookException

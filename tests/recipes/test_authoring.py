@@ -63,6 +63,14 @@ def test_generated_recipe_passes_its_own_tests(home, cli, tmp_path, cloud):
         assert servers_under(home) == []
 
 
+def test_a_file_where_the_recipe_folder_goes_is_refused_even_with_force(home, cli, tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    result = cli("new", "taken", "--cloud", "local", "--output-dir", str(tmp_path), "--no-input", "--force")
+    assert result.code == 2 and f"{tmp_path / 'taken'} is a file" in result.err and "Created" not in result.out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".taken")]  # no staging folder left
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
 @pytest.mark.parametrize("args, message", [
     (["Bad_Name", "--cloud", "aws"], "invalid recipe name"),
     (["ok-name", "--cloud", "aws", "--component", "model_server=seldon"], "not available for cloud aws"),
