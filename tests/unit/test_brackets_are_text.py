@@ -86,3 +86,20 @@ def test_teardown_report_and_plan_lines_show_a_providers_text_as_it_is(monkeypat
     out = Console(file=io.StringIO(), width=300, color_system=None)
     out.print(_line(change))
     assert "bucket[/b]" in out.file.getvalue() and "note=[secret]" in out.file.getvalue()
+
+
+def test_a_home_with_brackets_is_named_whole(cli, tmp_path, monkeypatch):
+    """`Stack config: /data/[team]/zp/...` must be the path the user copies, not /data//zp/..."""
+    from tests.conftest import FIXTURE_RECIPES
+
+    home = tmp_path / "data [team]" / "zp"
+    monkeypatch.setenv("ZENPROVISION_HOME", str(home))
+    monkeypatch.setenv("ZENPROVISION_RECIPES_PATH", str(FIXTURE_RECIPES))
+    deployed = cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path / 's1'}", "--yes")
+    assert deployed.code == 0, deployed.err
+    assert f"Stack config: {home / 'stacks' / 's1.yaml'}" in deployed.err
+    again = cli("recipe", "files", "--stack", "s1", "-c", f"dir={tmp_path / 's1'}", "--yes")
+    assert f"is up to date ({home / 'stacks' / 's1.yaml'})" in again.err
+    pushed = cli("home", "push", str(tmp_path / "team [x]"))
+    assert pushed.code == 0 and f"ZENPROVISION_HOME={tmp_path / 'team [x]'}," in pushed.err, pushed.err
+    assert cli("destroy", "s1", "--yes").code == 0

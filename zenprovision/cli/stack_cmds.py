@@ -10,7 +10,7 @@ from zenprovision.cli.completion import (
     complete_recipes,
     complete_stacks,
 )
-from zenprovision.cli.output import info, print_json, warn
+from zenprovision.cli.output import info, plain, print_json, warn
 from zenprovision.cli.table import print_table
 
 FORMATS = ["yaml", "json", "env", "zenml", "metaflow"]
@@ -151,7 +151,7 @@ def _planned_config(stack: str, recipe: str, pairs: tuple[str, ...]):
     unknown = [k for k in paths.keys(config) if paths.lookup(config, k) == UNKNOWN]
     if unknown:
         info(f"[dim]planned, not deployed: {len(unknown)} value(s) known only after apply "
-             f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''})[/]")
+             f"({plain(', '.join(unknown[:3]))}{', ...' if len(unknown) > 3 else ''})[/]")
     return config
 
 
