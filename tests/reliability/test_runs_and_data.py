@@ -156,6 +156,20 @@ def test_a_database_damaged_past_its_header_is_reported_too(stack, home):
         MetadataStore(stack, create=False).runs()
 
 
+def test_a_copy_of_a_database_under_another_name_does_not_break_the_listing(stack, home, cli):
+    """`cp dev.db dev_backup.db` made `provision runs` fail for every stack: 'invalid stack name'."""
+    meta = MetadataStore(stack)
+    meta.start_run("good-run", "p", "f.py", stack, {}, None)
+    meta.end_run("good-run", "succeeded")
+    meta.close()
+    for name in (f"{stack}_backup.db", f"{stack}.old.db", "Copy of rt.db"):
+        (home / "metadata" / name).write_bytes((home / "metadata" / f"{stack}.db").read_bytes())
+    listed = cli("runs", "--json")
+    assert listed.code == 0, listed.err
+    assert [row["id"] for row in json.loads(listed.out)] == ["good-run"]
+    assert cli("runs", "show", "good-run").code == 0
+
+
 def _drop_steps_table(db) -> None:
     db.execute("DROP TABLE steps")
     db.execute("CREATE TABLE steps (x)")

@@ -255,5 +255,14 @@ def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def stacks_with_runs() -> list[str]:
+    """Stacks with a database; a file whose name is no stack name (a copy, ``dev_backup.db``) is not ours."""
     folder = home.home() / "metadata"
-    return sorted(p.stem for p in folder.glob("*.db")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.db") if _is_stack_name(p.stem)) if folder.is_dir() else []
+
+
+def _is_stack_name(name: str) -> bool:
+    try:
+        validate_stack_name(name)
+    except InputError:
+        return False
+    return True
