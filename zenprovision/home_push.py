@@ -22,6 +22,7 @@ from zenprovision.errors import InputError, WriteConflict
 from zenprovision.homes.location import Location
 from zenprovision.homes.objects import LocalObjects, Objects
 from zenprovision.stacks import registry
+from zenprovision.stacks.names import is_stack_name
 
 FLAT = (("state", ".json"), ("pulumi/stacks", ".json"), ("stacks", ".yaml"), ("registry", ".json"))  # write order
 PULUMI_SKIPPED = ("locks",)  # a lock held here means nothing there
@@ -42,15 +43,16 @@ class Item:
 
 def stacks(source: Path) -> list[str]:
     """The stacks whose documents a push copies: the command holds each one's lock while it reads and writes."""
-    local = LocalObjects(Location("file", path=source))
-    return sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)})
+    local = LocalObjects(Location("file", path=source))  # a copy such as stacks/dev_old.yaml stays here
+    return sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix) if is_stack_name(n)})
 
 
 def plan(source: Path, target: Objects) -> list[Item]:
     """Everything to copy, in a safe order (a stack's record last); InputError if anything there is newer."""
     local = LocalObjects(Location("file", path=source))
     items = [_item(f"history/{stack}/{name}.json", local, target)
-             for stack in _folders(source / "history") for name in local.names(f"history/{stack}", ".json")]
+             for stack in _folders(source / "history") if is_stack_name(stack)
+             for name in local.names(f"history/{stack}", ".json")]
     prefix, url = _backend_in(target.location)
     moved = {f"file://{source / 'pulumi' / 'state'}": url}
     for stack in stacks(source):

@@ -175,6 +175,23 @@ def test_one_damaged_record_is_listed_as_damaged_and_the_rest_works(home, cli, f
     assert record.read_text() == damage  # kept for the user to look at
 
 
+def test_copies_under_names_that_are_no_stack_names_are_left_alone(home, cli, fixture_recipes, tmp_path):
+    """`cp stacks/good.yaml stacks/good_old.yaml` before a hand edit made `provision stacks`, `teardown`
+    and completion fail for every stack ('invalid stack name'), and `home push` copy the copy to the team."""
+    deploy(cli, tmp_path, "good")
+    for folder, suffix in (("stacks", ".yaml"), ("registry", ".json"), ("state", ".json")):
+        for copy in ("good_old", "good.bak", "Good copy"):
+            (home / folder / f"{copy}{suffix}").write_bytes((home / folder / f"good{suffix}").read_bytes())
+    listed = cli("stacks", "--json")
+    assert listed.code == 0, listed.err
+    assert [row["name"] for row in json.loads(listed.out)] == ["good"]
+    dry = cli("teardown", "--env", "dev", "--dry-run", "--json")
+    assert dry.code == 0 and [o["stack"] for o in json.loads(dry.out)] == ["good"], dry.err
+    push = cli("home", "push", str(tmp_path / "team"), "--dry-run")
+    assert push.code == 0 and not any(copy in push.out for copy in ("good_old", "good.bak", "Good copy")), push.out
+    assert cli("destroy", "good", "--yes").code == 0
+
+
 def test_a_stack_config_naming_another_stack_is_refused(home, cli):
     make_stack("prod-main", {"flavor": "local", "config": {"path": (home / "a").as_uri()}})
     (home / "stacks" / "prod-main.yaml").rename(home / "stacks" / "dev.yaml")

@@ -20,7 +20,7 @@ from typing import Any
 from zenprovision import home
 from zenprovision.errors import CorruptFileError, InputError, NotFoundError
 from zenprovision.runtime import owner
-from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.names import is_stack_name, validate_stack_name
 from zenprovision.stacks.secrets import mask_secrets
 
 SCHEMA = """
@@ -257,12 +257,4 @@ def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
 def stacks_with_runs() -> list[str]:
     """Stacks with a database; a file whose name is no stack name (a copy, ``dev_backup.db``) is not ours."""
     folder = home.home() / "metadata"
-    return sorted(p.stem for p in folder.glob("*.db") if _is_stack_name(p.stem)) if folder.is_dir() else []
-
-
-def _is_stack_name(name: str) -> bool:
-    try:
-        validate_stack_name(name)
-    except InputError:
-        return False
-    return True
+    return sorted(p.stem for p in folder.glob("*.db") if is_stack_name(p.stem)) if folder.is_dir() else []
