@@ -81,3 +81,25 @@ def test_home_push_to_a_mistyped_bucket_url_copies_nothing(home, cli, tmp_path, 
     result = cli("home", "push", "s3:/team-home/zp")
     assert result.code == 2 and "neither a folder nor a URL" in result.err, result.err
     assert not (tmp_path / "s3:").exists()
+
+
+@pytest.mark.parametrize("url", ["", "  "])
+def test_home_push_to_an_empty_url_copies_nothing_into_the_current_folder(home, cli, tmp_path, monkeypatch, url):
+    """`provision home push "$TEAM_HOME"` with the variable unset copied the home into the current folder."""
+    from tests.runtime.conftest import make_stack
+
+    make_stack("dev", {"flavor": "local", "config": {"path": (home / "artifacts").as_uri()}})
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = cli("home", "push", url)
+    assert result.code == 2 and "URL is empty" in result.err, result.err
+    assert list(work.iterdir()) == []
+
+
+def test_a_home_variable_missing_a_slash_is_refused_not_made_a_folder(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("stacks", env={"ZENPROVISION_HOME": "s3:/team-home/zp"})
+    assert result.code == 2 and "neither a folder nor a URL" in result.err, result.err
+    assert list(tmp_path.iterdir()) == []
+    assert cli("stacks", env={"ZENPROVISION_HOME": "./s3:x"}).code == 0  # a folder of that name, said so

@@ -54,6 +54,8 @@ class Location:
 def parse(text: str, source: str = "ZENPROVISION_HOME") -> Location:
     """A Location from a folder or a URL; unknown schemes and invalid buckets are refused."""
     text = text.strip()
+    if not text:
+        raise InputError(f"{source} is empty", hint="give a folder, s3://bucket/prefix or gs://bucket/prefix")
     match = _URL.match(text)
     if match is None:
         typo = _MISTYPED_URL.match(text)
