@@ -151,6 +151,9 @@ def test_a_redeploy_does_not_plan_while_another_command_holds_the_stack(home, cl
      '"status": "exploded"}', "field status"),
     ('{"name": "bad", "recipe": "files", "engine": "embedded", "created_at": "2026-01-01T00:00:00Z", '
      '"ttl": "forever", "status": "active"}', "field ttl"),
+    # past year 9999: created_at + ttl overflowed and `stacks`, `teardown` failed for every stack (OverflowError)
+    ('{"name": "bad", "recipe": "files", "engine": "embedded", "created_at": "2026-01-01T00:00:00Z", '
+     '"ttl": "9999999d", "status": "active"}', "field ttl"),
 ])
 def test_one_damaged_record_is_listed_as_damaged_and_the_rest_works(home, cli, fixture_recipes, tmp_path,
                                                                    damage, field):
