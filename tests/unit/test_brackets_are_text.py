@@ -103,3 +103,19 @@ def test_a_home_with_brackets_is_named_whole(cli, tmp_path, monkeypatch):
     pushed = cli("home", "push", str(tmp_path / "team [x]"))
     assert pushed.code == 0 and f"ZENPROVISION_HOME={tmp_path / 'team [x]'}," in pushed.err, pushed.err
     assert cli("destroy", "s1", "--yes").code == 0
+
+
+def test_recipe_test_names_the_rule_each_violation_breaks(capsys, fresh_consoles, monkeypatch):
+    """`[tags-required] bucket: ...`: rich read the rule's name as a tag and dropped it."""
+    from click.testing import CliRunner
+
+    from zenprovision.cli import authoring_cmds
+    from zenprovision.testing import conformance
+    from zenprovision.testing.rules import Violation
+
+    report = conformance.Report("mine", [Violation("tags-required", "bucket", "no zenprovision:stack tag")])
+    monkeypatch.setattr(conformance, "check_recipe", lambda recipe, config: report)
+    monkeypatch.setattr(authoring_cmds, "load_catalog", lambda paths=(): type("C", (), {"get": lambda self, n: n})())
+    result = CliRunner().invoke(authoring_cmds.recipe_test_command, ["mine"])
+    assert result.exit_code == 1
+    assert "[tags-required] bucket: no zenprovision:stack tag" in result.output + capsys.readouterr().err
