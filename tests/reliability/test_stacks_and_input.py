@@ -195,6 +195,18 @@ def test_copies_under_names_that_are_no_stack_names_are_left_alone(home, cli, fi
     assert cli("destroy", "good", "--yes").code == 0
 
 
+def test_the_history_of_a_stack_whose_record_was_removed_says_so(home, cli, fixture_recipes, tmp_path):
+    """`provision stacks` lists it from its config; its history said no such stack existed."""
+    deploy(cli, tmp_path, "solo")
+    (home / "registry" / "solo.json").unlink()  # as the hint for a damaged record allows
+    assert [row["name"] for row in json.loads(cli("stacks", "--json").out)] == ["solo"]
+    history = cli("stacks", "history", "solo")
+    assert history.code == 2 and "no stack named" not in history.err
+    assert f"has no recorded operations: its record {home / 'registry' / 'solo.json'} is missing" in one_line_error(history)
+    assert cli("destroy", "solo", "--yes").code == 0
+    assert "destroy" in cli("stacks", "history", "solo").out
+
+
 def test_a_stack_config_naming_another_stack_is_refused(home, cli):
     make_stack("prod-main", {"flavor": "local", "config": {"path": (home / "a").as_uri()}})
     (home / "stacks" / "prod-main.yaml").rename(home / "stacks" / "dev.yaml")

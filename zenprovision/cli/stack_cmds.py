@@ -79,6 +79,13 @@ def stacks_history(stack: str, as_json: bool) -> None:
 
     records = registry.history(stack)
     if not records:
+        from zenprovision.stacks import store
+
+        if store.exists(stack):  # listed by `provision stacks`, from its config alone
+            raise NotFoundError(f"stack {stack!r} has no recorded operations: its record "
+                                f"{registry.documents.where(registry.record_key(stack))} is missing",
+                                hint=f"the next `provision recipe {store.load(stack).recipe} --stack {stack}` or "
+                                     f"`provision destroy {stack}` is recorded")
         raise NotFoundError(f"no stack named {stack!r} is registered or in the history",
                             hint="see `provision stacks`")
     rows = [op.model_dump(mode="json") for record in records for op in record.operations]
