@@ -182,6 +182,8 @@ def test_copies_under_names_that_are_no_stack_names_are_left_alone(home, cli, fi
     """`cp stacks/good.yaml stacks/good_old.yaml` before a hand edit made `provision stacks`, `teardown`
     and completion fail for every stack ('invalid stack name'), and `home push` copy the copy to the team."""
     deploy(cli, tmp_path, "good")
+    (home / "stacks" / "good_only.yaml").write_bytes((home / "stacks" / "good.yaml").read_bytes())
+    assert [row["name"] for row in json.loads(cli("stacks", "--json").out)] == ["good"]  # no copied record: the fast path
     for folder, suffix in (("stacks", ".yaml"), ("registry", ".json"), ("state", ".json")):
         for copy in ("good_old", "good.bak", "Good copy"):
             (home / folder / f"{copy}{suffix}").write_bytes((home / folder / f"good{suffix}").read_bytes())
