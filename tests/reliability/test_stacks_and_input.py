@@ -209,6 +209,23 @@ def test_the_history_of_a_stack_whose_record_was_removed_says_so(home, cli, fixt
     assert "destroy" in cli("stacks", "history", "solo").out
 
 
+def test_a_record_naming_another_stack_never_acts_as_it(home, cli, fixture_recipes, tmp_path):
+    """`cp registry/good.json registry/good-old.json`: destroying good-old removed good's record and archived a
+    destroy of good that never happened."""
+    deploy(cli, tmp_path, "good")
+    copy = home / "registry" / "good-old.json"
+    copy.write_bytes((home / "registry" / "good.json").read_bytes())
+    record = (home / "registry" / "good.json").read_bytes()
+    listed = {row["name"]: row for row in json.loads(cli("stacks", "--json").out)}
+    assert listed["good"]["status"] == "active" and listed["good-old"]["status"] == "damaged"
+    refused = cli("destroy", "good-old", "--yes")
+    assert refused.code == 2
+    assert f"{copy} is damaged: field name: says 'good', but the file is stack 'good-old'" in one_line_error(refused)
+    assert (home / "registry" / "good.json").read_bytes() == record and copy.exists()
+    assert not (home / "history" / "good").exists()
+    assert cli("destroy", "good", "--yes").code == 0
+
+
 def test_a_stack_config_naming_another_stack_is_refused(home, cli):
     make_stack("prod-main", {"flavor": "local", "config": {"path": (home / "a").as_uri()}})
     (home / "stacks" / "prod-main.yaml").rename(home / "stacks" / "dev.yaml")
