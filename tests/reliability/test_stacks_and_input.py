@@ -226,6 +226,23 @@ def test_a_record_naming_another_stack_never_acts_as_it(home, cli, fixture_recip
     assert cli("destroy", "good", "--yes").code == 0
 
 
+def test_a_state_copied_under_another_name_never_destroys_what_it_names(home, cli, fixture_recipes, tmp_path):
+    """`cp state/good.json state/good-old.json`, then `destroy good-old` deleted good's resources."""
+    deploy(cli, tmp_path, "good")
+    files = sorted(p.name for p in (tmp_path / "good").iterdir())
+    state = (home / "state" / "good.json").read_bytes()
+    copy = home / "state" / "good-old.json"
+    copy.write_bytes(state)
+    refused = cli("destroy", "good-old", "--yes")
+    assert refused.code == 2, refused.err
+    assert f"{copy} is damaged: field stack: says 'good', but the file is stack 'good-old'" in one_line_error(refused)
+    assert sorted(p.name for p in (tmp_path / "good").iterdir()) == files
+    assert (home / "state" / "good.json").read_bytes() == state and copy.exists()
+    assert not (home / "registry" / "good-old.json").exists()
+    assert "No changes" in deploy(cli, tmp_path, "good").err
+    assert cli("destroy", "good", "--yes").code == 0
+
+
 def test_a_stack_config_naming_another_stack_is_refused(home, cli):
     make_stack("prod-main", {"flavor": "local", "config": {"path": (home / "a").as_uri()}})
     (home / "stacks" / "prod-main.yaml").rename(home / "stacks" / "dev.yaml")
