@@ -66,20 +66,61 @@ def _cookiecutter_config() -> str:
 
 def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, no_input: bool,
              force: bool) -> Path:
+    """Render the template in a hidden folder beside the target, then move it into place.
+
+    A Ctrl-C, a failed hook or a refused answer never leaves a half-written recipe folder
+    (which the next ``provision new`` would refuse as existing); with ``--force`` the template's
+    files replace their namesakes one by one and the user's other files stay.
+    """
+    import shutil
+    import tempfile
+
     validate_name(name)
     chosen = resolve_components(cloud, components)
     target = Path(output_dir) / name
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} is a file", hint="choose another name or --output-dir")
     if target.exists() and not force:
         raise InputError(f"{target} already exists", hint="choose another name or --output-dir, or pass --force")
     from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.main import cookiecutter
 
-    context = {"recipe_name": name, "_cloud": cloud, **{f"_{kind}": flavor for kind, flavor in chosen.items()}}
     try:
-        created = cookiecutter(str(TEMPLATE), no_input=no_input, extra_context=context, output_dir=str(output_dir),
-                               overwrite_if_exists=force, config_file=_cookiecutter_config())
-    except FailedHookException as exc:
-        raise InputError(f"the recipe template refused the input: {exc}") from exc
-    except CookiecutterException as exc:
-        raise InputError(f"generating recipe {name!r} failed: {exc}") from exc
-    return Path(created)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=output_dir))
+    except OSError as exc:
+        raise InputError(f"cannot write a recipe into {output_dir}: {exc.strerror or exc}",
+                         hint="choose a folder you can write with --output-dir") from None
+    context = {"recipe_name": name, "_cloud": cloud, "_recipes_dir": str(Path(output_dir).resolve()),
+               **{f"_{kind}": flavor for kind, flavor in chosen.items()}}
+    try:
+        try:
+            created = Path(cookiecutter(str(TEMPLATE), no_input=no_input, extra_context=context,
+                                        output_dir=str(staging), config_file=_cookiecutter_config()))
+        except FailedHookException as exc:
+            raise InputError(f"the recipe template refused the input: {exc}") from exc
+        except CookiecutterException as exc:
+            raise InputError(f"generating recipe {name!r} failed: {exc}") from exc
+        return _move_into_place(created, Path(output_dir) / created.name, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into_place(created: Path, target: Path, force: bool) -> Path:
+    import os
+
+    if not target.exists():
+        try:
+            os.rename(created, target)  # one step: the folder appears whole
+            return target
+        except OSError:  # made meanwhile by someone else: only --force may write into it
+            if not force:
+                raise InputError(f"{target} already exists",
+                                 hint="choose another name or --output-dir, or pass --force") from None
+    if not force:
+        raise InputError(f"{target} already exists", hint="choose another name or --output-dir, or pass --force")
+    for source in sorted(p for p in created.rglob("*") if p.is_file()):
+        destination = target / source.relative_to(created)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, destination)
+    return target

@@ -28,6 +28,10 @@ def home() -> Path:
     """
     configured = os.environ.get(HOME_ENV, "").strip()
     if configured and not is_url(configured):
+        if configured[:4].lower().startswith(("s3:", "gs:", "gcs:")):  # s3:/bucket: a URL missing a slash?
+            from zenprovision.homes.location import parse
+
+            parse(configured)  # refuses one that is; ./s3:x is a folder, said so
         return Path(configured).expanduser().resolve()
     local = os.environ.get(LOCAL_HOME_ENV, "").strip()
     if local:

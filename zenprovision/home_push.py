@@ -5,7 +5,9 @@ engine's state, and the pulumi ``file://`` backend); what stays on a machine doe
 (locks, logs, metadata, local-recipe data, settings). Nothing newer is overwritten: a
 record there whose last operation is later than ours stops the push before anything is
 written, and every write is conditional on the target being as it was when compared, so a
-push or deploy running at the same time elsewhere is never overwritten either.
+push or deploy running at the same time elsewhere is never overwritten either. A push holds
+the lock of every stack it copies: it never copies a stack a deploy or destroy is changing
+here (the team would get a half-applied state and a record that reads interrupted).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from zenprovision.errors import InputError, WriteConflict
 from zenprovision.homes.location import Location
 from zenprovision.homes.objects import LocalObjects, Objects
 from zenprovision.stacks import registry
+from zenprovision.stacks.names import is_stack_name
 
 FLAT = (("state", ".json"), ("pulumi/stacks", ".json"), ("stacks", ".yaml"), ("registry", ".json"))  # write order
 PULUMI_SKIPPED = ("locks",)  # a lock held here means nothing there
@@ -38,14 +41,21 @@ class Item:
         return self.action != "same"
 
 
+def stacks(source: Path) -> list[str]:
+    """The stacks whose documents a push copies: the command holds each one's lock while it reads and writes."""
+    local = LocalObjects(Location("file", path=source))  # a copy such as stacks/dev_old.yaml stays here
+    return sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix) if is_stack_name(n)})
+
+
 def plan(source: Path, target: Objects) -> list[Item]:
     """Everything to copy, in a safe order (a stack's record last); InputError if anything there is newer."""
     local = LocalObjects(Location("file", path=source))
     items = [_item(f"history/{stack}/{name}.json", local, target)
-             for stack in _folders(source / "history") for name in local.names(f"history/{stack}", ".json")]
+             for stack in _folders(source / "history") if is_stack_name(stack)
+             for name in local.names(f"history/{stack}", ".json")]
     prefix, url = _backend_in(target.location)
     moved = {f"file://{source / 'pulumi' / 'state'}": url}
-    for stack in sorted({n for folder, suffix in FLAT for n in local.names(folder, suffix)}):
+    for stack in stacks(source):
         newer = _ours_newer(stack, local, target)
         items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, backends=moved)
                   for folder, suffix in FLAT if local.get(f"{folder}/{stack}{suffix}") is not None]

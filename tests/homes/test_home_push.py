@@ -95,3 +95,21 @@ def test_a_folder_target_gets_the_backend_where_its_pulumi_engine_looks(tmp_path
     assert home_push.push(home_push.plan(source, store), store) == 2
     assert (target / "pulumi" / "state" / ".pulumi" / "stacks" / "p" / "p1.json").is_file()
     assert json.loads((target / "pulumi" / "stacks" / "p1.json").read_text())["backend"] == f"file://{target}/pulumi/state"
+
+
+def test_a_stack_a_command_is_changing_is_not_pushed(folder_home, team_home, cli, tmp_path):
+    """Pushed mid-deploy, the team got a half-applied state and a record that read `deploying`/interrupted."""
+    from zenprovision.locks.files import FileStackLock
+
+    _deploy(cli, tmp_path)
+    with FileStackLock("s1"):  # a deploy or destroy of s1 in flight on this machine
+        refused = cli("home", "push", team_home.url)
+    assert refused.code == 1 and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert "stack 's1' is locked by PID" in refused.err
+    assert team_home.keys() == []
+    dry = cli("home", "push", team_home.url, "--dry-run")  # a look takes no lock
+    assert dry.code == 0 and "stacks/s1.yaml" in dry.out
+    pushed = cli("home", "push", team_home.url)  # once it finished
+    assert pushed.code == 0, pushed.err
+    assert "registry/s1.json" in team_home.keys()
+    FileStackLock("s1").acquire().release()  # and the push let go of it

@@ -63,6 +63,14 @@ def test_generated_recipe_passes_its_own_tests(home, cli, tmp_path, cloud):
         assert servers_under(home) == []
 
 
+def test_a_file_where_the_recipe_folder_goes_is_refused_even_with_force(home, cli, tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    result = cli("new", "taken", "--cloud", "local", "--output-dir", str(tmp_path), "--no-input", "--force")
+    assert result.code == 2 and f"{tmp_path / 'taken'} is a file" in result.err and "Created" not in result.out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".taken")]  # no staging folder left
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
 @pytest.mark.parametrize("args, message", [
     (["Bad_Name", "--cloud", "aws"], "invalid recipe name"),
     (["ok-name", "--cloud", "aws", "--component", "model_server=seldon"], "not available for cloud aws"),
@@ -116,3 +124,49 @@ def test_generated_aws_recipe_keeps_its_control_plane_private(home, cli, tmp_pat
     cluster = record.one("aws:eks/cluster:Cluster").inputs
     assert set(cluster["vpcConfig"]["subnetIds"]) == private
     assert {inputs["availabilityZone"] for inputs in subnets.values()} <= {f"us-east-1{c}" for c in "abcd"}
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_ctrl_c_mid_generation_leaves_no_recipe_folder_and_a_rerun_works(home, tmp_path, monkeypatch, hook):
+    """Interrupted while its hooks run (the template half or wholly rendered), `provision new` leaves nothing."""
+    import cookiecutter.generate
+
+    from zenprovision.authoring import generate as generate_recipe
+
+    real = cookiecutter.generate.run_hook_from_repo_dir
+
+    def interrupted(repo_dir, hook_name, *args, **kwargs):
+        if hook_name == hook:
+            raise KeyboardInterrupt
+        return real(repo_dir, hook_name, *args, **kwargs)
+
+    out = tmp_path / "recipes"
+    monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_recipe("half", "local", (), out, no_input=True, force=False)
+    assert not out.exists() or list(out.iterdir()) == []
+    monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", real)
+    assert generate_recipe("half", "local", (), out, no_input=True, force=False) == out / "half"
+    assert generated_files(out / "half") == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
+                                                  "tests/test_half.py"]
+    assert [p.name for p in out.iterdir()] == ["half"]
+
+
+def test_answers_with_quotes_colons_and_backslashes_make_a_recipe_that_loads(home, cli, tmp_path):
+    """A description such as `Fraud: train and serve` is text in Pulumi.yaml and the docstring, not syntax."""
+    import ast
+
+    import yaml
+
+    description, team, project = 'Fraud: "train" & serve \\ é """ #1', 'risk: "a"', "acme: ml"
+    result = cli("new", "fraud", "--cloud", "gcp", "--output-dir", str(tmp_path),
+                 input="\n".join(["", description, team, project]) + "\n")
+    assert result.code == 0, result.err
+    assert f"export ZENPROVISION_RECIPES_PATH={tmp_path}\n" in result.out  # where the recipe is, not where it was made
+    pulumi_yaml = yaml.safe_load((tmp_path / "fraud" / "Pulumi.yaml").read_text())
+    assert pulumi_yaml["description"] == description
+    assert pulumi_yaml["config"]["project"]["default"] == project
+    docstring = ast.get_docstring(ast.parse((tmp_path / "fraud" / "__main__.py").read_text()))
+    assert docstring.startswith(f"fraud: {description} (owned by {team}).")
+    described = cli("describe", "fraud", env={"ZENPROVISION_RECIPES_PATH": str(tmp_path)})
+    assert described.code == 0 and description in described.out, described.err

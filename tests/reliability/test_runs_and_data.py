@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -153,6 +154,76 @@ def test_a_database_damaged_past_its_header_is_reported_too(stack, home):
     path.write_bytes(bytes(data))
     with pytest.raises(CorruptFileError, match="mv "):
         MetadataStore(stack, create=False).runs()
+
+
+def test_a_copy_of_a_database_under_another_name_does_not_break_the_listing(stack, home, cli):
+    """`cp dev.db dev_backup.db` made `provision runs` fail for every stack: 'invalid stack name'."""
+    meta = MetadataStore(stack)
+    meta.start_run("good-run", "p", "f.py", stack, {}, None)
+    meta.end_run("good-run", "succeeded")
+    meta.close()
+    for name in (f"{stack}_backup.db", f"{stack}.old.db", "Copy of rt.db"):
+        (home / "metadata" / name).write_bytes((home / "metadata" / f"{stack}.db").read_bytes())
+    listed = cli("runs", "--json")
+    assert listed.code == 0, listed.err
+    assert [row["id"] for row in json.loads(listed.out)] == ["good-run"]
+    assert cli("runs", "show", "good-run").code == 0
+
+
+def _drop_steps_table(db) -> None:
+    db.execute("DROP TABLE steps")
+    db.execute("CREATE TABLE steps (x)")
+
+
+def _drop_params_column(db) -> None:
+    db.execute("ALTER TABLE runs DROP COLUMN params")
+
+
+def _torn_params(db) -> None:
+    db.execute("UPDATE runs SET params='{\"torn'")
+
+
+@pytest.mark.parametrize("damage", [_drop_steps_table, _drop_params_column, _torn_params, "folder"],
+                         ids=["table-replaced", "column-gone", "torn-json", "folder"])
+def test_a_database_whose_tables_or_rows_are_not_ours_is_named_like_any_damage(stack, home, cli, tmp_path, damage):
+    """Not only a torn file: a missing table or column, a torn JSON row or a folder in its place is one line, exit 2."""
+    good = MetadataStore(stack)
+    good.start_run("good-run", "p", "f.py", stack, {}, None)
+    good.end_run("good-run", "succeeded")
+    good.close()
+    make_stack("other", {"flavor": "local", "config": {"path": (home / "a2").as_uri()}})
+    path = home / "metadata" / "other.db"
+    if damage == "folder":
+        path.mkdir(parents=True)
+    else:
+        meta = MetadataStore("other")
+        meta.start_run("bad-run", "p", "f.py", "other", {"k": 1}, None)
+        meta.close()
+        with sqlite3.connect(path) as db:
+            damage(db)
+    listed = cli("runs", "--json")  # every other stack still lists
+    assert listed.code == 0, listed.err
+    assert "good-run" in [row["id"] for row in json.loads(listed.out)]
+    shown = cli("runs", "show", "bad-run")
+    assert shown.code == 2, shown.err
+    assert f"metadata database {path} is damaged" in shown.err and f"mv {path} {path}.damaged" in shown.err
+    alone = cli("runs", "--stack", "other")
+    assert alone.code in (0, 2) and "Traceback" not in alone.err and "Error: OperationalError" not in alone.err
+    if damage != _torn_params:  # a torn row does not keep new runs out
+        target = write(tmp_path, "one.py", """
+            from zenprovision import pipeline, step
+
+            @step
+            def one() -> int:
+                return 1
+
+            @pipeline
+            def single():
+                one()
+        """)
+        started = cli("run", target, "--stack", "other")
+        assert started.code == 2 and f"metadata database {path} is damaged" in one_line_error(started), started.err
+    assert cli("runs", "show", "good-run").code == 0
 
 
 @pytest.mark.parametrize("declaration", ['@step(name="../../../../escaped")', '@pipeline(name="../x")'])

@@ -151,6 +151,9 @@ def test_a_redeploy_does_not_plan_while_another_command_holds_the_stack(home, cl
      '"status": "exploded"}', "field status"),
     ('{"name": "bad", "recipe": "files", "engine": "embedded", "created_at": "2026-01-01T00:00:00Z", '
      '"ttl": "forever", "status": "active"}', "field ttl"),
+    # past year 9999: created_at + ttl overflowed and `stacks`, `teardown` failed for every stack (OverflowError)
+    ('{"name": "bad", "recipe": "files", "engine": "embedded", "created_at": "2026-01-01T00:00:00Z", '
+     '"ttl": "9999999d", "status": "active"}', "field ttl"),
 ])
 def test_one_damaged_record_is_listed_as_damaged_and_the_rest_works(home, cli, fixture_recipes, tmp_path,
                                                                    damage, field):
@@ -173,6 +176,71 @@ def test_one_damaged_record_is_listed_as_damaged_and_the_rest_works(home, cli, f
     redeploy = cli("recipe", "files", "--stack", "bad", "-c", f"dir={tmp_path / 'bad'}", "--yes")
     assert redeploy.code == 2 and f"{record} is damaged: {field}" in one_line_error(redeploy)
     assert record.read_text() == damage  # kept for the user to look at
+
+
+def test_copies_under_names_that_are_no_stack_names_are_left_alone(home, cli, fixture_recipes, tmp_path):
+    """`cp stacks/good.yaml stacks/good_old.yaml` before a hand edit made `provision stacks`, `teardown`
+    and completion fail for every stack ('invalid stack name'), and `home push` copy the copy to the team."""
+    deploy(cli, tmp_path, "good")
+    (home / "stacks" / "good_only.yaml").write_bytes((home / "stacks" / "good.yaml").read_bytes())
+    assert [row["name"] for row in json.loads(cli("stacks", "--json").out)] == ["good"]  # no copied record: the fast path
+    for folder, suffix in (("stacks", ".yaml"), ("registry", ".json"), ("state", ".json")):
+        for copy in ("good_old", "good.bak", "Good copy"):
+            (home / folder / f"{copy}{suffix}").write_bytes((home / folder / f"good{suffix}").read_bytes())
+    listed = cli("stacks", "--json")
+    assert listed.code == 0, listed.err
+    assert [row["name"] for row in json.loads(listed.out)] == ["good"]
+    dry = cli("teardown", "--env", "dev", "--dry-run", "--json")
+    assert dry.code == 0 and [o["stack"] for o in json.loads(dry.out)] == ["good"], dry.err
+    push = cli("home", "push", str(tmp_path / "team"), "--dry-run")
+    assert push.code == 0 and not any(copy in push.out for copy in ("good_old", "good.bak", "Good copy")), push.out
+    assert cli("destroy", "good", "--yes").code == 0
+
+
+def test_the_history_of_a_stack_whose_record_was_removed_says_so(home, cli, fixture_recipes, tmp_path):
+    """`provision stacks` lists it from its config; its history said no such stack existed."""
+    deploy(cli, tmp_path, "solo")
+    (home / "registry" / "solo.json").unlink()  # as the hint for a damaged record allows
+    assert [row["name"] for row in json.loads(cli("stacks", "--json").out)] == ["solo"]
+    history = cli("stacks", "history", "solo")
+    assert history.code == 2 and "no stack named" not in history.err
+    assert f"has no recorded operations: its record {home / 'registry' / 'solo.json'} is missing" in one_line_error(history)
+    assert cli("destroy", "solo", "--yes").code == 0
+    assert "destroy" in cli("stacks", "history", "solo").out
+
+
+def test_a_record_naming_another_stack_never_acts_as_it(home, cli, fixture_recipes, tmp_path):
+    """`cp registry/good.json registry/good-old.json`: destroying good-old removed good's record and archived a
+    destroy of good that never happened."""
+    deploy(cli, tmp_path, "good")
+    copy = home / "registry" / "good-old.json"
+    copy.write_bytes((home / "registry" / "good.json").read_bytes())
+    record = (home / "registry" / "good.json").read_bytes()
+    listed = {row["name"]: row for row in json.loads(cli("stacks", "--json").out)}
+    assert listed["good"]["status"] == "active" and listed["good-old"]["status"] == "damaged"
+    refused = cli("destroy", "good-old", "--yes")
+    assert refused.code == 2
+    assert f"{copy} is damaged: field name: says 'good', but the file is stack 'good-old'" in one_line_error(refused)
+    assert (home / "registry" / "good.json").read_bytes() == record and copy.exists()
+    assert not (home / "history" / "good").exists()
+    assert cli("destroy", "good", "--yes").code == 0
+
+
+def test_a_state_copied_under_another_name_never_destroys_what_it_names(home, cli, fixture_recipes, tmp_path):
+    """`cp state/good.json state/good-old.json`, then `destroy good-old` deleted good's resources."""
+    deploy(cli, tmp_path, "good")
+    files = sorted(p.name for p in (tmp_path / "good").iterdir())
+    state = (home / "state" / "good.json").read_bytes()
+    copy = home / "state" / "good-old.json"
+    copy.write_bytes(state)
+    refused = cli("destroy", "good-old", "--yes")
+    assert refused.code == 2, refused.err
+    assert f"{copy} is damaged: field stack: says 'good', but the file is stack 'good-old'" in one_line_error(refused)
+    assert sorted(p.name for p in (tmp_path / "good").iterdir()) == files
+    assert (home / "state" / "good.json").read_bytes() == state and copy.exists()
+    assert not (home / "registry" / "good-old.json").exists()
+    assert "No changes" in deploy(cli, tmp_path, "good").err
+    assert cli("destroy", "good", "--yes").code == 0
 
 
 def test_a_stack_config_naming_another_stack_is_refused(home, cli):

@@ -650,6 +650,24 @@ def test_destroy_removes_resources_stack_and_record(home, tmp_path, monkeypatch,
         engine.destroy("dev", lambda e: None)
 
 
+def test_a_record_copied_under_another_name_never_destroys_the_stack_it_names(home, tmp_path, monkeypatch, fake_cli,
+                                                                             recipe):
+    """`cp pulumi/stacks/dev.json pulumi/stacks/dev-old.json`, then `destroy dev-old` ran `pulumi destroy` on dev."""
+    from zenprovision.engines.pulumi_cli import records
+    from zenprovision.errors import CorruptFileError
+
+    use(monkeypatch, FakeStack(script=UP_SCRIPT))
+    engine = PulumiEngine()
+    engine.up(request_for(recipe, tmp_path), lambda e: None)
+    copy = records.record_path("dev-old")
+    copy.write_bytes(records.record_path("dev").read_bytes())
+    stack = FakeStack(script=[pre("delete", "a", gone=True), done("delete", "a", gone=True)])
+    use(monkeypatch, stack)
+    with pytest.raises(CorruptFileError, match="field stack: says 'dev', but the file is stack 'dev-old'"):
+        engine.destroy("dev-old", lambda e: None)
+    assert stack.calls == [] and engine.has_state("dev") and copy.exists()
+
+
 def test_refresh_clears_pending_creates_and_reports_drift(home, tmp_path, monkeypatch, fake_cli, recipe):
     use(monkeypatch, FakeStack(script=UP_SCRIPT))
     engine = PulumiEngine()

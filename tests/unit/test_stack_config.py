@@ -53,6 +53,8 @@ def test_optional_container_registry_is_accepted():
     {"aws_secret_access_key": "abc"},
     {"note": "AKIAABCDEFGHIJKLMNOP"},
     {"key": "-----BEGIN RSA PRIVATE KEY-----\nabc"},
+    {"endpoint_url": "http://minio:minio123@127.0.0.1:9000"},  # exported as-is by output --format env/zenml
+    {"endpoints": ["https://user:p%40ss@s3.internal"]},
 ])
 def test_plaintext_secrets_are_refused(config):
     components = {**COMPONENTS, "artifact_store": {"flavor": "s3", "config": config}}
@@ -63,6 +65,13 @@ def test_plaintext_secrets_are_refused(config):
 def test_secret_references_are_allowed():
     components = {**COMPONENTS, "artifact_store": {"flavor": "s3", "config": {"secret_key": "env:AWS_SECRET"}}}
     assert make(components=components).components.artifact_store.config["secret_key"] == "env:AWS_SECRET"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000", "http://minio@127.0.0.1:9000", "s3://bucket/a:b@c",
+                                 "postgresql://db.internal:5432/zp"])
+def test_urls_without_a_password_are_allowed(url):
+    components = {**COMPONENTS, "artifact_store": {"flavor": "s3", "config": {"endpoint_url": url}}}
+    assert make(components=components).components.artifact_store.config["endpoint_url"] == url
 
 
 def test_hand_broken_file_names_file_and_field(home):

@@ -120,3 +120,13 @@ def test_retries_transient_failures_with_backoff():
 @pytest.mark.parametrize("text, seconds", [("30m", 1800), ("8h", 28800), ("3d", 259200), ("2w", 1209600)])
 def test_durations(text, seconds):
     assert registry.parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["5218w", "36526d", "876601h", "99999999999d", "9999999d"])
+def test_a_duration_past_100_years_is_refused_in_one_line(text):
+    """`--ttl 9999999d` was taken, and every listing then failed: created_at + ttl is past year 9999."""
+    from zenprovision.errors import InputError
+
+    with pytest.raises(InputError, match="longer than 100 years"):
+        registry.parse_duration(text)
+    assert registry.parse_duration("36525d").days == registry.parse_duration("5217w").days + 6  # 100 years still is

@@ -22,6 +22,16 @@ from zenprovision.home import private_dir
 READY_TIMEOUT = 60.0
 
 
+def folder_uri(path: Path) -> str:
+    """``file://`` and the path as it is, the form fsspec and the local artifact store read.
+
+    Not ``Path.as_uri()``: readers strip ``file://`` without percent-decoding, so a home with a
+    space (macOS's ``Application Support``) had its artifacts written to ``.../Application%20Support/...``,
+    outside the home, where destroy never looked.
+    """
+    return f"file://{path}"
+
+
 class FolderProvider(ResourceProvider):
     """A folder; deleting it removes its data only when ``force_destroy`` allows."""
 
@@ -30,15 +40,16 @@ class FolderProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         path = Path(props["path"])
         private_dir(path)
-        return CreateResult(str(path), {**props, "uri": path.as_uri()})
+        return CreateResult(str(path), {**props, "uri": folder_uri(path)})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = ["path"] if olds.get("path") != news.get("path") else []
-        changed = replaces or olds.get("force_destroy") != news.get("force_destroy")
+        changed = (replaces or olds.get("force_destroy") != news.get("force_destroy")
+                   or olds.get("uri") != folder_uri(Path(olds["path"])))  # a percent-encoded uri of before
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**olds, **news})
+        return UpdateResult({**olds, **news, "uri": folder_uri(Path(news["path"]))})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_ if Path(props["path"]).is_dir() else "", props)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
-from zenprovision.cli.output import info, print_json
+from zenprovision.cli.output import info, plain, print_json
 
 
 @click.command("new")
@@ -42,7 +42,7 @@ def recipe_test_command(name: str, pairs: tuple[str, ...], paths: tuple[Path, ..
     if as_json:
         print_json(report.to_dict())
     else:
-        info(report.describe())
+        info(plain(report.describe()))  # "[rule] resource: message": the rule's name is no markup
     if not report.ok:
         raise click.exceptions.Exit(1)
 

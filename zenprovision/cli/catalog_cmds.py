@@ -30,11 +30,13 @@ def recipes_command(paths: tuple[Path, ...], as_json: bool) -> None:
         print_json([recipe.summary() for recipe in catalog.all()])
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("name", "cloud", "engine", "components", "description", box=None)
-    for recipe in catalog.all():
+    for recipe in catalog.all():  # a recipe's text is text, never rich markup (`zenprovision[local]`)
         components = ", ".join(f"{k}={v}" for k, v in recipe.components.items())
-        table.add_row(recipe.name, recipe.cloud, recipe.engine, components, recipe.description)
+        table.add_row(*(Text(cell) for cell in (recipe.name, recipe.cloud, recipe.engine, components,
+                                                 recipe.description)))
     console().print(table)
 
 
@@ -48,19 +50,20 @@ def describe_command(name: str, as_json: bool) -> None:
         print_json(recipe.details())
         return
     from rich.table import Table
+    from rich.text import Text
 
-    out = console()
-    out.print(f"[bold]{recipe.name}[/] ({recipe.cloud}, engine {recipe.engine})")
-    out.print(recipe.description)
-    out.print(f"source: {recipe.path}")
+    out = console()  # below, a recipe's own text is printed as text, never as rich markup
+    out.print(Text(recipe.name, style="bold"), Text(f"({recipe.cloud}, engine {recipe.engine})"))
+    out.print(recipe.description, markup=False)
+    out.print(f"source: {recipe.path}", markup=False)
     table = Table("config key", "type", "default", "description", box=None)
     for key in recipe.config.values():
         default = "(required)" if key.required else repr(key.default)
         rule = "" if key.allowed() == "any value" else f" ({key.allowed()})"
-        table.add_row(key.name, key.type, default, key.description + rule)
+        table.add_row(*(Text(str(cell)) for cell in (key.name, key.type, default, key.description + rule)))
     out.print(table)
-    out.print("components: " + ", ".join(f"{k}={v}" for k, v in recipe.components.items()))
-    out.print("prerequisites: " + ("; ".join(recipe.prerequisites) or "none"))
+    out.print("components: " + ", ".join(f"{k}={v}" for k, v in recipe.components.items()), markup=False)
+    out.print("prerequisites: " + ("; ".join(recipe.prerequisites) or "none"), markup=False)
 
 
 COMMANDS = [recipes_command, describe_command]

@@ -6,7 +6,7 @@ import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
 from zenprovision.cli.completion import complete_config_pairs, complete_recipes, complete_stacks
-from zenprovision.cli.output import info, print_json
+from zenprovision.cli.output import info, plain, print_json
 
 config_option = click.option(
     "-c", "--config", "pairs", multiple=True, metavar="KEY=VALUE",
@@ -66,7 +66,7 @@ def plan_command(name: str, stack: str, pairs: tuple[str, ...], env: str | None,
     else:
         show_plan(planned, stack, grouped=offline)
         if not planned.applyable and not offline:
-            info(f"[yellow]note:[/] this plan cannot be applied by the embedded engine: {planned.reason}")
+            info(f"[yellow]note:[/] this plan cannot be applied by the embedded engine: {plain(planned.reason)}")
     if detailed_exitcode and changed:
         raise click.exceptions.Exit(2)
 
@@ -118,7 +118,7 @@ def _plan_and_apply(deployment, name: str, stack: str, yes: bool) -> None:  # no
             hint=f"install the Pulumi CLI, or preview it with `provision plan {name} --stack {stack} --offline`",
         )
     if not planned.has_changes and not lifecycle.config_changes(deployment, planned):
-        info(f"No changes. Stack [bold]{stack}[/] is up to date ({store.where(stack)}).")
+        info(f"No changes. Stack [bold]{stack}[/] is up to date ({plain(store.where(stack))}).")
         return
     show_plan(planned, stack)
     if not yes and not click.confirm(f"Apply these changes to stack {stack!r}?", default=False, err=True):
@@ -127,7 +127,7 @@ def _plan_and_apply(deployment, name: str, stack: str, yes: bool) -> None:  # no
     counts = ", ".join(f"{n} {op}d" if op != "same" else f"{n} unchanged"
                        for op, n in sorted(result.counts.items()) if n)
     info(f"Stack [bold]{stack}[/] is ready ({counts or 'no changes'}) in {result.seconds:.1f}s.")
-    info(f"Stack config: {store.where(stack)}")
+    info(f"Stack config: {plain(store.where(stack))}")  # a home such as /data/[team]/zp: a path, not markup
 
 
 @click.command("destroy")

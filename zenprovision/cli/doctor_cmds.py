@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from zenprovision.cli.completion import complete_stacks
-from zenprovision.cli.output import console, print_json
+from zenprovision.cli.output import console, plain, print_json
 
 
 @click.command("doctor")
@@ -25,7 +25,7 @@ def doctor_command(stack: str, as_json: bool) -> None:
         out = console()  # the report is the result: stdout, so `provision doctor dev > report.txt` keeps it
         for check in checks:
             mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-            out.print(f"{mark} {check.name:20} {check.seconds * 1000:7.0f} ms  {check.detail}")
+            out.print(f"{mark} {plain(f'{check.name:20}')} {check.seconds * 1000:7.0f} ms  {plain(check.detail)}")
     if not all(c.ok for c in checks):
         raise click.exceptions.Exit(1)
 

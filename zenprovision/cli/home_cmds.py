@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zenprovision.cli.output import info, print_json
+from zenprovision.cli.output import info, plain, print_json
 from zenprovision.cli.table import print_table
 
 
@@ -49,14 +49,22 @@ def home_push(url: str, dry_run: bool) -> None:
     if target.path is not None and target.path == source:
         raise InputError(f"{url} is this home itself", hint="push to an s3://, gs:// or other folder home")
     store = open_home(target)
-    items = home_push.plan(source, store)
     if dry_run:
+        items = home_push.plan(source, store)
         print_table(("action", "document"), [(item.action, item.key) for item in items])
-        info(f"dry run: {sum(i.writes for i in items)} of {len(items)} document(s) would be copied to {target}")
+        info(f"dry run: {sum(i.writes for i in items)} of {len(items)} document(s) would be copied to {plain(target)}")
         return
-    written = home_push.push(items, store)
-    info(f"Pushed {written} document(s) from {source} to {target} ({len(items) - written} already there). "
-         f"Use it with ZENPROVISION_HOME={target}, --home {target} or `home: {target}` in settings.yaml.")
+    import contextlib
+
+    from zenprovision.locks.files import FileStackLock  # the source is a folder home
+
+    with contextlib.ExitStack() as held:  # no deploy or destroy changes a stack while it is copied
+        for stack in home_push.stacks(source):
+            held.enter_context(FileStackLock(stack))
+        items = home_push.plan(source, store)
+        written = home_push.push(items, store)
+    info(plain(f"Pushed {written} document(s) from {source} to {target} ({len(items) - written} already there). "
+               f"Use it with ZENPROVISION_HOME={target}, --home {target} or `home: {target}` in settings.yaml."))
 
 
 COMMANDS = [home_group]

@@ -35,7 +35,15 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    console(stderr=True).print(f"[yellow]warning:[/] {message}", markup=True)
+    """``message`` is text (a path, a provider's error), never rich markup: ``[/x]`` and ``[secret]`` show as they are."""
+    console(stderr=True).print(f"[yellow]warning:[/] {plain(message)}", markup=True)
+
+
+def plain(text: object) -> str:
+    """``text`` escaped for a rich markup string: brackets in data are shown, not read as tags."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def print_json(data: Any) -> None:

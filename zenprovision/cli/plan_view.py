@@ -31,16 +31,16 @@ def _short(value: Any, limit: int = 40) -> str:
 def _detail(change: Any) -> str:
     """The key inputs of a create, or the changed keys of an update."""
     if change.op in ("update", "replace") and change.diffs:
-        return "changes: " + ", ".join(change.diffs)
+        return escape("changes: " + ", ".join(change.diffs))
     if change.op == "create":
         keys = [f"{k}={_short(v)}" for k, v in sorted(change.inputs.items())
                 if v not in (None, "", {}, []) and k not in HIDDEN_INPUTS]
-        return "[dim]" + ", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "") + "[/]"
+        return "[dim]" + escape(", ".join(keys[:5]) + (", ..." if len(keys) > 5 else "")) + "[/]"
     return ""
 
 
 def _line(change: Any) -> str:
-    return f"{SYMBOLS[change.op]} {change.name} [dim]({short_type(change.type)})[/] {_detail(change)}"
+    return f"{SYMBOLS[change.op]} {escape(change.name)} [dim]({escape(short_type(change.type))})[/] {_detail(change)}"
 
 
 def _top_component(change: Any, by_urn: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from zenprovision.cli.output import console
+from zenprovision.cli.output import console, plain
 
 SYMBOLS = {"create": "[green]+[/]", "update": "[yellow]~[/]", "replace": "[magenta]+-[/]",
            "delete": "[red]-[/]", "same": " "}
@@ -61,7 +61,7 @@ class Progress:
         with self._lock:
             if event.kind == "resource-pre":
                 if not self.live_mode:  # on a terminal the live line says it
-                    self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {event.name} [dim]{event.op}...[/]")
+                    self.out.print(f"  {SYMBOLS.get(event.op, ' ')} {plain(event.name)} [dim]{event.op}...[/]")
                 self.running[event.urn or event.name] = _Running(event.name, event.op, self.clock())
                 self._start()
             elif event.kind in ("resource-done", "resource-failed"):
@@ -69,16 +69,16 @@ class Progress:
                 self.out.print(self._finished(event))
                 idle = not self.running
             elif event.kind == "diagnostic":
-                self.out.print(f"  [yellow]![/] {event.message}")
+                self.out.print(f"  [yellow]![/] {plain(event.message)}")  # [id=...], [/path]: text
         if idle:  # outside the lock: the ticker may be waiting for it
             self.close()
 
     @staticmethod
     def _finished(event: Any) -> str:
         if event.kind == "resource-failed":
-            return f"  [red]x[/] {event.name} {event.op} failed: {event.message}"
+            return f"  [red]x[/] {plain(event.name)} {event.op} failed: {plain(event.message)}"
         verb = PAST.get(event.op, event.op)
-        return f"  {SYMBOLS.get(event.op, ' ')} {event.name} {verb} [dim]in {event.seconds:.1f}s[/]"
+        return f"  {SYMBOLS.get(event.op, ' ')} {plain(event.name)} {verb} [dim]in {event.seconds:.1f}s[/]"
 
     def _start(self) -> None:
         if self.live_mode and self._live is None:
@@ -98,7 +98,7 @@ class Progress:
 
         now = self.clock()
         with self._lock:
-            lines = [f"  {SYMBOLS.get(r.op, ' ')} {r.name} [dim]{ING.get(r.op, r.op)}... {elapsed(now - r.started)}[/]"
+            lines = [f"  {SYMBOLS.get(r.op, ' ')} {plain(r.name)} [dim]{ING.get(r.op, r.op)}... {elapsed(now - r.started)}[/]"
                      for r in self.running.values()]
         return Text.from_markup("\n".join(lines))
 
@@ -110,7 +110,7 @@ class Progress:
                 minutes = int((now - running.started) // MINUTE)
                 if minutes > running.minutes_told:
                     running.minutes_told = minutes
-                    self.out.print(f"  {SYMBOLS.get(running.op, ' ')} {running.name} "
+                    self.out.print(f"  {SYMBOLS.get(running.op, ' ')} {plain(running.name)} "
                                    f"[dim]still {ING.get(running.op, running.op)} ({minutes}m)[/]")
 
     def _tick_until_stopped(self) -> None:

@@ -7,7 +7,7 @@ import datetime
 import click
 
 from zenprovision.cli.completion import complete_stacks
-from zenprovision.cli.output import console, info, print_json, warn
+from zenprovision.cli.output import console, info, plain, print_json, warn
 from zenprovision.cli.table import print_table
 
 MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]↺[/]", "failed": "[red]✗[/]",
@@ -16,11 +16,11 @@ MARKS = {"start": "[dim]>[/]", "succeeded": "[green]✓[/]", "cached": "[cyan]�
 
 def _progress(kind: str, node_id: str, detail: str) -> None:
     if kind == "run":
-        info(f"Run [bold]{node_id}[/]")
+        info(f"Run [bold]{plain(node_id)}[/]")
     elif kind in MARKS and kind != "start":
         suffix = {"cached": f"cached from {detail}", "retry": f"retrying after {detail}",
                   "failed": detail, "skipped": "skipped"}.get(kind, detail)
-        info(f"  {MARKS[kind]} {node_id} [dim]{suffix}[/]")
+        info(f"  {MARKS[kind]} {plain(node_id)} [dim]{plain(suffix)}[/]")  # a step's error may hold [/path]
 
 
 @click.command("run")
@@ -61,7 +61,7 @@ def run_command(target: str, stack: str, params: tuple[str, ...], no_cache: bool
         print_json({"run_id": summary.run_id, "status": summary.status, "steps": summary.steps,
                     "metadata": summary.metadata, "seconds": summary.seconds})
     for key, value in summary.metadata.items():
-        info(f"  {key}: {value}")
+        info(plain(f"  {key}: {value}"))
     info(f"Run [bold]{summary.run_id}[/] succeeded in {summary.seconds:.1f}s.")
 
 
@@ -72,9 +72,9 @@ def _stores(stack: str | None):
     from zenprovision.stacks.overview import registered_names
 
     if stack:
-        if not db_path(stack).is_file() and stack not in registered_names():
+        if not db_path(stack).exists() and stack not in registered_names():
             raise NotFoundError(f"no stack named {stack!r}", hint="see `provision stacks` and `provision runs`")
-        if db_path(stack).is_file():
+        if db_path(stack).exists():
             yield MetadataStore(stack, create=False)
         return
     for name in stacks_with_runs():
@@ -150,7 +150,7 @@ def runs_show(run_id: str, as_json: bool, fmt: str) -> None:
 
 def _show_run(run: dict, dag: str) -> None:
     out = console()
-    out.print(f"[bold]{run['id']}[/] {run['pipeline']} on {run['stack']}: {run['status']}")
+    out.print(f"[bold]{plain(run['id'])}[/] " + plain(f"{run['pipeline']} on {run['stack']}: {run['status']}"))
     out.print(f"params: {run['params']}  metadata: {run['metadata']}", markup=False)
     out.print(dag, markup=False, end="")
     for artifact in run["artifacts"]:
@@ -174,10 +174,11 @@ def models_command(stack: str, as_json: bool) -> None:
         info(f"No models on stack {stack}.")
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("model", "state", "endpoint", box=None)
     for model in models:
-        table.add_row(model["name"], model["state"], model["infer_url"])
+        table.add_row(*(Text(str(model[key])) for key in ("name", "state", "infer_url")))
     console().print(table)
 
 

@@ -10,7 +10,7 @@ from zenprovision.cli.completion import (
     complete_recipes,
     complete_stacks,
 )
-from zenprovision.cli.output import info, print_json, warn
+from zenprovision.cli.output import info, plain, print_json, warn
 from zenprovision.cli.table import print_table
 
 FORMATS = ["yaml", "json", "env", "zenml", "metaflow"]
@@ -79,6 +79,13 @@ def stacks_history(stack: str, as_json: bool) -> None:
 
     records = registry.history(stack)
     if not records:
+        from zenprovision.stacks import store
+
+        if store.exists(stack):  # listed by `provision stacks`, from its config alone
+            raise NotFoundError(f"stack {stack!r} has no recorded operations: its record "
+                                f"{registry.documents.where(registry.record_key(stack))} is missing",
+                                hint=f"the next `provision recipe {store.load(stack).recipe} --stack {stack}` or "
+                                     f"`provision destroy {stack}` is recorded")
         raise NotFoundError(f"no stack named {stack!r} is registered or in the history",
                             hint="see `provision stacks`")
     rows = [op.model_dump(mode="json") for record in records for op in record.operations]
@@ -151,7 +158,7 @@ def _planned_config(stack: str, recipe: str, pairs: tuple[str, ...]):
     unknown = [k for k in paths.keys(config) if paths.lookup(config, k) == UNKNOWN]
     if unknown:
         info(f"[dim]planned, not deployed: {len(unknown)} value(s) known only after apply "
-             f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''})[/]")
+             f"({plain(', '.join(unknown[:3]))}{', ...' if len(unknown) > 3 else ''})[/]")
     return config
 
 

@@ -46,7 +46,7 @@ def sweep_command(cloud: str, regions: tuple[str, ...], delete: bool, yes: bool,
     findings = aws_find.find_tagged(target)
     found = candidates.pick(findings.resources, registered_names())  # computed once, never extended
     for message in findings.warnings:
-        warn(_plain(message))
+        warn(message)
     _show_found(found, target.regions, print_rows=not (as_json and delete), as_json=as_json)
     if not found.orphans:
         return

@@ -1,7 +1,8 @@
 """Box-less tables as rich prints them, without importing rich (a tenth of a listing's time).
 
 Rich is still used where it does something this cannot: a table wider than the terminal
-(wrapped), cells with non-ASCII text (wide characters) or with ``[`` (rich markup).
+(wrapped), cells with non-ASCII text (wide characters) or with ``[``. Cells are text, never
+rich markup: ``[secret]`` (a masked value) and ``zenprovision[local]`` show as they are.
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ def _plain(cell: str) -> bool:
 
 def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from zenprovision.cli.output import console
 
     table = Table(*headers, box=None)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(str(cell)) for cell in row))
     out = console()
     if not sys.stdout.isatty():  # piped: as wide as the table, so rich cuts no cell short with "…"
         from rich.console import Console

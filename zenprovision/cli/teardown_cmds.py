@@ -38,10 +38,12 @@ def teardown_command(env: str | None, owner: str | None, expired: bool, older_th
         print_json([o.__dict__ for o in outcomes])
     else:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table("stack", "result", "attempts", "reason", box=None)
-        for outcome in outcomes:
-            table.add_row(outcome.stack, outcome.result, str(outcome.attempts or ""), outcome.reason)
+        for outcome in outcomes:  # a reason is a provider's error: text, never rich markup
+            table.add_row(*(Text(cell) for cell in (outcome.stack, outcome.result, str(outcome.attempts or ""),
+                                                     outcome.reason)))
         console().print(table)
     if any(o.result == "failed" for o in outcomes):
         raise click.exceptions.Exit(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from zenprovision.cli.completion import complete_stacks
-from zenprovision.cli.output import info
+from zenprovision.cli.output import info, plain
 
 
 @click.command("unlock")
@@ -25,7 +25,7 @@ def unlock_command(stack: str, force: bool) -> None:
         info(f"Stack [bold]{stack}[/] is not locked.")
         return
     note = "; recorded in its history" if done.recorded else ""
-    info(f"Took the lock of stack [bold]{stack}[/] from {done.previous}{note}.")
+    info(f"Took the lock of stack [bold]{stack}[/] from {plain(done.previous)}{note}.")
 
 
 COMMANDS = [unlock_command]

@@ -17,6 +17,7 @@ _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
+_MISTYPED_URL = re.compile(r"^(s3|gs|gcs):/?(?!/)", re.I)  # s3:/bucket, gs:bucket: a URL, not a folder named `s3:`
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,16 @@ class Location:
 def parse(text: str, source: str = "ZENPROVISION_HOME") -> Location:
     """A Location from a folder or a URL; unknown schemes and invalid buckets are refused."""
     text = text.strip()
+    if not text:
+        raise InputError(f"{source} is empty", hint="give a folder, s3://bucket/prefix or gs://bucket/prefix")
     match = _URL.match(text)
     if match is None:
+        typo = _MISTYPED_URL.match(text)
+        if typo:
+            scheme = typo.group(1).lower()
+            raise InputError(f"{source}={text} is neither a folder nor a URL",
+                             hint=f"a bucket home is {scheme}://bucket/prefix, with two slashes; "
+                                  f"a folder named {typo.group(0).rstrip('/')!r} needs ./ in front")
         return Location("file", path=Path(text).expanduser().resolve())
     scheme, rest = match.group(1).lower(), match.group(2)
     if scheme == "file":

@@ -20,7 +20,7 @@ from typing import Any
 from zenprovision import home
 from zenprovision.errors import CorruptFileError, InputError, NotFoundError
 from zenprovision.runtime import owner
-from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.names import is_stack_name, validate_stack_name
 from zenprovision.stacks.secrets import mask_secrets
 
 SCHEMA = """
@@ -53,18 +53,30 @@ def db_path(stack: str) -> Path:
     return home.home() / "metadata" / f"{validate_stack_name(stack)}.db"
 
 
+# OperationalErrors that mean the file is not the database we wrote (a table or column missing),
+# not a busy one: reported as damage too.
+_NOT_OURS = ("no such table", "no such column", "has no column named")
+
+
 @contextlib.contextmanager
 def _readable(path: Path) -> Iterator[None]:
     """A damaged database file becomes one line naming it and how to move it aside."""
     try:
         yield
-    except sqlite3.OperationalError:
-        raise  # locked or busy: not damage
-    except sqlite3.DatabaseError as exc:
-        raise CorruptFileError(
-            f"metadata database {path} is damaged ({exc})",
-            hint=f"move it aside to start a fresh one: mv {path} {path}.damaged (other stacks' runs are unaffected)",
-        ) from exc
+    except sqlite3.OperationalError as exc:
+        if not any(words in str(exc) for words in _NOT_OURS):
+            raise  # locked or busy: not damage
+        raise _damaged(path, exc) from exc
+    except (sqlite3.DatabaseError, IsADirectoryError, KeyError, ValueError) as exc:  # ValueError: a row's JSON
+        raise _damaged(path, exc) from exc
+
+
+def _damaged(path: Path, exc: Exception) -> CorruptFileError:
+    problem = str(exc) if isinstance(exc, sqlite3.DatabaseError) else f"{type(exc).__name__}: {exc}"
+    return CorruptFileError(
+        f"metadata database {path} is damaged ({problem.splitlines()[0] if problem else type(exc).__name__})",
+        hint=f"move it aside to start a fresh one: mv {path} {path}.damaged (other stacks' runs are unaffected)",
+    )
 
 
 class MetadataStore:
@@ -72,11 +84,11 @@ class MetadataStore:
 
     def __init__(self, stack: str, create: bool = True) -> None:
         self.path = db_path(stack)
-        if not create and not self.path.is_file():
+        if not create and not self.path.exists():
             raise NotFoundError(f"stack {stack!r} has no runs", hint="see `provision runs`")
         home.private_dir(self.path.parent)  # the folder 0700 and the database 0600 whatever the umask
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives its -wal and -shm this mode
         with _readable(self.path):
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))  # SQLite gives its -wal and -shm this mode
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -109,11 +121,13 @@ class MetadataStore:
                   secret_params: frozenset[str] = frozenset()) -> None:
         host, pid, started, boot = owner.current()
         stored = json.dumps(mask_secrets(params, secret_params), default=repr)
-        self.db.execute(
-            "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from, owner_host, "
-            "owner_pid, owner_started, owner_boot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started, boot),
-        )
+        with _readable(self.path):  # the run's first write: a database missing a column is named here
+            self.db.execute(
+                "INSERT INTO runs (id, pipeline, file, stack, status, params, started, resumed_from, owner_host, "
+                "owner_pid, owner_started, owner_boot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, pipeline, file, stack, "running", stored, time.time(), resumed_from, host, pid, started,
+                 boot),
+            )
 
     def end_run(self, run_id: str, status: str, error: str | None = None) -> None:
         """Only a run still ``running`` ends: one aborted by ``destroy --force`` stays aborted."""
@@ -241,5 +255,6 @@ def _as_seen(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def stacks_with_runs() -> list[str]:
+    """Stacks with a database; a file whose name is no stack name (a copy, ``dev_backup.db``) is not ours."""
     folder = home.home() / "metadata"
-    return sorted(p.stem for p in folder.glob("*.db")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.db") if is_stack_name(p.stem)) if folder.is_dir() else []

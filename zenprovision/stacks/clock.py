@@ -11,6 +11,7 @@ from zenprovision.errors import InputError
 NOW_ENV = "ZENPROVISION_NOW"  # an injected clock, for tests and what-if teardowns
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LONGEST = timedelta(days=36525)  # 100 years: a longer ttl overflowed created_at + ttl and broke every listing
 
 
 def now() -> datetime:
@@ -32,4 +33,8 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match((text or "").strip())
     if not match or int(match.group(1)) == 0:
         raise InputError(f"invalid duration {text!r}", hint="use a number and a unit: 30m, 8h, 3d, 2w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    count, unit = int(match.group(1)), _UNITS[match.group(2)]
+    if count > LONGEST / timedelta(**{unit: 1}):
+        raise InputError(f"duration {text!r} is longer than 100 years",
+                         hint="a stack that should not expire needs no ttl: leave --ttl out")
+    return timedelta(**{unit: count})

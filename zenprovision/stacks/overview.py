@@ -16,6 +16,7 @@ from zenprovision.homes import documents
 from zenprovision.stacks import plain_records
 from zenprovision.stacks.clock import now
 from zenprovision.stacks.labels import normalized
+from zenprovision.stacks.names import is_stack_name
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def _scan() -> tuple[dict[str, dict[str, Any]], set[str]]:
         from zenprovision.stacks import registry
 
         return plain, set(plain) | registry.registered_names()
-    return plain, set(plain) | set(documents.names("stacks", ".yaml"))
+    return plain, set(plain) | {n for n in documents.names("stacks", ".yaml") if is_stack_name(n)}  # as store.names()
 
 
 def damaged_summary(name: str, problem: str) -> StackSummary:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zenprovision import home
+from zenprovision.errors import InputError
 from zenprovision.homes import documents
 from zenprovision.stacks.clock import parse_duration
 from zenprovision.stacks.names import validate_stack_name
@@ -25,7 +26,6 @@ _RECORD_KEYS = {"name", "recipe", "engine", "env", "owner", "ttl", "created_at",
 _OPERATION_KEYS = {"op", "started", "ended", "result", "error", "by", "command"}
 FOLDER = "registry"
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
-_DURATION = re.compile(r"^[1-9]\d*[mhdw]$")
 
 
 def record_key(name: str) -> str:
@@ -78,7 +78,7 @@ def _plain_record(record: Any, name: str) -> bool:
     texts = all(isinstance(record.get(key, ""), str) for key in ("recipe", "engine", "env", "owner"))
     ttl = record.get("ttl")
     return (texts and "recipe" in record and "engine" in record and _timestamp(record.get("created_at")) is not None
-            and (ttl is None or isinstance(ttl, str) and bool(_DURATION.match(ttl)))
+            and (ttl is None or isinstance(ttl, str) and _duration(ttl))
             and _one_of(record.get("status", "deploying"), STATUSES)
             and isinstance(record.get("operations", []), list)
             and all(_plain_operation(op) for op in record.get("operations", [])))
@@ -104,3 +104,12 @@ def _timestamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
     except ValueError:
         return None
+
+
+def _duration(text: str) -> bool:
+    """A ttl ``parse_duration`` takes (a form and at most 100 years); else pydantic names the field."""
+    try:
+        parse_duration(text)
+    except InputError:
+        return False
+    return True

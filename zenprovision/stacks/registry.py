@@ -100,6 +100,10 @@ def load(name: str) -> StackRecord | None:
     if blob is None:
         return None
     record = parse(blob.data, documents.where(key))
+    if record.name != name:  # a copied file must not act as another stack: its destroy removed that one's record
+        raise CorruptFileError(f"stack record {documents.where(key)} is damaged: field name: says {record.name!r}, "
+                               f"but the file is stack {name!r}",
+                               hint=f"set \"name\": \"{name}\" in the file, or remove it; zenprovision will not overwrite it")
     record._etag = blob.etag
     return record
 

@@ -28,6 +28,9 @@ def assert_no_plaintext_secret(value: Any, where: str) -> None:
             assert_no_plaintext_secret(item, f"{where}[{index}]")
     elif isinstance(value, str) and _SECRET_VALUE.search(value):
         raise ValueError(f"{where} looks like a credential; store a reference instead")
+    elif isinstance(value, str) and _URL_PASSWORD.search(value):  # http://minio:minio123@host:9000
+        raise ValueError(f"{where} holds a password in a URL (a credential); give the URL without it and "
+                         "the credentials through the environment or a reference such as env:NAME")
 
 
 MASK = "[secret]"

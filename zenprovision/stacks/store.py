@@ -14,7 +14,7 @@ from zenprovision import home, yaml_loading
 from zenprovision.errors import CorruptFileError, NotFoundError
 from zenprovision.homes import documents
 from zenprovision.stacks.config import StackConfig
-from zenprovision.stacks.names import validate_stack_name
+from zenprovision.stacks.names import is_stack_name, validate_stack_name
 
 FOLDER = "stacks"
 
@@ -109,4 +109,5 @@ def remove(name: str) -> None:
 
 
 def names() -> list[str]:
-    return documents.names(FOLDER, ".yaml")
+    """Stacks with a config; a file whose name is no stack name (``dev_old.yaml``, a copy) is not ours."""
+    return [name for name in documents.names(FOLDER, ".yaml") if is_stack_name(name)]

@@ -92,6 +92,12 @@ def load(stack: str) -> StackState:
         return StackState(stack=stack)
     try:
         data = json.loads(found.decode("utf-8"))
+        if isinstance(data, dict) and data.get("stack", stack) != stack:  # a copy: never destroy what it names
+            raise CorruptFileError(
+                f"engine state {path} is damaged: field stack: says {data['stack']!r}, but the file is stack {stack!r}",
+                hint=f"a copy of stack {data['stack']!r}'s state: remove it (or move it back); "
+                     "zenprovision will not use it",
+            )
         _check_providers(data)
         resources = [ResourceState(**r) for r in data.pop("resources", [])]
         return StackState(resources=resources, **{**data, "version": STATE_VERSION})

@@ -52,10 +52,16 @@ def load(stack: str) -> StackRecord:
     if data is None:
         raise NotFoundError(f"no pulumi stack named {stack!r}", hint="see `provision stacks`")
     try:
-        return StackRecord(**json.loads(data.decode("utf-8")))
+        record = StackRecord(**json.loads(data.decode("utf-8")))
     except (ValueError, TypeError) as exc:
         raise CorruptFileError(f"{documents.where(key)} is damaged: {exc}",
                                hint="restore it or remove it by hand") from exc
+    if record.stack != stack:  # a copy: destroying it would destroy the Pulumi stack it names
+        raise CorruptFileError(f"{documents.where(key)} is damaged: field stack: says {record.stack!r}, "
+                               f"but the file is stack {stack!r}",
+                               hint=f"a copy of stack {record.stack!r}'s record: remove it (or move it back); "
+                                    "zenprovision will not use it")
+    return record
 
 
 def remove(stack: str) -> None:

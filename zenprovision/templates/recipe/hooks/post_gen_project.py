@@ -2,9 +2,9 @@
 
 import os
 
-folder = os.getcwd()
-parent = os.path.dirname(folder)
-name = "{{ cookiecutter.recipe_name }}"
+name = {{ cookiecutter.recipe_name | tojson }}
+parent = {{ cookiecutter._recipes_dir | tojson }} or os.path.dirname(os.getcwd())  # provision new renders elsewhere first
+folder = os.path.join(parent, name)
 print(f"""Created recipe {name} in {folder}
 
 Next steps:

@@ -5,7 +5,7 @@ import sys
 from zenprovision.authoring import resolve_components, validate_name
 from zenprovision.errors import InputError
 
-cloud = "{{ cookiecutter._cloud }}"
+cloud = {{ cookiecutter._cloud | tojson }}
 pairs = [
     "artifact_store={{ cookiecutter._artifact_store }}",
     "orchestrator={{ cookiecutter._orchestrator }}",
@@ -13,7 +13,7 @@ pairs = [
     "container_registry={{ cookiecutter._container_registry }}",
 ]
 try:
-    validate_name("{{ cookiecutter.recipe_name }}")
+    validate_name({{ cookiecutter.recipe_name | tojson }})
     resolve_components(cloud, pairs)
 except InputError as exc:
     print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""{{ cookiecutter.recipe_name }}: {{ cookiecutter.description }} (owned by {{ cookiecutter.owner_team }}).
+"""{{ cookiecutter.recipe_name }}: {{ cookiecutter.description | replace('\\', '\\\\') | replace('"', '\\"') }} (owned by {{ cookiecutter.owner_team | replace('\\', '\\\\') | replace('"', '\\"') }}).
 
 Composed from zenprovision's building blocks; edit freely, then run its tests.
 """
