@@ -67,7 +67,7 @@ def test_the_temp_file_is_hidden_beside_the_target_until_the_rename(home, monkey
     atomic_write_text(path, "x: 1\n")
     (temp, target, content), = seen
     assert target == path and temp.parent == path.parent
-    assert temp.name.startswith(".dev.yaml.") and temp.name.endswith(".tmp")
+    assert temp.name.startswith(".dev.yaml.tmp-") and f"-{os.getpid()}-" in temp.name  # whose it is: stale-temp clean-up
     assert content == b"x: 1\n"  # whole before it takes the name
 
 
