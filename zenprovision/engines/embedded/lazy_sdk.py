@@ -12,6 +12,7 @@ turns it off.
 from __future__ import annotations
 import __future__
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -19,11 +20,14 @@ import importlib.util
 import marshal
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from zenprovision.atomic import file_mode, remove_stale_temps, temp_name
+from zenprovision.home import private_dir
 from zenprovision.policy.sdk_layout import exported_names, star_modules
 
 PACKAGES = re.compile(r"pulumi_(aws|gcp|kubernetes)\.")
@@ -100,7 +104,7 @@ class PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
             pass
         code = self.source_to_code(self.get_data(source_path), source_path)
         if not sys.dont_write_bytecode:
-            _write_quietly(cache, header + marshal.dumps(code))
+            _write_quietly(cache, header + marshal.dumps(code), source_path)
         return code
 
 
@@ -108,15 +112,41 @@ def _u32(value: int) -> bytes:
     return (value & 0xFFFFFFFF).to_bytes(4, "little")
 
 
-def _write_quietly(path: Path, data: bytes) -> None:
-    """Cache if the folder is writable; a read-only install just compiles each time."""
+def _write_quietly(path: Path, data: bytes, source: str) -> None:
+    """Cache if the folder is writable; a read-only install just compiles each time.
+
+    Never more open than what it caches, whatever the umask: a new ``__pycache__`` gets its
+    package folder's mode and the file its source's (both cut by the umask, as Python's own
+    bytecode is); inside the home, 0700 and 0600. The temp file is named as the home's are
+    (``atomic.temp_name``), so one that a ``kill -9`` left is removed by the next write.
+    """
+    prefix = f".{path.name}"
+    private = file_mode(path.parent) == 0o600
+    temporary = path.parent / temp_name(prefix)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        _cache_folder(path.parent, private)
+        mode = 0o600 if private else (stat.S_IMODE(os.stat(source).st_mode) | 0o200) & 0o666
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
     except OSError:
-        pass
+        return
+    remove_stale_temps(path.parent, f"{prefix}.tmp-")
+
+
+def _cache_folder(folder: Path, private: bool) -> None:
+    if folder.is_dir():
+        return
+    if private:
+        private_dir(folder)
+    else:  # os.mkdir's mode is cut by the umask, never widened by it
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, stat.S_IMODE(folder.parent.stat().st_mode))
 
 
 class LazySdkFinder(importlib.abc.MetaPathFinder):

@@ -61,10 +61,11 @@ def local_folder(url: str) -> Path | None:
 
 
 def prepare(url: str) -> None:
-    """Create a local backend's folder, just before a command needs it."""
+    """Create a local backend's folder, just before a command needs it: 0700 inside the home
+    whatever the umask (the CLI's own files in it are then nobody else's), as the umask gives elsewhere."""
     folder = local_folder(url)
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+        home.private_dir(folder)
 
 
 def describe_locks(url: str) -> str:

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from zenprovision import home
 from zenprovision.engines.pulumi_cli import backend as backends
 from zenprovision.engines.pulumi_cli import paths
 from zenprovision.errors import InputError
@@ -58,7 +59,7 @@ def ensure_passphrase_file(path: Path) -> Path:
     if path.exists():
         _tighten(path)
         return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.private_dir(path.parent)  # the home and its folders 0700 whatever the umask, not just the last one
     fd, tmp = tempfile.mkstemp(prefix=".passphrase.", dir=path.parent)  # mkstemp creates 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -9,9 +9,12 @@ home avoids both, and lets destroy run after the recipe is gone.
 from __future__ import annotations
 
 import fnmatch
+import os
 import shutil
+import stat
 from pathlib import Path
 
+from zenprovision import home
 from zenprovision.engines.pulumi_cli import paths
 from zenprovision.errors import NotFoundError
 
@@ -25,8 +28,7 @@ def is_stack_settings(name: str) -> bool:
 
 def sync(recipe_path: Path, stack: str) -> Path:
     """Make the stack's folder a copy of the recipe, keeping the stack settings already there."""
-    dest = paths.work_dir(stack)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest = home.private_dir(paths.work_dir(stack))
     for item in dest.iterdir():
         if is_stack_settings(item.name):
             continue
@@ -35,6 +37,7 @@ def sync(recipe_path: Path, stack: str) -> Path:
         else:
             item.unlink()
     shutil.copytree(recipe_path, dest, ignore=_ignore, dirs_exist_ok=True)
+    _make_private(dest)
     return dest
 
 
@@ -52,6 +55,17 @@ def ensure(stack: str, work_dir: Path, recipe_path: Path) -> Path:
 
 def remove(stack: str) -> None:
     shutil.rmtree(paths.work_dir(stack), ignore_errors=True)
+
+
+def _make_private(folder: Path) -> None:
+    """The copy is the home's, private whatever the umask or the installed recipe's modes:
+    folders 0700, files 0600 (0700 for those the owner could run)."""
+    os.chmod(folder, 0o700)
+    for parent, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path):  # a link's mode is its target's, which may be no copy of ours
+                os.chmod(path, 0o700 if os.stat(path).st_mode & stat.S_IXUSR else 0o600)
 
 
 def _ignore(_folder: str, names: list[str]) -> set[str]:
