@@ -8,8 +8,10 @@ process of this machine that no longer exists (``remove_stale_temps``), never a 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import sys
 from pathlib import Path
 
 from zenprovision.errors import InputError
@@ -109,13 +111,30 @@ def remove_stale_temps(folder: str | os.PathLike, prefix: str = "") -> int:
     return removed
 
 
+# fsync of a folder where the file system cannot sync folders (some FUSE, network and
+# Windows-backed file systems answer EINVAL or ENOTSUP): the rename stands, nothing to say.
+_NO_FOLDER_SYNC = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF, errno.EISDIR,
+                             errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 def _fsync_dir(folder: Path) -> None:
+    """Make the rename survive a power cut where the file system can; never fail a write that is done.
+
+    When this runs the new file is in place (its data synced): raising here would report as failed
+    a write that every reader already sees, and a caller would retry or undo what stands. A file
+    system that cannot sync folders is not an error; any other failure (EIO: the disk) is one
+    warning line, since the rename may not survive a power cut.
+    """
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_FOLDER_SYNC:
+            print(f"warning: the folder {folder} could not be synced after a write ({exc.strerror or exc}): "
+                  "the file is written but may not survive a power cut; check the disk", file=sys.stderr)
     finally:
         os.close(fd)
 
