@@ -74,10 +74,16 @@ def stacks_show(stack: str, as_json: bool) -> None:
 def stacks_history(stack: str, as_json: bool) -> None:
     """Show every operation on STACK (who, which command, result), also those of its destroyed
     earlier deployments, oldest first."""
-    from zenprovision.errors import NotFoundError
+    from zenprovision.errors import CorruptFileError, NotFoundError
     from zenprovision.stacks import registry
 
-    records = registry.history(stack)
+    damaged: list[CorruptFileError] = []
+    records = registry.history(stack, damaged=damaged)
+    for problem in damaged:  # one line each; the readable records are still shown
+        warn(f"{problem.message}; its operations are left out ({problem.hint})")
+    if damaged and not records:
+        raise CorruptFileError(f"stack {stack!r} has no readable record, only the damaged file(s) above",
+                               hint=damaged[0].hint)
     if not records:
         from zenprovision.stacks import store
 

@@ -259,13 +259,34 @@ def archive(record: StackRecord) -> str:
                         hint="run the command again")
 
 
-def history(name: str) -> list[StackRecord]:
-    """The archived records of ``name`` (oldest first), then its current one if any."""
+def history(name: str, damaged: list[CorruptFileError] | None = None) -> list[StackRecord]:
+    """The archived records of ``name`` (oldest first), then its current one if any.
+
+    A damaged file raises ``CorruptFileError``; given a ``damaged`` list, it goes there instead
+    and the other records are still returned: one bad file hides no one else's operations.
+    """
     folder = f"history/{validate_stack_name(name)}"
-    found = [parse(documents.read(f"{folder}/{stem}.json") or b"", documents.where(f"{folder}/{stem}.json"))
-             for stem in documents.names(folder, ".json")]
-    current = load(name)
-    return found + ([current] if current is not None else [])
+    found = []
+    for stem in documents.names(folder, ".json"):
+        key = f"{folder}/{stem}.json"
+        found += _kept(damaged, lambda key=key: _archived(key))
+    return found + _kept(damaged, lambda: load(name))
+
+
+def _archived(key: str) -> StackRecord | None:
+    data = documents.read(key)
+    return None if data is None else parse(data, documents.where(key))  # None: removed since it was listed
+
+
+def _kept(damaged: list[CorruptFileError] | None, read: Callable[[], StackRecord | None]) -> list[StackRecord]:
+    try:
+        record = read()
+    except CorruptFileError as exc:
+        if damaged is None:
+            raise
+        damaged.append(exc)
+        return []
+    return [] if record is None else [record]
 
 
 def who() -> str:
