@@ -6,13 +6,14 @@ by the template's own pre-generation hook (for people who run cookiecutter direc
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import yaml
 
 from zenprovision import home
-from zenprovision.atomic import atomic_write_text
+from zenprovision.atomic import atomic_write_text, is_stale_temp, temp_name
 from zenprovision.errors import InputError
 
 TEMPLATE = Path(__file__).parent / "templates" / "recipe"
@@ -73,7 +74,6 @@ def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Pat
     files replace their namesakes one by one and the user's other files stay.
     """
     import shutil
-    import tempfile
 
     validate_name(name)
     chosen = resolve_components(cloud, components)
@@ -87,7 +87,7 @@ def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Pat
 
     try:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.new-", dir=output_dir))
+        staging = _staging_folder(Path(output_dir), name)
     except OSError as exc:
         raise InputError(f"cannot write a recipe into {output_dir}: {exc.strerror or exc}",
                          hint="choose a folder you can write with --output-dir") from None
@@ -106,9 +106,29 @@ def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Pat
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _move_into_place(created: Path, target: Path, force: bool) -> Path:
-    import os
+_STAGING = re.compile(r"^\.[a-z][a-z0-9-]*\.new\.tmp-")
 
+
+def _staging_folder(output_dir: Path, name: str) -> Path:
+    """A new hidden ``.NAME.new.tmp-<machine>-<pid>-<random>`` folder (0700) in ``output_dir``.
+
+    Named as the home's temp files are (``atomic.temp_name``): one that a ``provision new``
+    killed during its prompts left is removed here, by the next one, but only if its process
+    is gone: another ``provision new`` running in the same folder keeps its own.
+    """
+    import shutil
+
+    with os.scandir(output_dir) as entries:
+        stale = [e.path for e in entries if _STAGING.match(e.name) and is_stale_temp(e.name)
+                 and e.is_dir(follow_symlinks=False)]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    staging = output_dir / temp_name(f".{name}.new")
+    staging.mkdir(mode=0o700)
+    return staging
+
+
+def _move_into_place(created: Path, target: Path, force: bool) -> Path:
     if not target.exists():
         try:
             os.rename(created, target)  # one step: the folder appears whole

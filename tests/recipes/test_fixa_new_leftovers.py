@@ -1,0 +1,77 @@
+"""A `provision new` killed (SIGKILL) during its prompts leaves its hidden staging folder; the next
+`provision new` in that folder removes it, but never the folder of one that is still running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def staging(out: Path) -> set[str]:
+    return {p.name for p in out.iterdir() if p.name.startswith(".")} if out.is_dir() else set()
+
+
+class Prompting:
+    """``provision new NAME`` waiting at its first prompt (its stdin stays open)."""
+
+    def __init__(self, name: str, out: Path) -> None:
+        before = staging(out)
+        self.proc = subprocess.Popen([sys.executable, "-m", "zenprovision", "new", name, "--cloud", "local",
+                                      "--output-dir", str(out)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120  # a loaded machine starts Python slowly
+        while not (staging(out) - before):
+            assert self.proc.poll() is None and time.monotonic() < deadline, "provision new never got to its prompts"
+            time.sleep(0.05)
+        (self.folder,) = staging(out) - before
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait()
+        self.proc.stdin.close()
+
+
+@pytest.fixture
+def prompting():
+    started: list[Prompting] = []
+
+    def start(name: str, out: Path) -> Prompting:
+        started.append(Prompting(name, out))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.stop()
+
+
+def test_the_next_new_removes_a_killed_ones_staging_folder_and_keeps_a_running_ones(home, cli, tmp_path, prompting):
+    out = tmp_path / "recipes"
+    killed = prompting("first", out)
+    killed.stop(signal.SIGKILL)
+    assert staging(out) == {killed.folder} and (out / killed.folder).is_dir()
+    running = prompting("second", out)
+    earlier = out / ".third.new-k97ut81u"  # an earlier version's name: whose, unknown, so kept
+    earlier.mkdir()
+    result = cli("new", "third", "--cloud", "local", "--output-dir", str(out), "--no-input")
+    assert result.code == 0, result.err
+    assert (out / "third" / "recipe.yaml").is_file()
+    assert staging(out) == {running.folder, earlier.name}  # the running one's folder is its own
+    assert running.proc.poll() is None
+    running.stop(signal.SIGKILL)
+    assert cli("new", "fourth", "--cloud", "local", "--output-dir", str(out), "--no-input").code == 0
+    assert staging(out) == {earlier.name}
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["fourth", "third"]
+
+
+def test_the_staging_folder_is_private_and_named_for_its_process(home, tmp_path, prompting):
+    out = tmp_path / "recipes"
+    one = prompting("mine", out)
+    assert one.folder.startswith(".mine.new.tmp-") and f"-{one.proc.pid}-" in one.folder
+    assert os.stat(out / one.folder).st_mode & 0o777 == 0o700
