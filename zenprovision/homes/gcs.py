@@ -10,7 +10,9 @@ not proven by zenprovision's own suite: using one prints a warning (see ``UNPROV
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +24,42 @@ ACCEPT_ENV = "ZENPROVISION_ACCEPT_GCS_HOME"
 UNPROVEN = ("warning: locking on a gs:// home relies on GCS generation preconditions, which zenprovision's "
             "test suite cannot exercise (the GCS emulator ignores them); prefer an s3:// home for a team until "
             f"they are proven, or set {ACCEPT_ENV}=1 to accept the risk and silence this warning")
+
+
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection; gcsfs sets none (the OS's, about two minutes)
+CONNECT_ATTEMPTS = 2  # gcsfs alone retries a refused connection 6 times over about a minute
+
+
+class _Unreachable(Exception):
+    """No connection could be opened. Not an aiohttp error: gcsfs's retry loop lets it through at once."""
+
+
+def _fail_fast_options() -> dict[str, Any]:
+    """GCSFileSystem options under which a connection that cannot be made fails at once, in one line.
+
+    A trace hook turns aiohttp's connection errors (refused, no such host, connect timeout) into
+    ``_Unreachable``; answers of the server (429, 5xx) are still retried by gcsfs as before.
+    """
+    import aiohttp
+
+    async def on_error(_session: Any, _context: Any, params: Any) -> None:
+        error = params.exception
+        if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
+            raise _Unreachable((str(error).splitlines() or [type(error).__name__])[0][:200]) from error
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_exception.append(on_error)
+    return {"session_kwargs": {"trace_configs": [trace]},
+            "requests_timeout": aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)}
+
+
+def _quiet(logger: logging.Logger) -> None:
+    """No traceback of gcsfs's retries on stderr (Python's last-resort handler): ours is one line.
+
+    A handler the user's logging configuration adds (e.g. to the root logger) still gets them.
+    """
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 class GcsObjects(Objects):
@@ -41,21 +79,31 @@ class GcsObjects(Objects):
         if os.environ.get(ACCEPT_ENV, "").strip().lower() not in {"1", "true", "yes"}:
             print(UNPROVEN, file=sys.stderr)
         self.location = location
-        self.fs = gcsfs.GCSFileSystem(skip_instance_cache=True)
+        _quiet(logging.getLogger("gcsfs"))
+        self.fs = gcsfs.GCSFileSystem(skip_instance_cache=True, **_fail_fast_options())
 
     def _call(self, key: str, method: str, path: str, *args: str, **kwargs: Any) -> Any:
         from fsspec.asyn import sync
 
-        try:
-            return sync(self.fs.loop, self.fs._call, method, path, *args, **kwargs)
-        except ZenProvisionError:
-            raise
-        except FileExistsError:  # gcsfs's name for 412 Precondition Failed
-            raise self.conflict(key) from None
-        except FileNotFoundError:
-            raise
-        except Exception as exc:
-            raise self._translate(exc, key) from None
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+            try:
+                return sync(self.fs.loop, self.fs._call, method, path, *args, **kwargs)
+            except _Unreachable as exc:  # nothing was sent: trying again is safe, even for a write
+                if attempt == CONNECT_ATTEMPTS:
+                    raise HomeAccessError(
+                        f"the home {self.location} cannot be reached: no connection to {self.fs._location} "
+                        f"({exc})", hint="check the network, the home's URL and STORAGE_EMULATOR_HOST if you "
+                                         "use one, then retry") from None
+                time.sleep(0.5 * attempt)
+            except ZenProvisionError:
+                raise
+            except FileExistsError:  # gcsfs's name for 412 Precondition Failed
+                raise self.conflict(key) from None
+            except FileNotFoundError:
+                raise
+            except Exception as exc:
+                raise self._translate(exc, key) from None
+        raise AssertionError("unreachable")
 
     def _translate(self, exc: Exception, key: str) -> Exception:
         text = str(exc)
@@ -113,8 +161,12 @@ class GcsObjects(Objects):
         prefix = self._object(folder).rstrip("/") + "/"
         found, token = [], None
         while True:
-            page = self._call(folder, "GET", "b/{}/o", self.location.bucket, prefix=prefix, delimiter="/",
-                              json_out=True, **({"pageToken": token} if token else {}))
+            try:
+                page = self._call(folder, "GET", "b/{}/o", self.location.bucket, prefix=prefix, delimiter="/",
+                                  json_out=True, **({"pageToken": token} if token else {}))
+            except FileNotFoundError:  # the bucket's listing is gone: say which, in one line
+                self._check_bucket(folder)
+                raise
             found += [item["name"][len(prefix):] for item in page.get("items", [])]
             token = page.get("nextPageToken")
             if not token:

@@ -25,7 +25,8 @@ class S3Objects(Objects):
         import s3fs
 
         self.location = location
-        self.fs = s3fs.S3FileSystem(cache_regions=True, skip_instance_cache=True)  # credentials as of now
+        self.fs = s3fs.S3FileSystem(cache_regions=True, skip_instance_cache=True,  # credentials as of now
+                                    config_kwargs=_retries())
 
     def _call(self, key: str, method: str, **kwargs: Any) -> dict:
         from fsspec.asyn import sync
@@ -62,6 +63,10 @@ class S3Objects(Objects):
             return HomeAccessError(f"no permission to {verb} {where} ({code})",
                                    hint="check AWS_PROFILE or your keys; read-only users can run "
                                         "`provision stacks`, `output` and `doctor`")
+        if type(exc).__name__ in {"EndpointConnectionError", "ConnectTimeoutError"}:  # nothing answered
+            return HomeAccessError(f"the home {self.location} cannot be reached: {_one_line(exc)}",
+                                   hint="check the network, the home's URL and AWS_ENDPOINT_URL_S3 / "
+                                        "AWS_ENDPOINT_URL if you use one, then retry")
         if type(exc).__name__ in {"NoCredentialsError", "PartialCredentialsError", "NoRegionError"}:
             return HomeAccessError(f"no AWS credentials to use the home {self.location}",
                                    hint="set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -100,6 +105,19 @@ class S3Objects(Objects):
 
     def _key(self, key: str) -> str:
         return self.location.key(key).partition("/")[2]
+
+
+def _retries() -> dict[str, Any]:
+    """botocore's standard retries (3 attempts, backoff under 3 s) unless the user chose others.
+
+    Its legacy default tries 5 times over about 12 s, so an unreachable home took that long to
+    say so; throttling and 5xx answers are still retried.
+    """
+    import os
+
+    if os.environ.get("AWS_RETRY_MODE") or os.environ.get("AWS_MAX_ATTEMPTS"):
+        return {}
+    return {"retries": {"mode": "standard", "max_attempts": 3}}
 
 
 def _error_code(exc: BaseException) -> str:
