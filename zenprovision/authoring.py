@@ -57,12 +57,21 @@ def resolve_components(cloud: str, pairs: tuple[str, ...] | list[str]) -> dict[s
 
 
 def _cookiecutter_config() -> str:
-    """Keep cookiecutter's replay and cache folders under the home, not in ~."""
+    """Keep cookiecutter's replay and cache folders under the home, not in ~: made here, 0700
+    whatever the umask, as cookiecutter would make them with the umask's mode."""
     folder = home.home() / "cookiecutter"
     path = folder / "config.yaml"
-    settings = {"cookiecutters_dir": str(folder / "templates"), "replay_dir": str(folder / "replay")}
+    settings = {"cookiecutters_dir": str(home.private_dir(folder / "templates")),
+                "replay_dir": str(home.private_dir(folder / "replay"))}
     atomic_write_text(path, yaml.safe_dump(settings))
     return str(path)
+
+
+def _tighten_replay() -> None:
+    """cookiecutter writes its replay file (the answers given) with the umask's mode: make it 0600."""
+    for path in (home.home() / "cookiecutter" / "replay").glob("*.json"):
+        if not path.is_symlink():
+            os.chmod(path, 0o600)
 
 
 def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, no_input: bool,
@@ -104,6 +113,7 @@ def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Pat
         return _move_into_place(created, Path(output_dir) / created.name, force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        _tighten_replay()
 
 
 _STAGING = re.compile(r"^\.[a-z][a-z0-9-]*\.new\.tmp-")

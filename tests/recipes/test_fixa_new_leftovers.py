@@ -75,3 +75,15 @@ def test_the_staging_folder_is_private_and_named_for_its_process(home, tmp_path,
     one = prompting("mine", out)
     assert one.folder.startswith(".mine.new.tmp-") and f"-{one.proc.pid}-" in one.folder
     assert os.stat(out / one.folder).st_mode & 0o777 == 0o700
+
+
+def test_what_provision_new_keeps_in_the_home_is_private_under_umask_000(home, tmp_path):
+    """cookiecutter's replay file (the answers given) and its folders, made under the home."""
+    result = subprocess.run([sys.executable, "-m", "zenprovision", "new", "open-umask", "--cloud", "local",
+                             "--output-dir", str(tmp_path / "recipes"), "--no-input"],
+                            capture_output=True, text=True, timeout=240, preexec_fn=lambda: os.umask(0))
+    assert result.returncode == 0, result.stderr
+    found = {str(p.relative_to(home)): p.stat().st_mode & 0o777 for p in home.rglob("*")}
+    assert found["cookiecutter/replay/recipe.json"] == 0o600
+    assert found["cookiecutter/replay"] == found["cookiecutter/templates"] == 0o700
+    assert set(found.values()) <= {0o600, 0o700}, found

@@ -42,9 +42,12 @@ def _fail_fast_options() -> dict[str, Any]:
     """
     import aiohttp
 
+    no_connection = (aiohttp.ClientConnectorError,  # ConnectionTimeoutError: a connect timeout, aiohttp >= 3.10
+                     getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError))
+
     async def on_error(_session: Any, _context: Any, params: Any) -> None:
         error = params.exception
-        if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
+        if isinstance(error, no_connection):
             raise _Unreachable((str(error).splitlines() or [type(error).__name__])[0][:200]) from error
 
     trace = aiohttp.TraceConfig()
