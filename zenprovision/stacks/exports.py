@@ -122,10 +122,12 @@ def _zenml_orchestrator(flavor: str, config: dict[str, Any]) -> tuple[str, dict[
     return None
 
 
-def _zenml_container_registry(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    uri = str(config.get("uri", ""))
+def _zenml_container_registry(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | str | None:
+    uri = str(config.get("uri") or "").strip()
+    host, _, repository = uri.partition("/")
+    if flavor in ("ecr", "gar") and not host:  # ZenML takes "" and then pushes images to nowhere
+        return f"container_registry flavor {flavor!r} has no uri in the stack config; left out"
     if flavor == "ecr":  # ZenML's AWS registry refuses a `/` in uri: the repository goes apart
-        host, _, repository = uri.partition("/")
         return "aws", {"uri": host, **({"default_repository": repository} if repository else {})}
     if flavor == "gar":
         return "gcp", {"uri": uri}
@@ -148,8 +150,8 @@ def to_zenml(config: StackConfig, zenml_version: str | None = None) -> tuple[dic
     for kind, component in config.components.model_dump(exclude_none=True).items():
         mapper = _ZENML_MAPPERS.get(kind)
         mapped = mapper(component["flavor"], component["config"]) if mapper else None
-        if mapped is None:
-            notes.append(f"{kind} flavor {component['flavor']!r} has no ZenML flavor; left out")
+        if mapped is None or isinstance(mapped, str):
+            notes.append(mapped or f"{kind} flavor {component['flavor']!r} has no ZenML flavor; left out")
             continue
         flavor, configuration = mapped
         components[kind] = {"name": f"{config.name}-{kind.replace('_', '-')}", "type": kind,
