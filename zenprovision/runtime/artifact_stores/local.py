@@ -8,12 +8,11 @@ through fsspec's LocalFileSystem, as on every other flavor.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 from zenprovision.errors import ArtifactStoreError
-from zenprovision.runtime.artifact_stores.base import BaseArtifactStore
+from zenprovision.runtime.artifact_stores.base import PROBE, BaseArtifactStore
 
 _PREFIXES = ("file://", "local://", "file:", "local:")
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
@@ -61,16 +60,33 @@ class LocalArtifactStore(BaseArtifactStore):
         return os.path.exists(self.path(relpath))
 
     def check(self, timeout: float = 10.0) -> None:
-        """A folder we can write in (made if missing), or one line naming it."""
-        probe = f".zenprovision-probe-{uuid.uuid4().hex}"
+        """A folder we can write in (made if missing), or one line naming it.
+
+        The probe is created in place, not renamed in (``write_bytes``): its name must end as
+        ``atomic.temp_name`` ends, so that what a check killed before removing it left is told
+        from a live check's, and removed by a later one.
+        """
+        from zenprovision.atomic import remove_stale_temps, temp_name
+
+        probe = self.path(temp_name(PROBE))
         try:
-            self.write_bytes(probe, b"ok", durable=False)
-            os.unlink(self.path(probe))
+            mode = self._file_mode()
+            try:
+                fd = os.open(probe, _CREATE, mode)
+            except FileNotFoundError:
+                self._make_folders(self.root, mode)
+                fd = os.open(probe, _CREATE, mode)
+            try:
+                os.write(fd, b"ok")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
         except OSError as exc:
             raise ArtifactStoreError(
                 f"artifact store {self.endpoint} is unreachable: {type(exc).__name__}: {exc}",
                 hint="check the stack's artifact store (provision output STACK) and that its folder is writable",
             ) from exc
+        remove_stale_temps(self.root, PROBE)
 
     def _file_mode(self) -> int:
         """0600 for a store inside the home (private whatever the umask), else what the umask leaves."""
