@@ -109,7 +109,7 @@ def test_the_env_script_unsets_the_previous_exports_then_exports_and_lists_them(
     assert exports.to_env(config) == (
         'eval "unset ${ZENPROVISION_EXPORTED:-ZENPROVISION_EXPORTED}"\n'
         "export ZENPROVISION_STACK=dev\n"
-        "export ZENPROVISION_ARTIFACT_URI='file:///data/it'\"'\"'s here'\n"
+        "export ZENPROVISION_ARTIFACT_URI=file:///data/it%27s%20here\n"
         "export ZENPROVISION_ARTIFACT_STORE_FLAVOR=local\n"
         "export ZENPROVISION_ARTIFACT_STORE_PATH='/data/it'\"'\"'s here'\n"
         "export ZENPROVISION_ORCHESTRATOR_FLAVOR=local\n"
