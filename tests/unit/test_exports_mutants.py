@@ -109,7 +109,7 @@ def test_the_env_script_unsets_the_previous_exports_then_exports_and_lists_them(
     assert exports.to_env(config) == (
         'eval "unset ${ZENPROVISION_EXPORTED:-ZENPROVISION_EXPORTED}"\n'
         "export ZENPROVISION_STACK=dev\n"
-        "export ZENPROVISION_ARTIFACT_URI='file:///data/it'\"'\"'s here'\n"
+        "export ZENPROVISION_ARTIFACT_URI=file:///data/it%27s%20here\n"
         "export ZENPROVISION_ARTIFACT_STORE_FLAVOR=local\n"
         "export ZENPROVISION_ARTIFACT_STORE_PATH='/data/it'\"'\"'s here'\n"
         "export ZENPROVISION_ORCHESTRATOR_FLAVOR=local\n"
@@ -148,8 +148,9 @@ def test_zenml_container_registries_of_each_flavor():
         ("aws", {"uri": "1.dkr.ecr.eu-west-1.amazonaws.com"})
     assert exports._zenml_container_registry("gar", {"uri": "europe-docker.pkg.dev/p/r"}) == \
         ("gcp", {"uri": "europe-docker.pkg.dev/p/r"})
-    assert exports._zenml_container_registry("gar", {}) == ("gcp", {"uri": ""})
-    assert exports._zenml_container_registry("ecr", {}) == ("aws", {"uri": ""})
+    assert exports._zenml_container_registry("gar", {}) == "container_registry flavor 'gar' has no uri in the stack config; left out"
+    assert exports._zenml_container_registry("ecr", {"uri": ""}) == \
+        "container_registry flavor 'ecr' has no uri in the stack config; left out"
     assert exports._zenml_container_registry("acr", {"uri": "x.azurecr.io"}) is None
 
 

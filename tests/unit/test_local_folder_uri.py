@@ -31,13 +31,16 @@ def test_artifacts_of_a_home_with_a_space_stay_in_the_folder_the_stack_made(tmp_
     assert Path(exports.to_metaflow(config)["METAFLOW_DATASTORE_SYSROOT_LOCAL"]) == folder
 
 
-def test_a_redeploy_replaces_the_percent_encoded_uri_an_earlier_version_recorded(tmp_path):
+def test_a_redeploy_replaces_the_uri_with_the_path_as_it_is_an_earlier_version_recorded(tmp_path):
     folder = tmp_path / ODD
-    olds = {"path": str(folder), "force_destroy": False, "uri": folder.as_uri()}
+    folder.mkdir(parents=True)
+    olds = {"path": str(folder), "force_destroy": False, "uri": f"file://{folder}"}  # as 2026-12-02 wrote it
+    assert Path(flavors.build("artifact_store", "local", {"path": olds["uri"]}).root) == folder  # read as is meanwhile
     news = {"path": str(folder), "force_destroy": False, "uri": None}
     provider = FolderProvider()
     assert provider.diff(str(folder), olds, news).changes
     updated = provider.update(str(folder), olds, news).outs["uri"]
+    assert updated == folder.as_uri()
     assert Path(flavors.build("artifact_store", "local", {"path": updated}).root) == folder
     current = {**olds, "uri": updated}
     assert not provider.diff(str(folder), current, news).changes

@@ -18,18 +18,19 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from zenprovision.atomic import atomic_write_text
 from zenprovision.blocks import processes
 from zenprovision.home import private_dir
+from zenprovision.runtime.artifact_stores.local import file_uri
 
 READY_TIMEOUT = 60.0
 
 
 def folder_uri(path: Path) -> str:
-    """``file://`` and the path as it is, the form fsspec and the local artifact store read.
+    """The folder's ``file://`` URI, percent-encoded (RFC 8089) as ``Path.as_uri()`` writes it.
 
-    Not ``Path.as_uri()``: readers strip ``file://`` without percent-decoding, so a home with a
-    space (macOS's ``Application Support``) had its artifacts written to ``.../Application%20Support/...``,
-    outside the home, where destroy never looked.
+    The artifact store and the exports read it back as this very folder (``local_path``), and so
+    does any other tool, where ``file://`` and the path as it is (what 2026-12-02 wrote) is
+    misread by every URL parser once the path holds a space, '#' or '%'.
     """
-    return f"file://{path}"
+    return file_uri(str(path))
 
 
 class FolderProvider(ResourceProvider):
@@ -45,7 +46,7 @@ class FolderProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = ["path"] if olds.get("path") != news.get("path") else []
         changed = (replaces or olds.get("force_destroy") != news.get("force_destroy")
-                   or olds.get("uri") != folder_uri(Path(olds["path"])))  # a percent-encoded uri of before
+                   or olds.get("uri") != folder_uri(Path(olds["path"])))  # a uri written another way before
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -12,6 +12,7 @@ import shlex
 from importlib import metadata
 from typing import Any
 
+from zenprovision.runtime.artifact_stores.local import file_uri, local_path
 from zenprovision.stacks.config import StackConfig
 
 UNKNOWN = "(known after apply)"  # what an offline plan shows for a value only apply learns
@@ -25,7 +26,14 @@ def artifact_uri(config: StackConfig) -> str:
     if store.flavor in ("s3", "gcs"):
         return _bucket_uri("s3" if store.flavor == "s3" else "gs", store.config["bucket"], store.config.get("prefix", ""))
     path = str(store.config.get("path", ""))
-    return path if "://" in path or path == UNKNOWN else f"file://{path}"
+    if path in ("", UNKNOWN) or ("://" in path and not path.startswith(("file:", "local:"))):
+        return path or "file://"
+    return file_uri(local_path(path))  # a local folder's, percent-encoded (RFC 8089)
+
+
+def _local_folder(path: str) -> str:
+    """The folder of a local store's path or ``file://`` URI: ZenML and Metaflow take a path."""
+    return path if path == UNKNOWN else local_path(path)
 
 
 def _bucket_uri(scheme: str, bucket: str, prefix: str, *more: str) -> str:
@@ -107,7 +115,7 @@ def _zenml_artifact_store(flavor: str, config: dict[str, Any]) -> tuple[str, dic
     if flavor == "gcs":
         return "gcp", {"path": _bucket_uri("gs", config["bucket"], config.get("prefix", ""))}
     if flavor == "local":
-        return "local", {"path": str(config["path"]).removeprefix("file://")}
+        return "local", {"path": _local_folder(str(config["path"]))}
     return None
 
 
@@ -122,10 +130,12 @@ def _zenml_orchestrator(flavor: str, config: dict[str, Any]) -> tuple[str, dict[
     return None
 
 
-def _zenml_container_registry(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    uri = str(config.get("uri", ""))
+def _zenml_container_registry(flavor: str, config: dict[str, Any]) -> tuple[str, dict[str, Any]] | str | None:
+    uri = str(config.get("uri") or "").strip()
+    host, _, repository = uri.partition("/")
+    if flavor in ("ecr", "gar") and not host:  # ZenML takes "" and then pushes images to nowhere
+        return f"container_registry flavor {flavor!r} has no uri in the stack config; left out"
     if flavor == "ecr":  # ZenML's AWS registry refuses a `/` in uri: the repository goes apart
-        host, _, repository = uri.partition("/")
         return "aws", {"uri": host, **({"default_repository": repository} if repository else {})}
     if flavor == "gar":
         return "gcp", {"uri": uri}
@@ -148,8 +158,8 @@ def to_zenml(config: StackConfig, zenml_version: str | None = None) -> tuple[dic
     for kind, component in config.components.model_dump(exclude_none=True).items():
         mapper = _ZENML_MAPPERS.get(kind)
         mapped = mapper(component["flavor"], component["config"]) if mapper else None
-        if mapped is None:
-            notes.append(f"{kind} flavor {component['flavor']!r} has no ZenML flavor; left out")
+        if mapped is None or isinstance(mapped, str):
+            notes.append(mapped or f"{kind} flavor {component['flavor']!r} has no ZenML flavor; left out")
             continue
         flavor, configuration = mapped
         components[kind] = {"name": f"{config.name}-{kind.replace('_', '-')}", "type": kind,
@@ -177,7 +187,7 @@ def _metaflow_datastore(config: StackConfig) -> dict[str, str]:
                 "METAFLOW_DATATOOLS_GSROOT": _bucket_uri("gs", bucket, prefix, "data")}
     if store.flavor == "local":
         return {"METAFLOW_DEFAULT_DATASTORE": "local",
-                "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(store.config["path"]).removeprefix("file://")}
+                "METAFLOW_DATASTORE_SYSROOT_LOCAL": _local_folder(str(store.config["path"]))}
     return {}
 
 

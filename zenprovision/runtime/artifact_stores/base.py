@@ -8,11 +8,14 @@ object appears only when its upload completes; the local flavor renames a temp f
 from __future__ import annotations
 
 import posixpath
-import uuid
 from abc import ABC, abstractmethod
 from typing import Any
 
 from zenprovision.errors import ArtifactStoreError
+
+# ``check`` writes ``atomic.temp_name(PROBE)`` in the root: it names its writer, so a probe that a
+# kill -9 left is told from a live check's and removed by a later check (``is_stale_temp``).
+PROBE = ".zenprovision-probe"
 
 
 class BaseArtifactStore(ABC):
@@ -57,26 +60,37 @@ class BaseArtifactStore(ABC):
         return self.fs.unstrip_protocol(self.path(relpath))
 
     def check(self, timeout: float = 10.0) -> None:
-        """Fail early, naming the endpoint, when the store cannot be reached or used."""
-        probe = self.path(f".zenprovision-probe-{uuid.uuid4().hex}")
-        try:
-            if getattr(self.fs, "async_impl", False):
-                # Client libraries retry for half a minute; a health check must not.
-                from fsspec.asyn import sync
+        """Fail early, naming the endpoint, when the store cannot be reached or used.
 
-                sync(self.fs.loop, self._probe_async, probe, timeout=timeout)
-            else:
-                self.fs.pipe_file(probe, b"ok")
-                self.fs.rm(probe)
+        Then remove the probes of earlier checks killed before they removed theirs.
+        """
+        from zenprovision.atomic import is_stale_temp, temp_name
+
+        probe = self.path(temp_name(PROBE))
+        try:
+            self._call(timeout, "pipe_file", probe, b"ok")
+            self._call(timeout, "rm", probe)
         except Exception as exc:
             raise ArtifactStoreError(
                 f"artifact store {self.endpoint} is unreachable: {type(exc).__name__}: {exc}",
                 hint="check the stack's artifact store (provision output STACK) and your credentials",
             ) from exc
+        try:
+            found = self._call(timeout, "find", self.root, maxdepth=1, prefix=PROBE)
+            stale = [path for path in found if is_stale_temp(posixpath.basename(path))]
+            if stale:
+                self._call(timeout, "rm", stale)
+        except Exception:  # it only tidies: a store that can be written but not listed still works
+            pass
 
-    async def _probe_async(self, probe: str) -> None:
-        await self.fs._pipe_file(probe, b"ok")
-        await self.fs._rm(probe)
+    def _call(self, timeout: float, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``fs.<method>(...)``, given up after ``timeout`` on an async filesystem: client
+        libraries retry for half a minute; a health check must not."""
+        if getattr(self.fs, "async_impl", False):
+            from fsspec.asyn import sync
+
+            return sync(self.fs.loop, getattr(self.fs, f"_{method}"), *args, timeout=timeout, **kwargs)
+        return getattr(self.fs, method)(*args, **kwargs)
 
     def write_bytes(self, relpath: str, data: bytes, durable: bool = True) -> None:
         """Object stores publish an object only once its upload completed: atomic and durable as is.

@@ -2,11 +2,12 @@
 
 A model is written into the repository (``<name>/model.joblib`` and
 ``model-settings.json``) and loaded through the repository API, so MLServer also loads it
-again after a restart.
+again after a restart. Deploys of one model take turns (``_model_lock``), in every process.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -15,6 +16,8 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from zenprovision.errors import InputError, ModelServerError
 from zenprovision.runtime.model_servers.base import BaseModelServer
 
 LOAD_TIMEOUT = 60.0
+LOCK_TIMEOUT = 4 * LOAD_TIMEOUT  # a deploy in the way loads, waits for ready and may load the old version again
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # one folder, never hidden, safe in a URL path
 RETIRED = "~retired"  # ``.<name>~retired.tmp-...``: the version a deploy swapped out (no name has a ~)
 
@@ -60,16 +64,17 @@ class MLServerModelServer(BaseModelServer):
                              hint="use letters, digits, '_', '.' and '-', starting with a letter or digit (at most 128)")
         if not _is_sklearn(model):
             raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
-        retired = self._write_to_repository(model, name)
-        status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
-        if status != 200:
-            self._roll_back(name, retired)
-            reason = body.get("error", body) if isinstance(body, dict) else body
-            raise ModelServerError(f"model server failed to load model {name!r}: {reason}",
-                                   hint="the previous version, if any, is still served")
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
-        self._wait_ready(name)
+        with _model_lock(Path(self.config["model_repository"]), name):
+            retired = self._write_to_repository(model, name)
+            status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
+            if status != 200:
+                self._roll_back(name, retired)
+                reason = body.get("error", body) if isinstance(body, dict) else body
+                raise ModelServerError(f"model server failed to load model {name!r}: {reason}",
+                                       hint="the previous version, if any, is still served")
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
+            self._wait_ready(name)
         return {"name": name, "infer_url": self._infer_url(name), "server": self.endpoint}
 
     def _write_to_repository(self, model: Any, name: str) -> Path | None:
@@ -136,6 +141,32 @@ class MLServerModelServer(BaseModelServer):
         if status != 200:
             raise ModelServerError(f"model {name!r} refused the request ({status}): {body}")
         return body["outputs"][0]["data"]
+
+
+@contextmanager
+def _model_lock(repository: Path, name: str) -> Iterator[None]:
+    """One deploy of a model at a time, in every process and thread: two at once swapped each
+    other's folders mid-load. An ``flock`` on ``.locks/<name>.lock`` in the repository (hidden:
+    MLServer skips it), which the kernel frees when its holder dies, so a killed deploy blocks nobody."""
+    from zenprovision.atomic import file_mode
+
+    folder = repository / ".locks"
+    folder.mkdir(mode=0o700, exist_ok=True)  # cut by the umask, never widened
+    fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), file_mode(repository))
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ModelServerError(f"another deploy of model {name!r} did not finish in {LOCK_TIMEOUT:.0f}s",
+                                           hint="wait for it to finish, then deploy again") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _tidy(repository: Path) -> None:

@@ -20,7 +20,6 @@ from zenprovision.runtime.orchestrators.lifeline import die_with_parent
 from zenprovision.runtime.orchestrators.pool import PipePool
 from zenprovision.runtime.preload import preload
 
-
 ABORT_GRACE = 5.0  # seconds a step's worker has to end after SIGTERM when the run is stopped
 
 
