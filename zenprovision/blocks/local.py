@@ -21,6 +21,31 @@ from zenprovision.home import private_dir
 
 READY_TIMEOUT = 60.0
 
+# ``mlserver start``, ending without the interpreter's teardown once MLServer has shut down
+# gracefully (its servers stopped, its models unloaded, its log flushed): freeing the modules
+# it imported took about 0.5 s of a 0.7 s stop, all of it after the last request was answered
+# (issue 15, target 4: destroy within 1 s). A crash still exits non-zero, its traceback in the log.
+MLSERVER_MAIN = """\
+import logging, os, sys, traceback
+from mlserver.cli.main import main
+code = 1
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    if exc.code is None or isinstance(exc.code, int):
+        code = exc.code or 0
+    else:
+        print(exc.code, file=sys.stderr)
+except BaseException:
+    traceback.print_exc()
+finally:
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+"""
+
 
 def folder_uri(path: Path) -> str:
     """``file://`` and the path as it is, the form fsspec and the local artifact store read.
@@ -144,7 +169,7 @@ class MLServerProvider(ResourceProvider):
         _stop(root)  # replace whatever an interrupted create left
         port = port or processes.free_port()
         settings = _write_settings(root, port)
-        command = [sys.executable, "-c", "from mlserver.cli.main import main; main()", "start", str(root)]
+        command = [sys.executable, "-c", MLSERVER_MAIN, "start", str(root)]
         log_path = root / "mlserver.log"
         proc = processes.spawn(command, log_path, _pid_file(root), cwd=root)
         endpoint = f"http://127.0.0.1:{port}"
