@@ -24,7 +24,15 @@ from zenprovision.blocks.local import MLSERVER_MAIN
 FAKE_MAIN = """\
 import atexit, logging, sys
 logging.basicConfig(stream=sys.stderr, level=logging.INFO)
-atexit.register(lambda: print("interpreter teardown ran", file=sys.stderr, flush=True))
+atexit.register(lambda: print("atexit ran", file=sys.stderr, flush=True))
+
+
+class Freed:
+    def __del__(self):  # runs when the interpreter frees this module's globals at teardown
+        print("interpreter teardown ran", file=sys.stderr, flush=True)
+
+
+kept = Freed()
 
 def main():
     sys.stdout.write("served, not yet flushed")  # block-buffered: a file, not a terminal
@@ -58,6 +66,7 @@ def test_its_exit_status_is_the_servers_and_its_output_is_flushed_without_the_te
     assert proc.returncode == code
     assert proc.stdout == "served, not yet flushed"
     assert "logged" in proc.stderr
+    assert "atexit ran" in proc.stderr  # what an ordinary exit runs still runs
     assert "interpreter teardown ran" not in proc.stderr  # ended by os._exit: no teardown to wait for
 
 
