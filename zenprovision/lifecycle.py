@@ -202,7 +202,7 @@ def _engine_for(stack: str, backend: str | None = None) -> Engine:
 
 
 def destroy(stack: str, on_event: EventHandler, backend: str | None = None, force: bool = False,
-            command: str | None = None) -> UpResult:
+            command: str | None = None, prepared: Engine | None = None) -> UpResult:
     """Delete everything the stack created, then unregister it.
 
     A failed or interrupted destroy keeps the record, marked ``destroy-failed``, so the
@@ -210,8 +210,11 @@ def destroy(stack: str, on_event: EventHandler, backend: str | None = None, forc
     state file) leaves no record it did not find. Pipeline runs on the stack hold a lease:
     destroy refuses while one runs, or with ``force`` aborts them first. ``command`` is what
     the history names as its doer when it is not this process's own command (``teardown``).
+    ``prepared``: an engine whose ``prepare_destroy`` the caller called; used if it is the stack's.
     """
     engine = _engine_for(stack, backend)
+    if prepared is not None and prepared.name == engine.name:
+        engine = prepared
     with StackLock(stack), _runs_stopped(stack, force):  # held until the stack is unregistered
         _engine_for(stack, backend)  # again, under the lock: another command may have destroyed it meanwhile
         fence(stack)

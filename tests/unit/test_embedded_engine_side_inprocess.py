@@ -388,3 +388,37 @@ def test_a_locked_job_sends_the_lock_s_descriptor_and_a_shared_home_s_lease(home
     assert job["lease"] == lease and job["parent_pid"] == os.getpid() and job["lock_fd"] is None
     marker, fds, job = sent_over(SimpleNamespace(fd=None, handoff=lambda: lease))  # a lease, no flock
     assert (marker, fds, job["lease"]) == (b"-", [], lease)
+
+
+def test_destroy_runs_in_the_worker_prepared_for_it(home, workers):
+    spare = FakeWorker([result({"counts": {"delete": 1}, "outputs": {}, "seconds": 0.1})])
+    workers.queue(spare)
+    engine = EmbeddedEngine()
+    engine.prepare_destroy("s")
+    assert workers.started == [spare] and spare.warm is True and spare.stack == "s"
+    assert engine.destroy("s", lambda e: None).counts == {"delete": 1}
+    (job, lock), = spare.sent
+    assert job == {"mode": "destroy", "stack": "s"} and lock is not None and spare.locked_stack == "s"
+    assert not spare.discarded and engine._spare is None
+
+
+def test_a_worker_prepared_for_another_stack_is_not_used(home, workers):
+    spare, fresh = FakeWorker([]), FakeWorker([result({"counts": {}, "outputs": {}, "seconds": 0})])
+    workers.queue(spare)
+    workers.queue(fresh)
+    engine = EmbeddedEngine()
+    engine.prepare_destroy("other")
+    engine.destroy("s", lambda e: None)
+    assert spare.discarded == 1 and not spare.sent and fresh.sent and fresh.stack == "s"
+
+
+def test_refresh_never_uses_a_prepared_worker(home, workers):
+    spare, fresh = FakeWorker([]), FakeWorker([result({"missing": [], "changed": [], "checked": 0})])
+    workers.queue(spare)
+    workers.queue(fresh)
+    engine = EmbeddedEngine()
+    engine.prepare_destroy("s")
+    engine.refresh("s", lambda e: None)
+    assert fresh.sent and not spare.sent and engine._spare is spare
+    engine.close()
+    assert spare.discarded == 1

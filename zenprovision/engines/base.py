@@ -140,6 +140,10 @@ class Engine(ABC):
         """A hint that ``up`` of ``stack`` follows the plan: an engine may start getting ready."""
         return None
 
+    def prepare_destroy(self, stack: str) -> None:
+        """A hint that ``destroy`` of ``stack`` follows: an engine may start getting ready."""
+        return None
+
     def close(self) -> None:
-        """Let go of whatever ``prepare_up`` started and no ``up`` used."""
+        """Let go of whatever ``prepare_up`` or ``prepare_destroy`` started and nothing used."""
         return None

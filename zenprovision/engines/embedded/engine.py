@@ -48,6 +48,7 @@ class Worker:
     channel: socket.socket
     log_path: Any
     environ: dict[str, str] = field(default_factory=dict)
+    stack: str = ""
 
     @classmethod
     def start(cls, stack: str, warm: bool = False) -> Worker:
@@ -65,7 +66,7 @@ class Worker:
                 )
         finally:
             theirs.close()
-        return cls(proc, ours, log_path, environ)
+        return cls(proc, ours, log_path, environ, stack)
 
     def usable(self) -> bool:
         return self.proc.poll() is None and dict(os.environ) == self.environ
@@ -102,6 +103,11 @@ class EmbeddedEngine(Engine):
         if self._spare is None:
             self._spare = Worker.start(stack, warm=True)
 
+    def prepare_destroy(self, stack: str) -> None:
+        """Start the worker a coming ``destroy`` of ``stack`` will use, so its imports overlap the
+        command's own (about a third of a local stack's destroy, issue 15)."""
+        self.prepare_up(stack)
+
     def close(self) -> None:
         spare, self._spare = self._spare, None
         if spare is not None:
@@ -109,7 +115,7 @@ class EmbeddedEngine(Engine):
 
     def _worker(self, stack: str) -> Worker:
         spare, self._spare = self._spare, None
-        if spare is not None and spare.usable():
+        if spare is not None and spare.usable() and spare.stack == stack:
             return spare
         if spare is not None:
             spare.discard()
@@ -161,7 +167,7 @@ class EmbeddedEngine(Engine):
 
     def _run(self, job: dict[str, Any], on_event: EventHandler, lock: StackLock | None) -> dict:
         """Run one job in a worker process and stream its events."""
-        worker = self._worker(job["stack"]) if job["mode"] == "up" else Worker.start(job["stack"])
+        worker = self._worker(job["stack"]) if job["mode"] in ("up", "destroy") else Worker.start(job["stack"])
         try:
             worker.send(job, lock)
         except OSError:  # the spare died meanwhile: a fresh one
