@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from zenprovision.engines.pulumi_cli import backend as backends
 from zenprovision.errors import InputError, WriteConflict
 from zenprovision.homes.location import Location
 from zenprovision.homes.objects import LocalObjects, Objects
@@ -54,10 +55,10 @@ def plan(source: Path, target: Objects) -> list[Item]:
              for stack in _folders(source / "history") if is_stack_name(stack)
              for name in local.names(f"history/{stack}", ".json")]
     prefix, url = _backend_in(target.location)
-    moved = {f"file://{source / 'pulumi' / 'state'}": url}
+    moved = (source / "pulumi" / "state", url)
     for stack in stacks(source):
         newer = _ours_newer(stack, local, target)
-        items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, backends=moved)
+        items += [_item(f"{folder}/{stack}{suffix}", local, target, may_update=newer, moved=moved)
                   for folder, suffix in FLAT if local.get(f"{folder}/{stack}{suffix}") is not None]
     backend = LocalObjects(Location("file", path=source / "pulumi" / "state"))
     items += [_item(key, backend, target, prefix=prefix) for key in _files(backend.root)]
@@ -67,15 +68,15 @@ def plan(source: Path, target: Objects) -> list[Item]:
 def _backend_in(location: Location) -> tuple[str, str]:
     """(key prefix, URL) of the Pulumi backend a home gets by default (see ``pulumi_cli.backend``)."""
     if location.path is not None:
-        return "pulumi/state/", f"file://{location.path / 'pulumi' / 'state'}"
+        return "pulumi/state/", backends.folder_url(location.path / "pulumi" / "state")
     return "pulumi/", location.child("pulumi")
 
 
 def _item(key: str, local: LocalObjects, target: Objects, may_update: bool = False, prefix: str = "",
-          backends: dict[str, str] | None = None) -> Item:
+          moved: tuple[Path, str] | None = None) -> Item:
     found, theirs = local.get(key), target.get(prefix + key)
     assert found is not None
-    ours = _moved(found.data, backends) if key.startswith("pulumi/stacks/") and backends else found.data
+    ours = _moved(found.data, *moved) if key.startswith("pulumi/stacks/") and moved else found.data
     if theirs is None:
         return Item(prefix + key, local.path(key), ours, "copy", None)
     if theirs.data == ours:
@@ -86,12 +87,22 @@ def _item(key: str, local: LocalObjects, target: Objects, may_update: bool = Fal
     return Item(prefix + key, local.path(key), ours, "update", theirs.etag)
 
 
-def _moved(data: bytes, backends: dict[str, str]) -> bytes:
-    """A pulumi stack record pointing at the pushed file backend points at its copy in the target."""
+def _moved(data: bytes, folder: Path, url: str) -> bytes:
+    """A pulumi stack record whose backend is the pushed folder points at its copy in the target.
+
+    The folder is the one the CLI opens for the recorded URL (``backend.local_folder``): however
+    the URL is written (percent-encoded, or as versions before 2026-12-03 wrote it), a record is
+    moved only if its state is in what is copied.
+    """
     record = json.loads(data)
-    if record.get("backend") not in backends:
+    recorded = record.get("backend")
+    try:
+        pushed = isinstance(recorded, str) and backends.local_folder(recorded) == folder
+    except InputError:  # a URL the CLI cannot read: its stack has no state here
+        pushed = False
+    if not pushed:
         return data
-    return (json.dumps({**record, "backend": backends[record["backend"]]}, indent=2) + "\n").encode("utf-8")
+    return (json.dumps({**record, "backend": url}, indent=2) + "\n").encode("utf-8")
 
 
 def _ours_newer(stack: str, local: LocalObjects, target: Objects) -> bool:

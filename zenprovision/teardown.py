@@ -18,6 +18,7 @@ from zenprovision import lifecycle
 from zenprovision.engines.base import EngineEvent
 from zenprovision.errors import (
     ArtifactStoreError,
+    CorruptFileError,
     NotFoundError,
     StackLockedError,
     ZenProvisionError,
@@ -74,15 +75,22 @@ def destroy_with_retries(stack: str, attempts: int = 3, backoff: float = 1.0,
 
 
 def already_destroyed(stack: str) -> str:
-    """Why a stack that was selected is gone: who destroyed it, from its history if it says."""
+    """Why a stack that was selected is gone: who destroyed it, from its history if it says.
+
+    A damaged history file is left out and counted; the readable ones still say who it was.
+    """
+    damaged: list[CorruptFileError] = []
     try:
-        ops = [o for r in registry.history(stack) for o in r.operations if o.op == "destroy" and o.result == "succeeded"]
+        ops = [o for r in registry.history(stack, damaged=damaged) for o in r.operations
+               if o.op == "destroy" and o.result == "succeeded"]
     except ZenProvisionError:  # an unreadable history: the plain reason is still true
         ops = []
+    left_out = f" ({len(damaged)} damaged history file(s) left out)" if damaged else ""
     if not ops or not ops[-1].by or ops[-1].ended is None:
-        return "already destroyed by another command"
+        return "already destroyed by another command" + left_out
     last = ops[-1]
-    return f"already destroyed by {last.by} ({last.command or 'provision'}) at {last.ended:%Y-%m-%d %H:%M:%S} UTC"
+    return (f"already destroyed by {last.by} ({last.command or 'provision'}) "
+            f"at {last.ended:%Y-%m-%d %H:%M:%S} UTC{left_out}")
 
 
 def _given_up(stack: str, error: BaseException, attempts: int) -> Outcome:

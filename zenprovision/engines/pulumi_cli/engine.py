@@ -50,19 +50,19 @@ class PulumiEngine(Engine):
     def plan(self, request: DeployRequest) -> Plan:
         """A preview; a stack created only for it is removed again, so planning leaves no trace."""
         failures.require_cli()
-        self._check_backend(request.stack)
+        backend = self._backend_of(request.stack)
         sink = EventSink(mode="plan")
-        with StackLock(request.stack), failures.boundary("preview", request.stack, self.backend, sink):
-            interrupt.run(lambda: self._preview(request, sink), f"preview of stack {request.stack!r}")
+        with StackLock(request.stack), failures.boundary("preview", request.stack, backend, sink):
+            interrupt.run(lambda: self._preview(request, sink, backend), f"preview of stack {request.stack!r}")
         return Plan(changes=sink.planned.changes(), outputs={})
 
     def up(self, request: DeployRequest, on_event: EventHandler) -> UpResult:
         failures.require_cli()
-        self._check_backend(request.stack)
+        backend = self._backend_of(request.stack)
         sink = EventSink(on_event, mode="apply")
         started = time.monotonic()
-        with StackLock(request.stack), failures.boundary("up", request.stack, self.backend, sink):
-            outputs = interrupt.run(lambda: self._up(request, sink), f"up of stack {request.stack!r}")
+        with StackLock(request.stack), failures.boundary("up", request.stack, backend, sink):
+            outputs = interrupt.run(lambda: self._up(request, sink, backend), f"up of stack {request.stack!r}")
         return UpResult(sink.done.counts(), outputs, time.monotonic() - started)
 
     def destroy(self, stack: str, on_event: EventHandler) -> UpResult:
@@ -106,16 +106,16 @@ class PulumiEngine(Engine):
 
     # Each of these runs in interrupt.run's worker thread, so a Ctrl-C anywhere in it waits for the CLI.
 
-    def _preview(self, request: DeployRequest, sink: EventSink) -> None:
-        stack, created = self._open(request, record=False)
+    def _preview(self, request: DeployRequest, sink: EventSink, backend: str) -> None:
+        stack, created = self._open(request, backend, record=False)
         try:
             stack.preview(on_event=sink, color="never", policy_packs=_policy_packs())
         finally:
             if created:
                 self._forget_quietly(stack, request.stack)
 
-    def _up(self, request: DeployRequest, sink: EventSink) -> dict[str, Any]:
-        stack, _ = self._open(request, record=True)
+    def _up(self, request: DeployRequest, sink: EventSink, backend: str) -> dict[str, Any]:
+        stack, _ = self._open(request, backend, record=True)
         return shown_outputs(stack.up(on_event=sink, color="never", policy_packs=_policy_packs()).outputs)
 
     def _destroy(self, record: records.StackRecord, sink: EventSink) -> None:
@@ -128,15 +128,15 @@ class PulumiEngine(Engine):
         found = self._existing(record)
         found.refresh(on_event=sink, color="never", **session.refresh_options(found))
 
-    def _open(self, request: DeployRequest, record: bool) -> tuple[Any, bool]:
+    def _open(self, request: DeployRequest, backend: str, record: bool) -> tuple[Any, bool]:
         """Project folder, stack, record, config and plugins: everything before a preview or up."""
         recipe = request.recipe
-        target = session.Target(request.stack, workdir.sync(recipe.path, request.stack), self.backend)
+        target = session.Target(request.stack, workdir.sync(recipe.path, request.stack), backend)
         stack, created = session.open_stack(target, create=True)
         if record:
             records.save(records.StackRecord(
                 stack=request.stack, recipe=recipe.name, recipe_path=str(recipe.path), project=recipe.name,
-                backend=self.backend, work_dir=str(target.work_dir),
+                backend=backend, work_dir=str(target.work_dir),
             ))
         wanted = config.stack_settings(recipe.name, recipe.config, request.config, request.labels)
         wanted.update(deployer.settings(recipe.cloud))  # the API stays reachable from this machine
@@ -150,13 +150,18 @@ class PulumiEngine(Engine):
             plugins.ensure(workspace, plugins.wanted(plugins.declared(request.recipe.path)))
             self._plugins_ready.add(key)
 
-    def _check_backend(self, stack: str) -> None:
-        """A stack stays in the backend it was created in; moving it would orphan its resources."""
-        if records.exists(stack) and (old := records.load(stack).backend) != self.backend:
+    def _backend_of(self, stack: str) -> str:
+        """The stack's backend: it stays in the one it was created in, as recorded then (maybe
+        written another way, ``backends.same``); moving it would orphan its resources."""
+        if not records.exists(stack):
+            return self.backend
+        old = records.load(stack).backend
+        if not backends.same(old, self.backend):
             raise InputError(
                 f"stack {stack!r} lives in the backend {old}, not {self.backend}",
                 hint=f"use that backend (ZENPROVISION_BACKEND={old}), or `provision destroy {stack}` first",
             )
+        return old
 
     def _target(self, record: records.StackRecord) -> session.Target:
         folder = workdir.ensure(record.stack, Path(record.work_dir), _recipe_folder(record))
