@@ -12,8 +12,8 @@ import pytest
 
 from zenprovision.blocks.local import FolderProvider
 from zenprovision.errors import ArtifactStoreError
+from zenprovision.file_uris import local_path
 from zenprovision.runtime import flavors
-from zenprovision.runtime.artifact_stores.local import local_path
 from zenprovision.stacks import exports, store
 from zenprovision.stacks.config import StackConfig
 

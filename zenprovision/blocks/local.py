@@ -17,8 +17,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from zenprovision.atomic import atomic_write_text
 from zenprovision.blocks import processes
+from zenprovision.file_uris import file_uri
 from zenprovision.home import private_dir
-from zenprovision.runtime.artifact_stores.local import file_uri
 
 READY_TIMEOUT = 60.0
 

@@ -12,7 +12,7 @@ import shlex
 from importlib import metadata
 from typing import Any
 
-from zenprovision.runtime.artifact_stores.local import file_uri, local_path
+from zenprovision.file_uris import file_uri, local_path
 from zenprovision.stacks.config import StackConfig
 
 UNKNOWN = "(known after apply)"  # what an offline plan shows for a value only apply learns

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zenprovision import home
 from zenprovision.engines.pulumi_cli import paths
 from zenprovision.errors import InputError
-from zenprovision.runtime.artifact_stores.local import file_uri
+from zenprovision.file_uris import file_uri
 
 BACKEND_ENV = "ZENPROVISION_BACKEND"
 SCHEMES = ("file", "s3", "gs", "azblob", "https")
