@@ -186,6 +186,15 @@ def _stack_config(deployment: Deployment, outputs: dict[str, Any], created: date
         ) from exc
 
 
+def engine_of(stack: str, backend: str | None = None) -> Engine:
+    """The engine of a known stack; ``NotFoundError`` when there is none to act on.
+
+    Commands that ask before acting (destroy) call it first: a misspelt name is one line,
+    never a prompt to destroy a stack that does not exist.
+    """
+    return _engine_for(stack, backend)
+
+
 def _engine_for(stack: str, backend: str | None = None) -> Engine:
     validate_stack_name(stack)
     record = registry.load(stack)

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import psutil
 import pytest
@@ -15,6 +16,8 @@ import pytest
 from tests import cli_zygote
 from tests.conftest import forking, run_cli
 from zenprovision.interpreter import python_module_argv
+from zenprovision.stacks import store
+from zenprovision.stacks.config import StackConfig
 from zenprovision.testing import run_under_mocks
 
 pytestmark = pytest.mark.skipif(not cli_zygote.supported(),
@@ -53,9 +56,23 @@ def test_the_callers_environment_folder_and_stdin_reach_the_command(home, tmp_pa
     shown = run_cli("home", "show", env={"ZENPROVISION_HOME": "relative"})
     assert shown.code == 0 and str(tmp_path / "relative") in shown.out, shown.err
     assert (shown.code, shown.out, shown.err) == fresh("home", "show", env={"ZENPROVISION_HOME": "relative"})
-    for answer in ("n\n", "y\n"):  # a prompt reads the caller's input
-        answered = run_cli("destroy", "ghost", input=answer)
-        assert (answered.code, answered.out, answered.err) == fresh("destroy", "ghost", input=answer)
+    _save_stack("s1", tmp_path / "relative")
+    for answer in ("n\n", ""):  # a prompt reads the caller's input
+        answered = run_cli("destroy", "s1", input=answer, env={"ZENPROVISION_HOME": "relative"})
+        assert "Destroy stack 's1'" in answered.err
+        assert (answered.code, answered.out, answered.err) == fresh("destroy", "s1", input=answer,
+                                                                    env={"ZENPROVISION_HOME": "relative"})
+
+
+def _save_stack(name, home):
+    """A stack config that destroy asks about (a prompt needs a stack that exists)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZENPROVISION_HOME", str(home))
+        store.save(StackConfig(
+            name=name, recipe="local", engine="embedded", created_at=datetime.now(timezone.utc), components={
+                "artifact_store": {"flavor": "local", "config": {"path": f"file://{home}/a"}},
+                "orchestrator": {"flavor": "local", "config": {"workers": 1}},
+                "model_server": {"flavor": "mlserver", "config": {"endpoint": "http://127.0.0.1:9"}}}))
 
 
 @pytest.fixture
@@ -70,6 +87,7 @@ def silent_stdin():
 
 
 def test_a_command_past_its_timeout_is_killed(home, silent_stdin):
+    _save_stack("s1", home)
     with pytest.raises(subprocess.TimeoutExpired):  # waits at the confirmation for an answer that never comes
         run_cli("destroy", "s1", timeout=3)
     server = cli_zygote._servers.get("cli")  # none with ZP_TEST_FRESH_CLI=1: subprocess.run kills its own

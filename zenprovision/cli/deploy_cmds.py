@@ -157,6 +157,7 @@ def destroy_command(stack: str, backend: str | None, yes: bool, force: bool, con
         from zenprovision.cli.plan_view import Progress
         from zenprovision.stacks.labels import is_prod
 
+        lifecycle.engine_of(stack, backend)  # an unknown stack is an error before any prompt
         env, _ = lifecycle.labels_of(stack)
         if is_prod(env):
             _confirm_prod(stack, force, confirm)
