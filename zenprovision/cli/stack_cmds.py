@@ -159,8 +159,10 @@ def _planned_config(stack: str, recipe: str, pairs: tuple[str, ...]):
     if not isinstance(components, dict):
         raise OperationFailed(f"recipe {recipe!r} does not export a `stack` output",
                               hint="every recipe must pulumi.export('stack', {...components...})")
+    # A redeploy keeps the stack's creation time (lifecycle.apply): so does its preview.
+    created = deployment.existing.created_at if deployment.existing else datetime.now(timezone.utc)
     config = StackConfig(name=stack, recipe=recipe, engine=deployment.request.recipe.engine,
-                         created_at=datetime.now(timezone.utc), labels=deployment.labels, components=components)
+                         created_at=created, labels=deployment.labels, components=components)
     unknown = [k for k in paths.keys(config) if paths.lookup(config, k) == UNKNOWN]
     if unknown:
         info(f"[dim]planned, not deployed: {len(unknown)} value(s) known only after apply "
