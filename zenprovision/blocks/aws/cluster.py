@@ -53,6 +53,14 @@ class EksClusterArgs:
     network_policy: bool = False  # the VPC CNI enforces Kubernetes NetworkPolicies
 
 
+def check_node_sizes(min_size: int, desired_size: int, max_size: int) -> None:
+    """EKS refuses a node group unless min <= desired <= max, but only when it creates the group:
+    after the VPC, NAT gateway and control plane (and their bill). Refused at plan time instead."""
+    if not min_size <= desired_size <= max_size:
+        raise ValueError(f"node sizes must satisfy node_min_size <= node_desired_size <= node_max_size, "
+                         f"not {min_size} <= {desired_size} <= {max_size}")
+
+
 class EksCluster(pulumi.ComponentResource):
     cluster: aws.eks.Cluster
     node_group: aws.eks.NodeGroup
@@ -60,6 +68,7 @@ class EksCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        check_node_sizes(args.min_size, args.desired_size, args.max_size)
         super().__init__("zenprovision:aws:EksCluster", name, None, opts)
         tags = args.labels.aws_tags()
         cluster_role, cluster_policies = self._role(f"{name}-cluster-role", "eks.amazonaws.com",

@@ -46,12 +46,21 @@ class GkeClusterArgs:
     deletion_protection: bool | None = None  # None: on unless env dev
 
 
+def check_node_counts(min_nodes: int, max_nodes: int) -> None:
+    """GKE refuses a pool whose autoscaling minimum exceeds its maximum, but only when it creates the
+    pool: after the network, NAT and cluster. Refused at plan time instead."""
+    if min_nodes > max_nodes:
+        raise ValueError(f"node_min_count ({min_nodes}) must not exceed node_max_count ({max_nodes})")
+
+
 class GkeCluster(pulumi.ComponentResource):
     cluster: gcp.container.Cluster
     node_account: gcp.serviceaccount.Account
     kubeconfig: pulumi.Output[str]
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        if not args.autopilot:
+            check_node_counts(args.min_nodes, args.max_nodes)
         super().__init__("zenprovision:gcp:GkeCluster", name, None, opts)
         network, subnet = self._network(name, args)
         self.node_account, node_roles = self._node_account(name, args)
