@@ -54,3 +54,14 @@ def test_the_plan_refuses_a_gke_pool_whose_minimum_exceeds_its_maximum(home, cli
     result = cli("plan", "gcp-k8s", "--stack", "v", "--offline",
                  "-c", "project=acme-ml", "-c", "node_min_count=5", "-c", "node_max_count=1")
     assert result.code != 0 and "must not exceed node_max_count" in result.err
+
+
+@pytest.mark.parametrize("version", ["1.35.1", "v1.35", "1.x", "latest"])
+def test_a_kubernetes_version_eks_does_not_take_is_bad_input(home, cli, version):
+    result = cli("plan", "aws-k8s", "--stack", "v", "--offline", "-c", f"kubernetes_version={version}")
+    assert result.code == 2 and "kubernetes_version" in result.err, result.err
+
+
+def test_a_minor_version_is_taken(home, cli):
+    result = cli("plan", "aws-k8s", "--stack", "v", "--offline", "-c", "kubernetes_version=1.34", "--json")
+    assert result.code == 0, result.err

@@ -68,6 +68,7 @@ def split_bucket_url(value: str, scheme: str) -> tuple[str, str] | None:
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KUBERNETES_MINOR = re.compile(r"1\.[1-9][0-9]*")  # what EKS takes as a cluster version: 1.35, never 1.35.1 or v1.35
 
 FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
     "cron": (is_cron, "a cron schedule of five fields such as '0 * * * *' (or @hourly, @daily)"),
@@ -75,6 +76,8 @@ FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
                  "an environment variable name (letters, digits and _, not starting with a digit)"),
     "s3-url": (lambda v: split_bucket_url(v, "s3") is not None, "an S3 URL such as s3://bucket/prefix"),
     "gs-url": (lambda v: split_bucket_url(v, "gs") is not None, "a GCS URL such as gs://bucket/prefix"),
+    "kubernetes-minor": (lambda v: _KUBERNETES_MINOR.fullmatch(v) is not None,
+                         "a Kubernetes minor version such as 1.35 (no patch, no v)"),
 }
 
 
