@@ -58,7 +58,7 @@ def test_a_format_rule_checks_given_values_and_lets_empty_mean_off():
 
 @pytest.mark.parametrize("rules, message", [
     ({"workers": {"format": "cron"}}, "format is for string keys"),
-    ({"schedule": {"format": "crontab"}}, "format is for string keys and each item of array keys, one of cron, env-name, gs-url, s3-url"),
+    ({"schedule": {"format": "crontab"}}, "format is for string keys and each item of array keys, one of cron, env-name, gs-url, kubernetes-minor, s3-url"),
 ])
 def test_bad_format_rules_are_recipe_errors(rules, message):
     with pytest.raises(RecipeError, match=message):
