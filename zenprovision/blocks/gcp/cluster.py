@@ -141,10 +141,15 @@ class GkeCluster(pulumi.ComponentResource):
         return account, roles
 
     def _secrets_key(self, name: str, args: GkeClusterArgs) -> list[pulumi.Resource]:
-        """[key, grant]: a Cloud KMS key that GKE's service agent may use for secrets."""
+        """[key, grant]: a Cloud KMS key that GKE's service agent may use for secrets.
+
+        Google Cloud never deletes a key ring or key: destroy only drops them from state (and
+        destroys the key's versions). A fixed ring name would exist already when the stack is
+        deployed again after a destroy, and the create would fail; Pulumi's auto-name gives each
+        deployment its own ring (an existing stack keeps the name in its state).
+        """
         child = pulumi.ResourceOptions(parent=self)
-        ring = gcp.kms.KeyRing(f"{name}-keys", project=args.project, location=args.region,
-                               name=args.labels.resource_name("gke-keys"), opts=child)
+        ring = gcp.kms.KeyRing(f"{name}-keys", project=args.project, location=args.region, opts=child)
         key = gcp.kms.CryptoKey(f"{name}-secrets-key", key_ring=ring.id, name="kubernetes-secrets",
                                 rotation_period="7776000s", labels=args.labels.gcp_labels(), opts=child)
         number = gcp.organizations.get_project(project_id=args.project,
