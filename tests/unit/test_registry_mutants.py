@@ -218,3 +218,64 @@ def test_the_listings_name_readable_damaged_and_configured_stacks(home):
     assert sorted(problems) == ["beta", "zeta"]
     assert problems["beta"] == f"stack record {home / 'registry' / 'beta.json'} is damaged: not valid JSON"
     assert registry.registered_names() == {"alpha", "beta", "gamma", "zeta", "omega"}
+
+
+# --- who and what ran an operation, and how it ended ---------------------------------------------
+
+def test_a_record_copied_from_another_stack_is_damaged_not_that_stack(home):
+    error = damaged_message(home, registry._dump(new("prod")).decode())
+    assert error.message == (f"stack record {home / 'registry' / 'dev.json'} is damaged: field name: says 'prod', "
+                             "but the file is stack 'dev'")
+    assert '"name": "dev"' in error.hint
+
+
+def test_a_failed_operation_keeps_its_error_scrubbed_and_cut_to_500_characters(home):
+    record = registry.begin(deployed(), "destroy", "destroying")
+    registry.finish(record, "destroy-failed", error="x" * 600)
+    last = registry.load("dev").last
+    assert (last.op, last.result, last.error) == ("destroy", "failed", "x" * 500)
+    assert registry.load("dev").status == "destroy-failed"
+
+
+def test_an_operation_rewritten_away_by_another_command_is_put_back_when_it_ends(home):
+    record = registry.begin(deployed(), "destroy", "destroying")
+    other = registry.load("dev")
+    other.operations = other.operations[:1]  # another command wrote the record without it
+    registry.save(other)
+    registry.finish(record, "destroyed")
+    assert [(o.op, o.result) for o in registry.load("dev").operations] == [("deploy", "succeeded"),
+                                                                         ("destroy", "succeeded")]
+
+
+def test_the_refusal_to_bring_back_a_removed_record_says_where_to_look(home):
+    record = new()
+    registry.save(record)
+    registry.remove("dev")
+    with pytest.raises(WriteConflict) as caught:
+        registry.begin(record, "deploy", "deploying")
+    assert caught.value.message == (f"stack record {home / 'registry' / 'dev.json'} was removed by another "
+                                    "command while this one ran")
+    assert "provision stacks history dev" in caught.value.hint
+
+
+def test_a_user_without_a_name_is_unknown_at_this_host(monkeypatch):
+    import getpass
+    import socket
+
+    def nameless() -> str:
+        raise KeyError("getpwuid(): uid not found: 1001")  # a container's user without a passwd entry
+
+    monkeypatch.setattr(getpass, "getuser", nameless)
+    assert registry.who() == f"unknown@{socket.gethostname()}"
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["provision", "--home", "/srv/zp", "destroy", "dev"], "destroy"),
+    (["provision", "-v", "teardown", "--yes"], "teardown"),
+    (["provision", "--home"], ""),
+    (["provision", "Deploy!", "dev"], ""),
+    (["provision"], ""),
+])
+def test_the_command_recorded_is_the_first_word_never_an_option_or_argument(monkeypatch, argv, command):
+    monkeypatch.setattr("sys.argv", argv)
+    assert registry.current_command() == command
