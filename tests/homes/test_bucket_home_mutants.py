@@ -150,3 +150,85 @@ def test_an_s3_listing_longer_than_a_page_is_read_whole(moto_server, s3_client, 
     s3_client.put_object(Bucket=bucket, Key="team/zp/registry/notes.txt", Body=b"")
     s3_client.put_object(Bucket=bucket, Key="team/zp/registry/old/x.json", Body=b"{}")  # a subfolder's
     assert open_home(parse(f"s3://{bucket}/team/zp")).names("registry/", ".json") == names
+
+
+# --- what S3 answers, told apart ------------------------------------------------------------------
+
+@pytest.fixture
+def s3(monkeypatch, refused):
+    for name, value in {"AWS_ENDPOINT_URL": refused, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    return open_home(parse("s3://team-bucket/zp"))
+
+
+def client_error(code: str):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "refused"}}, "PutObject")
+
+
+@pytest.mark.parametrize("code", ["PreconditionFailed", "ConditionalRequestConflict"])
+def test_s3_refusing_a_conditional_write_is_a_conflict(s3, code):
+    from zenprovision.errors import WriteConflict
+
+    assert isinstance(s3._translate(client_error(code), "locks/dev.json", "put_object"), WriteConflict)
+
+
+def test_s3_missing_key_and_bucket(s3):
+    missing = s3._translate(client_error("NoSuchKey"), "registry/dev.json", "get_object")
+    assert type(missing) is FileNotFoundError and str(missing) == "s3://team-bucket/zp/registry/dev.json"
+    bucket = s3._translate(client_error("NoSuchBucket"), "registry/dev.json", "get_object")
+    assert isinstance(bucket, HomeAccessError)
+    assert bucket.message == "the bucket of the home s3://team-bucket/zp does not exist"
+    assert "aws s3 mb s3://team-bucket" in bucket.hint
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId",
+                                  "SignatureDoesNotMatch", "403"])
+@pytest.mark.parametrize(("method", "verb"), [("get_object", "read"), ("list_objects_v2", "read"),
+                                              ("put_object", "write"), ("delete_object", "write")])
+def test_s3_refusing_access_names_the_document_and_whether_it_was_read_or_written(s3, code, method, verb):
+    error = s3._translate(PermissionError("denied"), "registry/dev.json", method)  # s3fs's translation...
+    assert type(error) is OperationFailed  # ...without its cause is no S3 answer
+    wrapped = PermissionError("denied")
+    wrapped.__cause__ = client_error(code)
+    error = s3._translate(wrapped, "registry/dev.json", method)
+    assert isinstance(error, HomeAccessError)
+    assert error.message == f"no permission to {verb} s3://team-bucket/zp/registry/dev.json ({code})"
+    assert "AWS_PROFILE" in error.hint and "`provision stacks`" in error.hint
+
+
+def test_an_s3_code_is_found_where_the_error_was_raised_while_handling_another(s3):
+    later = OSError("while handling")
+    later.__context__ = client_error("NoSuchBucket")
+    assert isinstance(s3._translate(later, "k", "get_object"), HomeAccessError)
+
+
+def test_an_s3_endpoint_that_does_not_answer_is_one_line_naming_it(s3, refused):
+    from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+
+    for exc in (EndpointConnectionError(endpoint_url=refused), ConnectTimeoutError(endpoint_url=refused)):
+        error = s3._translate(exc, "registry/dev.json", "get_object")
+        assert isinstance(error, HomeAccessError)
+        assert error.message.startswith(f"the home s3://team-bucket/zp cannot be reached: {type(exc).__name__}: ")
+        assert refused in error.message and "AWS_ENDPOINT_URL_S3" in error.hint
+
+
+def test_s3_without_credentials_says_so(s3):
+    from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+    for exc in (NoCredentialsError(), PartialCredentialsError(provider="env", cred_var="AWS_SECRET_ACCESS_KEY"),
+                NoRegionError()):
+        error = s3._translate(exc, "k", "get_object")
+        assert isinstance(error, HomeAccessError)
+        assert error.message == "no AWS credentials to use the home s3://team-bucket/zp"
+        assert "AWS_ACCESS_KEY_ID" in error.hint
+
+
+def test_any_other_s3_failure_is_its_first_line(s3):
+    error = s3._translate(RuntimeError("throttled\ntry later"), "k", "put_object")
+    assert type(error) is OperationFailed
+    assert error.message == "the home s3://team-bucket/zp cannot be reached: RuntimeError: throttled"
+    long = s3._translate(RuntimeError("x" * 300), "k", "put_object")
+    assert long.message == "the home s3://team-bucket/zp cannot be reached: " + ("RuntimeError: " + "x" * 300)[:200]
