@@ -1,15 +1,17 @@
 """The local artifact store's folder rules, as mutation testing showed they need pinning down: which
 folder a path or ``file://`` URI names (``~``, relative paths, trailing slashes, ``localhost``, a URI
 holding the path as it is, one whose decoding holds a NUL), the check's one-line error, and writes
-that make their folders, fsync unless told not to and leave no temp file.
+that make their folders only when missing (issue 15), fsync unless told not to and leave no temp file.
 
 Mutants left alive are equivalent here:
 - ``quote_from_bytes(..., safe="/")`` without ``safe`` or with ``safe="XX/XX"``: "/" is its default, X is never quoted.
 - ``_filesystem``'s root and ``auto_mkdir``: on POSIX the store's root is ``local_path``'s (the
   ``root`` property), and that filesystem only lists and removes; the ``os.sep`` branches are Windows'.
 - ``uri``'s ``super().uri`` branch: Windows only.
-- ``check``: the probe's bytes (b"OK"), its unused ``timeout`` default, and ``remove_stale_temps``
-  without ``PROBE`` (it then also removes other temp files of dead writers at the root, stale anyway).
+- ``check``: the probe's bytes (b"OK"), its unused ``timeout`` default, its file mode when the
+  retry after making the folder is created without one (the probe is removed at once), and
+  ``remove_stale_temps`` without ``PROBE`` (it then also removes other temp files of dead writers
+  at the root, stale anyway).
 - hint texts in capitals or wrapped in ``XX`` (present, not worded, in what is asserted).
 - ``_make_folders``'s ``exist_ok``: it matters only when another writer makes the folder between this
   one's failed open and its ``makedirs``, a race no deterministic test reproduces.
@@ -121,3 +123,20 @@ def test_local_path_is_what_the_store_writes_to(tmp_path):
     artifacts = store(folder.as_uri())
     artifacts.write_bytes("x", b"1")
     assert (folder / "x").read_bytes() == b"1" and local.local_path(folder.as_uri()) == str(folder)
+
+
+def test_a_folder_name_ending_in_x_keeps_it():
+    assert local_path("/srv/BOX/") == "/srv/BOX" and local_path("file:///srv/box_X") == "/srv/box_X"
+
+
+def test_a_file_written_beside_another_and_a_check_of_a_folder_there_make_no_folders(tmp_path, monkeypatch):
+    """Issue 15: a step's files go beside each other; making their folder again cost every write."""
+    artifacts = store(str(tmp_path / "artifacts"))
+    artifacts.write_bytes("runs/r1/data.bin", b"1")
+    made: list[str] = []
+    real_makedirs, real_mkdir = os.makedirs, os.mkdir
+    monkeypatch.setattr(os, "makedirs", lambda path, *a, **k: (made.append(str(path)), real_makedirs(path, *a, **k)))
+    monkeypatch.setattr(os, "mkdir", lambda path, *a, **k: (made.append(str(path)), real_mkdir(path, *a, **k)))
+    artifacts.write_bytes("runs/r1/meta.json", b"{}", durable=False)
+    artifacts.check()
+    assert made == []
