@@ -5,7 +5,16 @@ after the connect timeout; the other failures GCS reports are told apart (no per
 credentials, anything else in one line). On S3, a listing longer than one page is read whole.
 
 Mutants left alive are equivalent:
-- ``time.sleep(0.5 / attempt)`` for ``0.5 * attempt``: with two attempts the one pause is after the first.
+- ``time.sleep(0.5 / attempt)`` for ``0.5 * attempt``: with two attempts the one pause is after the first;
+  ``range(1, CONNECT_ATTEMPTS + 2)``: the last attempt raises before the loop would go on, and the
+  ``AssertionError`` after the loop is never reached.
+- ``getattr(aiohttp, "ConnectionTimeoutError", ...)``'s default (aiohttp >= 3.10 has the class) and
+  ``ClientTimeout`` without ``total=None`` (its default).
+- ``extras.require``'s arguments and ``GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT``: gcsfs is installed here and
+  the tests set that variable themselves; the default of ``ZENPROVISION_ACCEPT_GCS_HOME`` ("" or "XXXX"
+  both warn).
+- the ``Content-Type`` of an upload, the ``generation`` a read is pinned to and the method's case:
+  the GCS emulator ignores all three, and aiohttp sends the method upper-cased.
 - ``[:201]`` for ``[:200]`` and ``type(None).__name__`` in ``_Unreachable``'s text: aiohttp's one-line
   connection errors are shorter, and never empty.
 - ``logging.NullHandler`` added to another logger, or not at all, and ``skip_instance_cache``: what
@@ -102,6 +111,15 @@ def test_a_gcs_connection_never_answered_fails_after_the_connect_timeout(monkeyp
         home.get("registry/dev.json")
     assert time.monotonic() - started < 20  # 2 x 0.5 s and a pause; gcsfs's own retries take a minute
     assert f"no connection to {dropped} (Connection timeout to host {dropped}" in caught.value.message
+
+
+@pytest.mark.parametrize(("value", "warned"), [("1", False), ("true", False), (" Yes ", False), ("TRUE", False),
+                                             ("0", True), ("no", True), ("", True)])
+def test_the_gcs_warning_is_silenced_only_by_a_yes(monkeypatch, refused, capsys, value, warned):
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", refused)
+    monkeypatch.setenv(gcs.ACCEPT_ENV, value)
+    open_home(parse("gs://team-bucket/zp"))
+    assert ("warning: locking on a gs:// home" in capsys.readouterr().err) is warned
 
 
 @pytest.fixture
