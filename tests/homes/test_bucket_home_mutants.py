@@ -250,3 +250,15 @@ def test_any_other_s3_failure_is_its_first_line(s3):
     assert error.message == "the home s3://team-bucket/zp cannot be reached: RuntimeError: throttled"
     long = s3._translate(RuntimeError("x" * 300), "k", "put_object")
     assert long.message == "the home s3://team-bucket/zp cannot be reached: " + ("RuntimeError: " + "x" * 300)[:200]
+
+
+def test_a_gcs_listing_takes_a_folder_with_or_without_its_slash_and_an_empty_one_is_empty(
+        gcs_emulator, gcs_client, monkeypatch):
+    monkeypatch.setenv("ZENPROVISION_ACCEPT_GCS_HOME", "1")
+    bucket = unique_bucket_name("list")
+    gcs_client.create_bucket(bucket)
+    home = open_home(parse(f"gs://{bucket}/team/zp"))
+    for key in ("registry/dev.json", "registry/prod.json", "registry/.hidden.json", "registry/old/x.json"):
+        home.put(key, b"{}")
+    assert home.names("registry/", ".json") == home.names("registry", ".json") == ["dev", "prod"]
+    assert home.names("history/dev", ".json") == []

@@ -6,7 +6,11 @@ expiry and the listings of every, damaged and registered stack.
 
 Mutants left alive are equivalent: ``timedelta(microseconds=2)`` for ``1`` in ``archive`` (the next
 free name is still later than the taken one, so the order is kept), and the hint's text in ``parse``
-and ``archive`` spelled in capitals or wrapped in ``XX`` (asserted only to be there, not worded).
+and ``archive`` spelled in capitals or wrapped in ``XX`` (asserted only to be there, not worded), and
+the record file's indentation (``indent=None`` or ``2``) or ``"UTF-8"``: every reader parses the JSON.
+
+Left alive, not equivalent: the error after ``_RETRIES`` conflicts in a row in ``_update`` (a record
+that kept changing under a command); reproducing eight lost races needs a writer racing in step.
 """
 
 from __future__ import annotations
