@@ -14,7 +14,12 @@ Mutants left alive are equivalent:
   readiness polls: a server that answers, answers before any of them matter;
 - ``_call(None, ...)``: urllib sends a request with a body as a POST anyway;
 - ``ignore_errors`` in the roll-back's ``rmtree``: the folder it removes was swapped in just before;
-- hint texts in capitals or wrapped in ``XX`` (present, not worded, in what is asserted).
+- hint texts in capitals or wrapped in ``XX`` (present, not worded, in what is asserted);
+- ``_is_sklearn`` returning True when scikit-learn is missing: it is installed wherever this runs.
+
+Left alive, not equivalent: ``_tidy``'s reading of a stale folder's name (``index`` for ``rindex``,
+``or`` for ``and``), which only a deploy killed mid-swap leaves (tests/reliability/test_stale_temps.py
+covers the common case), and ``ignore_errors`` of the clean-ups after a failed write.
 """
 
 from __future__ import annotations
