@@ -93,12 +93,16 @@ def test_a_database_of_an_earlier_version_gets_the_new_run_columns(home):
     old = sqlite3.connect(path)
     old.executescript(metadata.SCHEMA)
     old.execute("INSERT INTO runs (id, pipeline, stack, status, started) VALUES ('r0', 'p', 'dev', 'failed', 1.0)")
+    old.execute("INSERT INTO steps (run_id, node_id, step, status, started) VALUES ('r0', 'a', 'a', 'failed', 1.0)")
     old.commit()
     old.close()
     store = MetadataStore("dev")
     columns = {row["name"] for row in store.db.execute("PRAGMA table_info(runs)")}
     assert set(metadata.ADDED_RUN_COLUMNS) <= columns
+    step_columns = {row["name"] for row in store.db.execute("PRAGMA table_info(steps)")}
+    assert set(metadata.ADDED_STEP_COLUMNS) <= step_columns
     assert store.run("r0")["status"] == "failed"
+    assert store.run("r0")["steps"][0]["run_metadata"] == {}  # an earlier step logged nothing for its run
     assert [r["id"] for r in store.runs()] == ["r0"]
     store.close()
     MetadataStore("dev").close()  # opened again: nothing added twice

@@ -573,3 +573,46 @@ def test_dependents_of_a_failed_step_are_skipped_at_once(two_workers):
     summary = run_pipeline(skip_at_once, two_workers, {}, on_event=on_event, raise_on_failure=False)
     assert summary.steps == {"first_failure": "failed", "after": "skipped", "waits_for": "succeeded"}
     assert summary.output("waits_for") is True
+
+
+# --- what a step logged, when its output is reused ----------------------------------------------------------------
+
+@step
+def scored(items: list) -> float:
+    _ran("scored")
+    get_step_context().log_metadata(rows=len(items))
+    get_step_context().log_metadata(run=True, accuracy=0.75)
+    return 0.75
+
+
+@pipeline
+def evaluated(n: int = 3):
+    scored(numbers(n=n))
+
+
+def test_a_cached_step_brings_the_metadata_it_logged_for_itself_and_for_its_run(stack):
+    one = run(evaluated, stack)
+    two = run(evaluated, stack)
+    assert two.steps == {"numbers": "cached", "scored": "cached"} and ran("scored") == 1
+    assert one.metadata == two.metadata == {"accuracy": 0.75}
+    assert MetadataStore(stack).run(two.run_id)["metadata"] == {"accuracy": 0.75}
+    assert steps(stack, two.run_id)["scored"]["metadata"] == steps(stack, one.run_id)["scored"]["metadata"] == {
+        "rows": 3}
+    assert steps(stack, two.run_id)["numbers"]["metadata"] == {}  # logged nothing: nothing copied
+
+
+def test_a_resumed_run_brings_the_metadata_its_reused_steps_logged(stack):
+    failed = run(chain, stack)  # double fails: its gate is closed
+    assert failed.steps["double"] == "failed"
+    open_gate("double-ok")
+    resumed = run(chain, stack, resume=failed.run_id, cache=False)
+    assert resumed.steps == {"numbers": "cached", "total": "cached", "double": "succeeded"}
+    assert steps(stack, resumed.run_id)["total"]["metadata"] == {"items": 3}
+
+
+def test_a_steps_start_is_stamped_after_the_workers_warmed_up(stack, monkeypatch):
+    warmed_at = []
+    monkeypatch.setattr(LocalOrchestrator, "warm_up",
+                        lambda self, functions: (time.sleep(0.3), warmed_at.append(time.time())))
+    one = run(evaluated, stack)
+    assert warmed_at and steps(stack, one.run_id)["numbers"]["started"] >= warmed_at[0]

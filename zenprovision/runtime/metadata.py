@@ -43,8 +43,11 @@ CREATE INDEX IF NOT EXISTS steps_cache ON steps (cache_key, status);
 # Columns added after the first release: older databases get them on open.
 ADDED_RUN_COLUMNS = {"owner_host": "TEXT", "owner_pid": "INTEGER", "owner_started": "REAL", "resumed_by": "TEXT",
                      "owner_boot": "REAL"}
+ADDED_STEP_COLUMNS = {"run_metadata": "TEXT DEFAULT '{}'"}  # what the step logged for its run: a cache hit logs it again
 # The step columns a status change may set besides its status (they name SQL columns).
-STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata"})
+STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata",
+                         "run_metadata"})
+JSON_STEP_FIELDS = ("metadata", "run_metadata")
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
               "owner_started, owner_boot"
 
@@ -94,10 +97,11 @@ class MetadataStore:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
-            present = {row["name"] for row in self.db.execute("PRAGMA table_info(runs)")}
-            for column, kind in ADDED_RUN_COLUMNS.items():
-                if column not in present:
-                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+            for table, added in (("runs", ADDED_RUN_COLUMNS), ("steps", ADDED_STEP_COLUMNS)):
+                present = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in added.items():
+                    if column not in present:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
@@ -173,8 +177,9 @@ class MetadataStore:
         unknown = set(fields) - STEP_FIELDS
         if unknown:
             raise ValueError(f"not a step column: {sorted(unknown)}")
-        if "metadata" in fields:
-            fields["metadata"] = json.dumps(mask_secrets(fields["metadata"]), default=repr)
+        for name in JSON_STEP_FIELDS:
+            if name in fields:
+                fields[name] = json.dumps(mask_secrets(fields[name]), default=repr)
         columns = ["run_id", "node_id", "step", "status", "started", *(k for k in fields if k != "started")]
         values = [run_id, node_id, step, status, fields.get("started", now),
                   *(v for k, v in fields.items() if k != "started")]
@@ -199,7 +204,8 @@ class MetadataStore:
     def cached_output(self, cache_key: str) -> dict[str, Any] | None:
         """The newest artifact of a succeeded step with this cache key."""
         row = self.db.execute(
-            "SELECT a.*, s.run_id AS source_run FROM steps s JOIN artifacts a "
+            "SELECT a.*, s.run_id AS source_run, s.metadata AS step_metadata, s.run_metadata AS step_run_metadata "
+            "FROM steps s JOIN artifacts a "
             "ON a.run_id = s.run_id AND a.node_id = s.node_id "
             "WHERE s.cache_key=? AND s.status IN ('succeeded') ORDER BY s.ended DESC LIMIT 1",
             (cache_key,),
@@ -209,7 +215,8 @@ class MetadataStore:
     def step_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Artifacts of the steps that succeeded (or were cached) in a run, by node."""
         rows = self.db.execute(
-            "SELECT a.*, s.cache_key AS cache_key FROM artifacts a JOIN steps s "
+            "SELECT a.*, s.cache_key AS cache_key, s.metadata AS step_metadata, s.run_metadata AS step_run_metadata "
+            "FROM artifacts a JOIN steps s "
             "ON a.run_id = s.run_id AND a.node_id = s.node_id "
             "WHERE a.run_id=? AND s.status IN ('succeeded', 'cached')", (run_id,),
         ).fetchall()
@@ -225,7 +232,7 @@ class MetadataStore:
             run["metadata"] = json.loads(run["metadata"] or "{}")
             gone = run["status"] != "running" and row["status"] == "running"
             run["steps"] = [
-                {**dict(s), "metadata": json.loads(s["metadata"] or "{}"),
+                {**dict(s), **{name: json.loads(s[name] or "{}") for name in JSON_STEP_FIELDS},
                  **({"status": "aborted"} if gone and s["status"] in ("running", "pending") else {})}
                 for s in self.db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY started", (run_id,))
             ]

@@ -141,8 +141,13 @@ class Scheduler:
         if found is None or not self._intact(found):
             return False
         source = found.get("source_run") or found["run_id"]
+        # What the step logged comes with its output: a cached run shows the same metadata as the one it reuses.
+        logged = {name: json.loads(found.get(f"step_{name}") or "{}") for name in ("metadata", "run_metadata")}
         with self.meta.transaction():
-            self._record_output(node, found, status="cached", cached_from=source, cache_key=self.keys[node.id])
+            self._record_output(node, found, status="cached", cached_from=source, cache_key=self.keys[node.id],
+                                **logged)
+            if logged["run_metadata"]:
+                self.meta.add_run_metadata(self.run_id, logged["run_metadata"])
         self.on_event("cached", node.id, source)
         return True
 
@@ -164,8 +169,18 @@ class Scheduler:
         return self.store.exists(posixpath.join(folder, meta["file"]))
 
     def _submit(self, executor: Any, node_id: str) -> Future:
+        self._warm_up(node_id)  # before ``started``: the first step's time is its own, not the workers' start
         self._record_start(node_id)
         return self._hand_off(executor, node_id)
+
+    def _warm_up(self, first: str) -> None:
+        """Once, at the first hand-off: a run whose steps all come from the cache never pays for it."""
+        if self.warmed:
+            return
+        self.warmed = True
+        warm_up = getattr(self.orchestrator, "warm_up", None)  # an orchestrator may not have the hook
+        if warm_up is not None:
+            warm_up([self.dag.nodes[n].step.func for n in [first, *self.pending]])
 
     def _record_start(self, node_id: str) -> None:
         """``running`` is recorded before the step is handed off: a killed run shows it ``aborted``."""
@@ -189,11 +204,7 @@ class Scheduler:
 
     def _hand_off(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]
-        if not self.warmed:  # a run whose steps all come from the cache never pays for it
-            self.warmed = True
-            warm_up = getattr(self.orchestrator, "warm_up", None)  # an orchestrator may not have the hook
-            if warm_up is not None:
-                warm_up([self.dag.nodes[n].step.func for n in [node_id, *self.pending]])
+        self._warm_up(node_id)
         self.on_event("start", node_id, "")
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
@@ -227,7 +238,8 @@ class Scheduler:
             # One commit: the step's output and the start of the steps it made ready (docs/reliability.md).
             # Progress lines and hand-offs come after it: neither can undo a finished step's record.
             with self.meta.transaction():
-                self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata)
+                self._record_output(node, result.artifact, status="succeeded", metadata=result.metadata,
+                                    run_metadata=result.run_metadata)
                 if result.run_metadata:
                     self.meta.add_run_metadata(self.run_id, result.run_metadata)
                 claimed = self._claim_ready()
