@@ -65,7 +65,7 @@ def resolve_components(cloud: str, pairs: tuple[str, ...] | list[str]) -> dict[s
     return chosen
 
 
-def questions(cloud: str) -> list[tuple[str, str, str]]:
+def _questions(cloud: str) -> list[tuple[str, str, str]]:
     """The template's questions for ``cloud``, as (key, text, default).
 
     Not the name (given on the command line), nor a question for another cloud: a key named
@@ -89,7 +89,7 @@ def _answers(cloud: str, ask: Ask | None) -> dict[str, str]:
     literal, so ``{{ x }}`` in a description stays text.
     """
     answers = {key: "" for key in _template_spec() if not key.startswith("_") and key != "recipe_name"}
-    for key, text, default in questions(cloud):
+    for key, text, default in _questions(cloud):
         answers[key] = ask(text, default) if ask else default
     return {key: "{{ " + json.dumps(value, ensure_ascii=False) + " }}" for key, value in answers.items()}
 

@@ -132,3 +132,13 @@ def test_a_folder_that_cannot_be_written_is_one_error_and_leaves_nothing(home, c
     assert result.code == 2 and result.err.startswith("Error: cannot write a recipe into ")
     assert len(result.err.splitlines()) == 1
     assert left(tmp_path) == ["file"]
+
+
+def test_input_that_ends_before_the_answers_names_no_input_and_writes_nothing(home, cli, tmp_path):
+    """A script that forgot --no-input: one line, exit 2, not a bare 'Aborted'."""
+    out = tmp_path / "new" / "recipes"
+    result = cli("new", "scripted", "--cloud", "local", "--output-dir", str(out), input="only a description\n")
+    assert result.code == 2
+    assert result.err.splitlines()[-1] == ("Error: no answer to 'Team that owns the recipe': the input ended "
+                                           "(answer the questions, or pass --no-input to take the defaults)")
+    assert left(tmp_path) == []

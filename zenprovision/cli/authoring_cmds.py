@@ -8,6 +8,7 @@ import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
 from zenprovision.cli.output import info, plain, print_json
+from zenprovision.errors import InputError
 
 
 @click.command("new")
@@ -28,8 +29,16 @@ def new_command(name: str, cloud: str, components: tuple[str, ...], output_dir: 
 
 
 def _ask(question: str, default: str) -> str:
-    """One of the template's questions, on stderr: stdout is the command's data."""
-    return click.prompt(question, default=default, err=True)
+    """One of the template's questions, on stderr: stdout is the command's data. Input that ends
+    before the answers (a script, CI) is a usage error that names --no-input; a Ctrl-C aborts."""
+    try:
+        return click.prompt(question, default=default, err=True)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, EOFError):
+            click.echo(err=True)  # end the question's line
+            raise InputError(f"no answer to {question!r}: the input ended",
+                             hint="answer the questions, or pass --no-input to take the defaults") from None
+        raise
 
 
 @click.command("recipe-test")
