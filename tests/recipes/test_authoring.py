@@ -100,7 +100,7 @@ def test_existing_folder_needs_force_and_components_shape_the_recipe(home, cli, 
 
 
 def test_prompts_take_answers(home, cli, tmp_path):
-    answers = "\n".join(["", "Fraud models", "risk-team", ""]) + "\n"
+    answers = "\n".join(["Fraud models", "risk-team"]) + "\n"  # the name is given, no GCP project for local
     result = cli("new", "fraud", "--cloud", "local", "--output-dir", str(tmp_path), input=answers)
     assert result.code == 0, result.err
     assert "Fraud models" in (tmp_path / "fraud" / "Pulumi.yaml").read_text()
@@ -143,10 +143,10 @@ def test_ctrl_c_mid_generation_leaves_no_recipe_folder_and_a_rerun_works(home, t
     out = tmp_path / "recipes"
     monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        generate_recipe("half", "local", (), out, no_input=True, force=False)
-    assert not out.exists() or list(out.iterdir()) == []
+        generate_recipe("half", "local", (), out, force=False)
+    assert not out.exists()  # neither the staging folder nor the output folder it made
     monkeypatch.setattr(cookiecutter.generate, "run_hook_from_repo_dir", real)
-    assert generate_recipe("half", "local", (), out, no_input=True, force=False) == out / "half"
+    assert generate_recipe("half", "local", (), out, force=False) == out / "half"
     assert generated_files(out / "half") == ["Pulumi.yaml", "README.md", "__main__.py", "recipe.yaml",
                                                   "tests/test_half.py"]
     assert [p.name for p in out.iterdir()] == ["half"]
@@ -160,7 +160,7 @@ def test_answers_with_quotes_colons_and_backslashes_make_a_recipe_that_loads(hom
 
     description, team, project = 'Fraud: "train" & serve \\ é """ #1', 'risk: "a"', "acme: ml"
     result = cli("new", "fraud", "--cloud", "gcp", "--output-dir", str(tmp_path),
-                 input="\n".join(["", description, team, project]) + "\n")
+                 input="\n".join([description, team, project]) + "\n")
     assert result.code == 0, result.err
     assert f"export ZENPROVISION_RECIPES_PATH={tmp_path}\n" in result.out  # where the recipe is, not where it was made
     pulumi_yaml = yaml.safe_load((tmp_path / "fraud" / "Pulumi.yaml").read_text())

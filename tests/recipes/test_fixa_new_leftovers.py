@@ -1,9 +1,11 @@
-"""A `provision new` killed (SIGKILL) during its prompts leaves its hidden staging folder; the next
-`provision new` in that folder removes it, but never the folder of one that is still running."""
+"""A `provision new` killed (SIGKILL) while it renders leaves its hidden staging folder; the next
+`provision new` in that folder removes it, but never the folder of one that is still running.
+Killed at its questions, it leaves nothing: it writes only once they are answered."""
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -12,22 +14,38 @@ from pathlib import Path
 
 import pytest
 
+# `provision new` whose template rendering waits for stdin once its staging folder is made (in
+# the pre-generation hook): a process that a kill -9 stops mid-render
+HELD = """
+import sys
+import cookiecutter.generate
+real = cookiecutter.generate.run_hook_from_repo_dir
+def held(repo_dir, hook_name, *args, **kwargs):
+    if hook_name == "pre_gen_project":
+        sys.stdin.read()
+    return real(repo_dir, hook_name, *args, **kwargs)
+cookiecutter.generate.run_hook_from_repo_dir = held
+sys.argv = ["provision", *sys.argv[1:]]
+from zenprovision.cli import main
+main()
+"""
+
 
 def staging(out: Path) -> set[str]:
     return {p.name for p in out.iterdir() if p.name.startswith(".")} if out.is_dir() else set()
 
 
-class Prompting:
-    """``provision new NAME`` waiting at its first prompt (its stdin stays open)."""
+class Rendering:
+    """``provision new NAME`` held while it renders the template (its stdin stays open)."""
 
     def __init__(self, name: str, out: Path) -> None:
         before = staging(out)
-        self.proc = subprocess.Popen([sys.executable, "-m", "zenprovision", "new", name, "--cloud", "local",
-                                      "--output-dir", str(out)], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", HELD, "new", name, "--cloud", "local",
+                                      "--output-dir", str(out), "--no-input"], stdin=subprocess.PIPE,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120  # a loaded machine starts Python slowly
         while not (staging(out) - before):
-            assert self.proc.poll() is None and time.monotonic() < deadline, "provision new never got to its prompts"
+            assert self.proc.poll() is None and time.monotonic() < deadline, "provision new never got to rendering"
             time.sleep(0.05)
         (self.folder,) = staging(out) - before
 
@@ -39,11 +57,11 @@ class Prompting:
 
 
 @pytest.fixture
-def prompting():
-    started: list[Prompting] = []
+def rendering():
+    started: list[Rendering] = []
 
-    def start(name: str, out: Path) -> Prompting:
-        started.append(Prompting(name, out))
+    def start(name: str, out: Path) -> Rendering:
+        started.append(Rendering(name, out))
         return started[-1]
 
     yield start
@@ -51,12 +69,12 @@ def prompting():
         one.stop()
 
 
-def test_the_next_new_removes_a_killed_ones_staging_folder_and_keeps_a_running_ones(home, cli, tmp_path, prompting):
+def test_the_next_new_removes_a_killed_ones_staging_folder_and_keeps_a_running_ones(home, cli, tmp_path, rendering):
     out = tmp_path / "recipes"
-    killed = prompting("first", out)
+    killed = rendering("first", out)
     killed.stop(signal.SIGKILL)
     assert staging(out) == {killed.folder} and (out / killed.folder).is_dir()
-    running = prompting("second", out)
+    running = rendering("second", out)
     earlier = out / ".third.new-k97ut81u"  # an earlier version's name: whose, unknown, so kept
     earlier.mkdir()
     result = cli("new", "third", "--cloud", "local", "--output-dir", str(out), "--no-input")
@@ -70,11 +88,34 @@ def test_the_next_new_removes_a_killed_ones_staging_folder_and_keeps_a_running_o
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["fourth", "third"]
 
 
-def test_the_staging_folder_is_private_and_named_for_its_process(home, tmp_path, prompting):
+def test_the_staging_folder_is_private_and_named_for_its_process(home, tmp_path, rendering):
     out = tmp_path / "recipes"
-    one = prompting("mine", out)
+    one = rendering("mine", out)
     assert one.folder.startswith(".mine.new.tmp-") and f"-{one.proc.pid}-" in one.folder
     assert os.stat(out / one.folder).st_mode & 0o777 == 0o700
+
+
+def test_a_new_killed_at_its_questions_leaves_nothing(home, tmp_path):
+    """It asks before it writes: no output folder, no staging folder, while the user thinks."""
+    out = tmp_path / "new" / "recipes"
+    proc = subprocess.Popen([sys.executable, "-m", "zenprovision", "new", "asking", "--cloud", "local",
+                             "--output-dir", str(out)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        seen, deadline = b"", time.monotonic() + 120  # a loaded machine starts Python slowly
+        while b"One line about the stack" not in seen:  # the first question, on stderr
+            assert time.monotonic() < deadline, f"provision new never asked on stderr: {seen!r}"
+            if select.select([proc.stderr], [], [], 1)[0]:
+                chunk = os.read(proc.stderr.fileno(), 4096)
+                assert chunk, f"provision new ended before asking: {seen!r}"
+                seen += chunk
+        assert not (tmp_path / "new").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stderr.close()
+    assert not (tmp_path / "new").exists()
 
 
 def test_what_provision_new_keeps_in_the_home_is_private_under_umask_000(home, tmp_path):

@@ -55,7 +55,7 @@ def test_deploy_progress_shows_a_providers_message_as_it_is():
 def test_describe_and_recipes_show_a_recipes_text_as_it_is(home, cli, tmp_path):
     from zenprovision.authoring import generate
 
-    folder = generate("brackets", "local", (), tmp_path / "recipes", no_input=True, force=False)
+    folder = generate("brackets", "local", (), tmp_path / "recipes", force=False)
     pulumi_yaml = folder / "Pulumi.yaml"
     pulumi_yaml.write_text(pulumi_yaml.read_text().replace(
         'description: "An MLOps stack for our team"', 'description: "Team [/ml] stack, needs zenprovision[local]"'))

@@ -38,7 +38,7 @@ def test_every_recipe_project_file_passes_pulumis_schema_and_rules(folder):
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "local"])
 def test_generated_project_files_pass_pulumis_schema_and_rules(home, tmp_path, cloud):
-    created = generate(f"team-{cloud}", cloud, (), tmp_path, no_input=True, force=False)
+    created = generate(f"team-{cloud}", cloud, (), tmp_path, force=False)
     assert project_errors(load(created / "Pulumi.yaml")) == []
 
 

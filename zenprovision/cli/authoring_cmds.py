@@ -8,6 +8,7 @@ import click
 
 from zenprovision.cli.catalog_cmds import load_catalog
 from zenprovision.cli.output import info, plain, print_json
+from zenprovision.errors import InputError
 
 
 @click.command("new")
@@ -17,14 +18,27 @@ from zenprovision.cli.output import info, plain, print_json
               help="Choose a flavor, e.g. container_registry=none; repeatable.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help="Folder to create the recipe folder in.")
-@click.option("--no-input", is_flag=True, help="Do not prompt; use defaults.")
+@click.option("--no-input", is_flag=True, help="Ask nothing; use the template's defaults.")
 @click.option("--force", is_flag=True, help="Overwrite an existing folder of that name.")
 def new_command(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, no_input: bool,
                 force: bool) -> None:
     """Create recipe NAME from the template: Pulumi.yaml, program, recipe.yaml, README, tests."""
     from zenprovision.authoring import generate
 
-    generate(name, cloud, components, output_dir, no_input=no_input, force=force)
+    generate(name, cloud, components, output_dir, force=force, ask=None if no_input else _ask)
+
+
+def _ask(question: str, default: str) -> str:
+    """One of the template's questions, on stderr: stdout is the command's data. Input that ends
+    before the answers (a script, CI) is a usage error that names --no-input; a Ctrl-C aborts."""
+    try:
+        return click.prompt(question, default=default, err=True)
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__context__, EOFError):
+            click.echo(err=True)  # end the question's line
+            raise InputError(f"no answer to {question!r}: the input ended",
+                             hint="answer the questions, or pass --no-input to take the defaults") from None
+        raise
 
 
 @click.command("recipe-test")
