@@ -8,7 +8,9 @@ exported: a local one, an S3 one on a moto server, and an aws-k8s-shaped one (S3
 orchestrator, ECR). For each, in a throwaway ZenML store and Metaflow home:
   - `zenml stack import NAME -f FILE` and then every imported component's flavor and
     configuration read back from ZenML equal what the export wrote (nothing dropped);
-  - Metaflow's own `metaflow_config` reads every exported key with the exported value;
+  - Metaflow's own `metaflow_config` reads every exported key with the exported value, and
+    where the stack has a registry, Metaflow's `@kubernetes` puts an image named like the
+    stack's repository into that very repository;
   - for the S3 stack, a two-step Metaflow flow runs on the moto-backed datastore.
 Prints one line per check and exits 1 if any fails.
 """
@@ -42,6 +44,13 @@ METAFLOW_READ = textwrap.dedent("""
     from metaflow import metaflow_config as config
     keys = json.loads(sys.argv[1])
     print(json.dumps({k: getattr(config, k.removeprefix("METAFLOW_")) for k in keys}, default=str))
+""")
+METAFLOW_IMAGE = textwrap.dedent("""
+    import sys
+    from metaflow.plugins.kubernetes.kubernetes_decorator import KubernetesDecorator
+    deco = KubernetesDecorator(attributes={"image": sys.argv[1]})
+    deco.init()  # where Metaflow puts KUBERNETES_CONTAINER_REGISTRY before an image that names no registry
+    print(deco.attributes["image"])
 """)
 ZENML_PIPELINE = textwrap.dedent("""
     import sys
@@ -150,8 +159,16 @@ def check_metaflow(python: str, config: StackConfig, env: dict[str, str], work: 
     wrong = {k: seen.get(k) for k, v in settings.items() if seen.get(k) != v}
     if wrong:
         return False, f"Metaflow read other values: {wrong}"
+    registry = config.components.container_registry
+    if registry is not None:  # @kubernetes(image=...) must land in the stack's repository
+        uri = str(registry.config["uri"])
+        image, wanted = (uri.partition("/")[2] + ":compat", uri + ":compat") if registry.flavor == "ecr" \
+            else ("compat:v1", uri + "/compat:v1")
+        pulled = run(python, ["-c", METAFLOW_IMAGE, image], env, work)
+        if pulled.returncode != 0 or pulled.stdout.strip().splitlines()[-1:] != [wanted]:
+            return False, f"@kubernetes(image={image!r}) pulls {(pulled.stdout or pulled.stderr).strip()[-400:]}, not {wanted}"
     if not flow:
-        return True, f"metaflow_config reads all {len(settings)} keys"
+        return True, f"metaflow_config reads all {len(settings)} keys" + (f"; images resolve into {uri}" if registry else "")
     (work / "compat_flow.py").write_text(FLOW)
     ran = run(python, ["compat_flow.py", "--no-pylint", "run"], {**env, "USERNAME": "compat"}, work)
     if ran.returncode != 0:

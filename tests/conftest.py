@@ -39,6 +39,21 @@ def home(tmp_path, monkeypatch) -> Path:
     _kill_leftover_servers(folder)
 
 
+@pytest.fixture
+def record_clock(monkeypatch):
+    """Fix the time records carry, ``record_clock("2026-12-02T10:00:00Z")``: ``$ZENPROVISION_NOW`` moves only
+    what is decided (expiry, ages), never a recorded time (``registry.recorded_now``)."""
+    from datetime import datetime
+
+    from zenprovision.stacks import registry
+
+    def set_to(iso: str) -> None:
+        at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        monkeypatch.setattr(registry, "recorded_now", lambda: at)
+
+    return set_to
+
+
 def _kill_leftover_servers(folder: Path) -> None:
     """A failing test must not leave MLServer processes behind for the next one."""
     for proc in servers_under(folder):

@@ -152,7 +152,7 @@ def _record_for(deployment: Deployment) -> registry.StackRecord:
     request, labels = deployment.request, deployment.labels
     record = registry.load(request.stack)
     if record is None:
-        created = deployment.existing.created_at if deployment.existing else registry.now()
+        created = deployment.existing.created_at if deployment.existing else registry.recorded_now()
         record = registry.StackRecord(name=request.stack, recipe=request.recipe.name, engine=deployment.engine.name,
                                       created_at=created)
     record.recipe, record.engine = request.recipe.name, deployment.engine.name
@@ -297,7 +297,7 @@ def _record_from_config(stack: str, engine: str) -> registry.StackRecord:
     return registry.StackRecord(
         name=stack, recipe=config.recipe if config else "unknown", engine=engine,
         env=config.labels.env if config else "dev", owner=config.labels.owner if config else "",
-        ttl=config.labels.ttl if config else None, created_at=config.created_at if config else registry.now(),
+        ttl=config.labels.ttl if config else None, created_at=config.created_at if config else registry.recorded_now(),
         status="active")
 
 

@@ -33,9 +33,9 @@ def test_a_stack_gone_when_its_turn_comes_is_skipped_as_already_destroyed():
     assert (outcome.result, outcome.reason, outcome.attempts) == ("skipped", "already destroyed by another command", 2)
 
 
-def test_the_skip_names_who_destroyed_the_stack_when_its_history_says(home, monkeypatch):
-    monkeypatch.setenv("ZENPROVISION_NOW", "2026-12-02T09:10:03+00:00")
-    record = registry.StackRecord(name="x", recipe="files", engine="embedded", created_at=registry.now())
+def test_the_skip_names_who_destroyed_the_stack_when_its_history_says(home, record_clock):
+    record_clock("2026-12-02T09:10:03+00:00")
+    record = registry.StackRecord(name="x", recipe="files", engine="embedded", created_at=registry.recorded_now())
     registry.begin(record, "deploy", "deploying")
     registry.finish(record, "active")
     registry.begin(record, "destroy", "destroying", by="bob@ci", command="teardown")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -159,10 +160,30 @@ def test_metaflow_export_has_the_keys_metaflow_reads():
         "METAFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
         "METAFLOW_KUBERNETES_NAMESPACE": "zenprovision",
         "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": "zenprovision-steps",
-        "METAFLOW_KUBERNETES_CONTAINER_REGISTRY": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/zp-dev-pipelines",
+        "METAFLOW_KUBERNETES_CONTAINER_REGISTRY": "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
     }
     assert exports.to_metaflow(GCP)["METAFLOW_DATASTORE_SYSROOT_GS"] == "gs://zp-dev/runs/metaflow"
     assert exports.to_metaflow(LOCAL)["METAFLOW_DATASTORE_SYSROOT_LOCAL"] == "/home/me/zp/artifacts"
+
+
+def _metaflow_image(registry: str, image: str) -> str:
+    """The image a Metaflow @kubernetes step pulls, by Metaflow 2.19.38's own rule (Netflix/metaflow
+    d2dd7f95): ``metaflow/plugins/kubernetes/kubernetes_decorator.py`` lines 299-304 prefix an image
+    ``get_docker_registry`` (``metaflow/plugins/aws/aws_utils.py`` line 119, this regex) finds no registry in."""
+    if re.match(r"^(.+?(?:[:.].+?)\/)?(.*?)(?:[@:])?((?<=[@:]).*)?$", image).group(1) is None and registry:
+        return f"{registry.rstrip('/')}/{image}"
+    return image
+
+
+@pytest.mark.parametrize(("config", "image", "pulled"), [
+    (AWS, "zp-dev-pipelines:train", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/zp-dev-pipelines:train"),
+    (GCP, "train:v1", "europe-west1-docker.pkg.dev/acme-ml/zp-dev/train:v1"),
+    (AWS, "ghcr.io/acme/train:v1", "ghcr.io/acme/train:v1"),
+], ids=["ecr", "gar", "full-image-untouched"])
+def test_metaflow_joins_the_exported_registry_and_an_image_into_the_stacks_repository(config, image, pulled):
+    """An ECR repository is one image, so Metaflow needs the registry host; a GAR one holds images."""
+    registry = exports.to_metaflow(config)["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"]
+    assert _metaflow_image(registry, image) == pulled
 
 
 @pytest.mark.parametrize("config", [AWS, GCP, LOCAL], ids=["aws", "gcp", "local"])

@@ -195,6 +195,14 @@ def test_a_metaflow_config_of_each_artifact_store():
         "METAFLOW_DEFAULT_METADATA": "local"}
 
 
+def test_the_metaflow_registry_is_the_ecr_host_and_the_whole_gar_uri():
+    assert exports._metaflow_registry("ecr", " 1.dkr.ecr.eu-west-1.amazonaws.com/team/pipelines ") == \
+        "1.dkr.ecr.eu-west-1.amazonaws.com"
+    assert exports._metaflow_registry("gar", " europe-docker.pkg.dev/p/r/ ") == "europe-docker.pkg.dev/p/r"
+    assert exports._metaflow_registry("ecr", exports.UNKNOWN) == exports.UNKNOWN
+    assert exports._metaflow_registry("ecr", "") == ""
+
+
 def test_a_metaflow_config_of_a_cluster_and_registry_takes_only_what_is_set():
     config = stack(artifact_store=LOCAL, orchestrator={"flavor": "kubernetes", "config": {"cluster_name": "c"}},
                    container_registry={"flavor": "ecr", "config": {}})

@@ -7,11 +7,11 @@ from tests.conftest import run_cli
 from zenprovision.stacks import registry
 
 
-def test_history_times_are_labelled_utc_in_any_time_zone(home, monkeypatch):
+def test_history_times_are_labelled_utc_in_any_time_zone(home, record_clock):
     record = registry.StackRecord(name="dev", recipe="local", engine="embedded", env="dev", owner="ana",
                                   created_at=datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc))
     registry.save(record)
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-01T09:30:00Z")
+    record_clock("2026-12-01T09:30:00Z")
     registry.finish(registry.begin(record, "deploy", "deploying"), "active")
     shown = run_cli("stacks", "history", "dev", env={"TZ": "Pacific/Kiritimati"})
     assert shown.code == 0, shown.err

@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from zenprovision.errors import InputError, ModelServerError
-from zenprovision.runtime.model_servers import mlserver
+from zenprovision.runtime.model_servers import for_stack, mlserver
 from zenprovision.runtime.model_servers.mlserver import MLServerModelServer, _model_lock
 
 
@@ -245,7 +245,25 @@ def test_an_unreachable_server_is_one_line_naming_the_url(closed_port, repositor
     with pytest.raises(ModelServerError) as caught:
         models.models()
     assert caught.value.message.startswith(f"model server at {closed_port}/v2/repository/index is unreachable: ")
-    assert "provision refresh STACK" in caught.value.hint and "\n" not in caught.value.message
+    assert "\n" not in caught.value.message
+    assert caught.value.hint == "is its stack up? `provision stacks` lists them; `provision refresh NAME` says what stopped"
+
+
+def test_an_unreachable_server_of_a_stack_names_the_commands_for_that_stack(closed_port, repository):
+    """Not a placeholder: the refresh that finds the stopped server, the deploy that starts it again."""
+    doc = {"name": "feat-x", "recipe": "local", "components": {"model_server": {
+        "flavor": "mlserver", "config": {"endpoint": closed_port, "model_repository": str(repository)}}}}
+    served = for_stack(doc)
+    for call in (served.models, lambda: served.predict("iris", [[1.0]]), lambda: served.deploy(model(), "iris")):
+        with pytest.raises(ModelServerError) as caught:
+            call()
+        assert caught.value.hint == ("is stack 'feat-x' up? `provision refresh feat-x` says what stopped; "
+                                     "`provision recipe local --stack feat-x` (with the -c values it was deployed "
+                                     "with) starts it again")
+    served.recipe = ""
+    with pytest.raises(ModelServerError) as caught:
+        served.models()
+    assert "`provision refresh feat-x`" in caught.value.hint and "a deploy of its recipe" in caught.value.hint
 
 
 # --- what the requests carry -----------------------------------------------------------------------

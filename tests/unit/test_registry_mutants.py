@@ -94,27 +94,36 @@ def history_files(home: Path) -> list[Path]:
     return sorted((home / "history" / "dev").glob("*.json"))
 
 
-def test_an_archived_record_is_named_by_when_its_last_operation_ended(home, monkeypatch):
+def test_an_archived_record_is_named_by_when_its_last_operation_ended(home, record_clock):
     record = deployed()
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-02T10:00:00.000005Z")
+    record_clock("2026-12-02T10:00:00.000005Z")
     record = registry.begin(record, "destroy", "destroying")
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-02T10:07:08.000009Z")
+    record_clock("2026-12-02T10:07:08.000009Z")
     registry.finish(record, "destroyed")
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-03T00:00:00Z")  # archived later: still named by the end
+    record_clock("2026-12-03T00:00:00Z")  # archived later: still named by the end
     assert registry.archive(record) == "history/dev/20261202T100708000009Z.json"
     assert [p.name for p in history_files(home)] == ["20261202T100708000009Z.json"]
 
 
-def test_an_operation_still_running_names_the_archive_by_its_start(home, monkeypatch):
+def test_operations_and_archives_under_an_injected_clock_carry_the_real_time(home, monkeypatch):
+    monkeypatch.setenv(registry.NOW_ENV, "2099-01-01T00:00:00Z")  # decides expiry; records nothing
+    before = datetime.now(timezone.utc)
     record = deployed()
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-02T10:00:00Z")
+    assert before <= record.last.started <= record.last.ended <= datetime.now(timezone.utc)
+    assert registry.archive(record) == registry.history_key("dev", record.last.ended)
+    assert before <= registry.recorded_now() <= datetime.now(timezone.utc) < registry.now()
+
+
+def test_an_operation_still_running_names_the_archive_by_its_start(home, record_clock):
+    record = deployed()
+    record_clock("2026-12-02T10:00:00Z")
     record = registry.begin(record, "destroy", "destroying")
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-03T00:00:00Z")
+    record_clock("2026-12-03T00:00:00Z")
     assert registry.archive(record) == "history/dev/20261202T100000000000Z.json"
 
 
-def test_a_record_without_operations_is_archived_under_the_time_now(home, monkeypatch):
-    monkeypatch.setenv(registry.NOW_ENV, "2026-12-04T01:02:03Z")
+def test_a_record_without_operations_is_archived_under_the_time_now(home, record_clock):
+    record_clock("2026-12-04T01:02:03Z")
     assert registry.archive(new()) == "history/dev/20261204T010203000000Z.json"
 
 
@@ -140,9 +149,9 @@ def test_archiving_gives_up_in_one_line_when_every_next_name_is_taken(home):
     assert caught.value.hint and len(history_files(home)) == registry._RETRIES
 
 
-def test_the_history_is_every_archived_record_oldest_first_then_the_current_one(home, monkeypatch):
+def test_the_history_is_every_archived_record_oldest_first_then_the_current_one(home, record_clock):
     for day in (1, 2, 3):
-        monkeypatch.setenv(registry.NOW_ENV, f"2026-12-0{day}T00:00:00Z")
+        record_clock(f"2026-12-0{day}T00:00:00Z")
         record = deployed()
         if day < 3:
             registry.retire(registry.begin(record, "destroy", "destroying"))

@@ -7,17 +7,17 @@ from zenprovision.stacks import registry
 from zenprovision.teardown import already_destroyed, destroy_with_retries
 
 
-def _destroyed_by_bob(monkeypatch) -> None:
-    monkeypatch.setenv("ZENPROVISION_NOW", "2026-12-02T09:10:03+00:00")
-    record = registry.StackRecord(name="x", recipe="files", engine="embedded", created_at=registry.now())
+def _destroyed_by_bob(record_clock) -> None:
+    record_clock("2026-12-02T09:10:03+00:00")
+    record = registry.StackRecord(name="x", recipe="files", engine="embedded", created_at=registry.recorded_now())
     registry.begin(record, "deploy", "deploying")
     registry.finish(record, "active")
     registry.begin(record, "destroy", "destroying", by="bob@ci", command="teardown")
     registry.retire(record)
 
 
-def test_one_damaged_history_file_still_names_who_destroyed_the_stack(home, monkeypatch):
-    _destroyed_by_bob(monkeypatch)
+def test_one_damaged_history_file_still_names_who_destroyed_the_stack(home, record_clock):
+    _destroyed_by_bob(record_clock)
     folder = home / "history" / "x"
     assert len(list(folder.glob("*.json"))) == 1
     (folder / "20261201T000000000000Z.json").write_text("{not json")  # an older file, damaged

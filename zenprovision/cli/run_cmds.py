@@ -162,11 +162,10 @@ def _show_run(run: dict, dag: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models_command(stack: str, as_json: bool) -> None:
     """List the models deployed on STACK's model server, with their endpoints."""
-    from zenprovision.runtime import flavors
+    from zenprovision.runtime.model_servers import for_stack
     from zenprovision.stacks import store
 
-    component = store.load(stack).components.model_server
-    models = flavors.build("model_server", component.flavor, component.config).models()
+    models = for_stack(store.load(stack).to_document()).models()
     if as_json:
         print_json(models)
         return

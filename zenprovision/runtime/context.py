@@ -23,10 +23,9 @@ class StepContext:
 
     @cached_property
     def model_server(self) -> Any:
-        from zenprovision.runtime import flavors
+        from zenprovision.runtime.model_servers import for_stack
 
-        component = self.stack["components"]["model_server"]
-        return flavors.build("model_server", component["flavor"], component.get("config", {}))
+        return for_stack(self.stack)
 
     def log_metadata(self, run: bool = False, **values: Any) -> None:
         """Record values on this step (or, with ``run=True``, on the whole run)."""

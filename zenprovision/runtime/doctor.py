@@ -14,6 +14,7 @@ from typing import Any
 
 from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import artifact_store_for
+from zenprovision.runtime.model_servers import for_stack
 from zenprovision.stacks.config import StackConfig
 
 
@@ -81,7 +82,7 @@ def _http(url: str, timeout: float = 5.0) -> int:
 
 def _model_server(doc: dict[str, Any]) -> str:
     component = doc["components"]["model_server"]
-    server = flavors.build("model_server", component["flavor"], component.get("config", {}))
+    server = for_stack(doc)
     if hasattr(server, "probe"):
         return server.probe()
     endpoint = checked_endpoint(str(component["config"]["endpoint"]), ("http", "https"))

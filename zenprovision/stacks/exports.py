@@ -204,6 +204,22 @@ def to_metaflow(config: StackConfig) -> dict[str, str]:
         if orchestrator.config.get("service_account"):
             out["METAFLOW_KUBERNETES_SERVICE_ACCOUNT"] = str(orchestrator.config["service_account"])
     registry = config.components.container_registry
-    if registry is not None and registry.config.get("uri"):
-        out["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] = str(registry.config["uri"])
+    prefix = _metaflow_registry(registry.flavor, str(registry.config.get("uri") or "")) if registry else ""
+    if prefix:
+        out["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"] = prefix
     return out
+
+
+def _metaflow_registry(flavor: str, uri: str) -> str:
+    """What Metaflow puts before an image that names no registry, so the image lands in the stack's repository.
+
+    Metaflow 2.19.38 (``metaflow/plugins/kubernetes/kubernetes_decorator.py`` lines 299-304, in
+    ``KubernetesDecorator.init``) turns an image that names no registry (``get_docker_registry`` in
+    ``metaflow/plugins/aws/aws_utils.py``) into ``"%s/%s" % (KUBERNETES_CONTAINER_REGISTRY.rstrip("/"), image)``.
+    An ECR repository is one image (``<host>/zp-dev-pipelines:TAG``): the prefix is the host, and
+    ``image="zp-dev-pipelines:TAG"`` reaches it; the whole URI would make ``<host>/zp-dev-pipelines/IMAGE``,
+    a repository that does not exist. An Artifact Registry repository holds many images
+    (``<region>-docker.pkg.dev/<project>/<repo>/IMAGE:TAG``): the prefix is the whole URI.
+    """
+    uri = uri.strip().rstrip("/")
+    return uri.partition("/")[0] if flavor == "ecr" else uri

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from zenprovision.errors import CorruptFileError, HomeAccessError, InputError, WriteConflict
 from zenprovision.homes import documents
 from zenprovision.stacks import store
-from zenprovision.stacks.clock import NOW_ENV, now, parse_duration  # noqa: F401 (the registry's clock)
+from zenprovision.stacks.clock import NOW_ENV, now, parse_duration, recorded_now  # noqa: F401 (the registry's clocks)
 from zenprovision.stacks.names import validate_stack_name
 from zenprovision.stacks.plain_records import record_key, record_names, record_path  # noqa: F401
 from zenprovision.stacks.secrets import scrub_text
@@ -181,7 +181,7 @@ _COMMAND = re.compile(r"^[a-z][a-z-]{0,30}$")
 def begin(record: StackRecord, op: str, status: Status, *, by: str | None = None,
           command: str | None = None) -> StackRecord:
     """Record that ``op`` starts now (by ``user@host``, from ``command``) and set ``status``."""
-    operation = Operation(op=op, started=now(), by=by or who(), command=command or current_command())
+    operation = Operation(op=op, started=recorded_now(), by=by or who(), command=command or current_command())
 
     def change(current: StackRecord) -> None:
         if not any(o.same(operation) for o in current.operations):
@@ -194,7 +194,7 @@ def begin(record: StackRecord, op: str, status: Status, *, by: str | None = None
 def finish(record: StackRecord, status: Status, error: str = "") -> StackRecord:
     """Close the operation ``begin`` opened on this record, and set ``status``."""
     mine = record.operations[-1].model_copy()
-    mine.ended, mine.result, mine.error = now(), "failed" if error else "succeeded", scrub_text(error)[:500]
+    mine.ended, mine.result, mine.error = recorded_now(), "failed" if error else "succeeded", scrub_text(error)[:500]
 
     def change(current: StackRecord) -> None:
         index = next((i for i, o in enumerate(current.operations) if o.same(mine)), None)
@@ -247,7 +247,7 @@ def history_key(name: str, at: datetime) -> str:
 
 def archive(record: StackRecord) -> str:
     """Keep a copy of ``record`` under ``history/<stack>/``; never overwrites an earlier one."""
-    at = (record.last.ended or record.last.started) if record.last else now()
+    at = (record.last.ended or record.last.started) if record.last else recorded_now()
     for _ in range(_RETRIES):
         key = history_key(record.name, at)
         try:

@@ -8,6 +8,8 @@ from typing import Any
 
 class BaseModelServer(ABC):
     flavor = ""
+    stack = ""  # the stack served and its recipe, set by ``for_stack``: errors name them in their hints
+    recipe = ""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = dict(config)

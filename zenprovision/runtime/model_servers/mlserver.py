@@ -30,7 +30,8 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # one folder, neve
 RETIRED = "~retired"  # ``.<name>~retired.tmp-...``: the version a deploy swapped out (no name has a ~)
 
 
-def _call(method: str, url: str, body: Any = None, timeout: float = LOAD_TIMEOUT) -> tuple[int, Any]:
+def _call(method: str, url: str, body: Any = None, timeout: float = LOAD_TIMEOUT, *, hint: str) -> tuple[int, Any]:
+    """(status, JSON body); an unreachable server is a ``ModelServerError`` with ``hint``."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
@@ -44,8 +45,7 @@ def _call(method: str, url: str, body: Any = None, timeout: float = LOAD_TIMEOUT
         except ValueError:
             return exc.code, {"error": text}
     except (urllib.error.URLError, OSError) as exc:
-        raise ModelServerError(f"model server at {url} is unreachable: {exc}",
-                               hint="is the stack up? check with `provision refresh STACK`") from exc
+        raise ModelServerError(f"model server at {url} is unreachable: {exc}", hint=hint) from exc
 
 
 class MLServerModelServer(BaseModelServer):
@@ -54,6 +54,16 @@ class MLServerModelServer(BaseModelServer):
     @property
     def endpoint(self) -> str:
         return self.config["endpoint"].rstrip("/")
+
+    @property
+    def _unreachable(self) -> str:
+        """What to run when the server does not answer: a local stack's server stops with its machine
+        or a kill; refresh tells, a deploy of the same recipe starts it again (as getting-started says)."""
+        if not self.stack:  # built by hand, not for a stack: name the command that finds it
+            return "is its stack up? `provision stacks` lists them; `provision refresh NAME` says what stopped"
+        again = f"`provision recipe {self.recipe} --stack {self.stack}`" if self.recipe else "a deploy of its recipe"
+        return (f"is stack {self.stack!r} up? `provision refresh {self.stack}` says what stopped; "
+                f"{again} (with the -c values it was deployed with) starts it again")
 
     def _infer_url(self, name: str) -> str:
         return f"{self.endpoint}/v2/models/{name}/infer"
@@ -66,7 +76,7 @@ class MLServerModelServer(BaseModelServer):
             raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
         with _model_lock(Path(self.config["model_repository"]), name):
             retired = self._write_to_repository(model, name)
-            status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
+            status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load", hint=self._unreachable)
             if status != 200:
                 self._roll_back(name, retired)
                 reason = body.get("error", body) if isinstance(body, dict) else body
@@ -116,19 +126,19 @@ class MLServerModelServer(BaseModelServer):
         shutil.rmtree(target, ignore_errors=True)
         if retired is not None:
             os.replace(retired, target)
-            _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load")
+            _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load", hint=self._unreachable)
 
     def _wait_ready(self, name: str) -> None:
         deadline = time.monotonic() + LOAD_TIMEOUT
         while time.monotonic() < deadline:
-            status, _ = _call("GET", f"{self.endpoint}/v2/models/{name}/ready", timeout=5)
+            status, _ = _call("GET", f"{self.endpoint}/v2/models/{name}/ready", timeout=5, hint=self._unreachable)
             if status == 200:
                 return
             time.sleep(0.1)
         raise ModelServerError(f"model {name!r} did not become ready in {LOAD_TIMEOUT:.0f}s")
 
     def models(self) -> list[dict[str, Any]]:
-        status, body = _call("POST", f"{self.endpoint}/v2/repository/index", {}, timeout=10)
+        status, body = _call("POST", f"{self.endpoint}/v2/repository/index", {}, timeout=10, hint=self._unreachable)
         if status != 200:
             raise ModelServerError(f"model server at {self.endpoint} answered {status} to the repository index")
         return [{"name": m["name"], "state": m.get("state", ""), "reason": m.get("reason", ""),
@@ -137,7 +147,7 @@ class MLServerModelServer(BaseModelServer):
     def predict(self, name: str, rows: list[list[float]]) -> list[Any]:
         request = {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
                                "datatype": "FP64", "data": [v for row in rows for v in row]}]}
-        status, body = _call("POST", self._infer_url(name), request, timeout=30)
+        status, body = _call("POST", self._infer_url(name), request, timeout=30, hint=self._unreachable)
         if status != 200:
             raise ModelServerError(f"model {name!r} refused the request ({status}): {body}")
         return body["outputs"][0]["data"]
