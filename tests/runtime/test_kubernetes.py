@@ -28,6 +28,7 @@ from zenprovision.runtime import flavors
 from zenprovision.runtime.execution import load_artifact
 from zenprovision.runtime.metadata import MetadataStore
 from zenprovision.runtime.orchestrators import kubernetes as k8s
+from zenprovision.runtime.orchestrators.base import RunContext
 from zenprovision.stacks import store
 from zenprovision.stacks.config import StackConfig
 from zenprovision.stacks.secrets import assert_no_plaintext_secret
@@ -261,8 +262,13 @@ def test_doctor_probe_and_an_unreachable_api_server(tmp_path, fake):
     assert orchestrator.probe() == f"Kubernetes v1.31.0-fake at {fake.url}; Jobs listable in namespace {NAMESPACE}"
     assert ("GET", f"/apis/batch/v1/namespaces/{NAMESPACE}/jobs?limit=1") in fake.requests
     fake.stop()
-    with pytest.raises(OperationFailed, match=f"the Kubernetes API at {fake.url} .* does not answer"):
+    with pytest.raises(OperationFailed, match=f"the Kubernetes API at {fake.url} .* does not answer") as raised:
         orchestrator.probe()
+    assert "STACK" not in raised.value.hint and "`provision stacks` lists them" in raised.value.hint  # no run: no name
+    orchestrator.prepare_run(RunContext("r", tmp_path, None, {"name": "dev", "components": {}}))
+    with pytest.raises(OperationFailed, match="does not answer") as raised:
+        orchestrator.connect()
+    assert raised.value.hint == "is the stack up, and the kubeconfig current? `provision doctor dev` checks each component"
 
 
 def test_names_labels_and_resources_follow_kubernetes_rules():

@@ -111,7 +111,7 @@ def test_a_run_on_a_scheduler_port_that_never_answers_fails_in_one_line(monkeypa
     with silent_port(accepting) as port:
         address = f"tcp://127.0.0.1:{port}"
         orchestrator = dask_orchestrator.DaskOrchestrator({"scheduler_address": address})
-        orchestrator.prepare_run(RunContext("r", Path("."), None, {"components": {"artifact_store": {}}}))
+        orchestrator.prepare_run(RunContext("r", Path("."), None, {"name": "dev", "components": {"artifact_store": {}}}))
 
         def run() -> None:
             with orchestrator.executor():
@@ -121,6 +121,7 @@ def test_a_run_on_a_scheduler_port_that_never_answers_fails_in_one_line(monkeypa
         assert finished, "the run hung on a port that accepts and never answers"
         assert isinstance(outcome, OperationFailed)
         assert outcome.message == f"the Dask scheduler at {address} is unreachable: no answer from {address} in 0.5s"
+        assert outcome.hint == "is the stack up? `provision doctor dev` checks each component"
         finished, outcome, _ = in_thread(orchestrator.probe, timeout=30)
         assert finished and isinstance(outcome, OSError), outcome
 

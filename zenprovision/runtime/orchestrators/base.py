@@ -41,6 +41,14 @@ class BaseOrchestrator(ABC):
                          f"{self.flavor}, which runs them elsewhere",
                          hint="drop --in-process, or run on a stack whose orchestrator is local")
 
+    def doctor_hint(self, question: str) -> str:
+        """``question`` and the command that checks this stack: named when a run said which (never ``STACK``)."""
+        context = getattr(self, "context", None)
+        stack = str(context.stack.get("name") or "") if context is not None else ""
+        if stack:
+            return f"{question} `provision doctor {stack}` checks each component"
+        return f"{question} `provision doctor NAME` checks each component of a stack (`provision stacks` lists them)"
+
     def warm_up(self, functions: list[Any]) -> None:  # noqa: B027 - optional hook
         """Called once before the first step is submitted, with the functions of the steps left."""
 

@@ -40,7 +40,7 @@ class DaskOrchestrator(BaseOrchestrator):
             client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except OSError as exc:
             raise OperationFailed(f"the Dask scheduler at {address} is unreachable: {exc}",
-                                  hint="is the stack up? `provision doctor STACK`") from exc
+                                  hint=self.doctor_hint("is the stack up?")) from exc
         component = self.context.stack["components"]["artifact_store"]
         attempts: dict[str, int] = {}
 

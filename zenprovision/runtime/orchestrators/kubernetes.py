@@ -443,7 +443,7 @@ class KubernetesOrchestrator(BaseOrchestrator):
             raise OperationFailed(
                 f"the Kubernetes API at {k8s_client.host(api)} ({self.source.describe()}) does not answer: "
                 f"{k8s_client.describe(exc)}",
-                hint="is the stack up, and the kubeconfig current? `provision doctor STACK`") from exc
+                hint=self.doctor_hint("is the stack up, and the kubeconfig current?")) from exc
         return api
 
     def probe(self) -> str:
