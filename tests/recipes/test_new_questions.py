@@ -74,6 +74,20 @@ def test_an_answer_that_looks_like_jinja_is_text(home, cli, tmp_path):
     assert docstring.startswith(f"fraud: {description} (owned by risk).")
 
 
+def test_any_text_typed_reads_back_the_same_from_the_recipes_pulumi_yaml(home, cli, tmp_path):
+    """Jinja's tojson wrote an emoji as a UTF-16 surrogate pair, which no YAML reader takes back."""
+    from zenprovision.recipes.recipe import load_recipe
+
+    description, project = 'Rockets 🚀 <ML> & "co" it\'s \\ # not a comment: é', "acme 🧪 'ml'"
+    result = cli("new", "fraud", "--cloud", "gcp", "--output-dir", str(tmp_path),
+                 input=f"{description}\nrisk\n{project}\n")
+    assert result.code == 0, result.err
+    project_file = yaml.safe_load((tmp_path / "fraud" / "Pulumi.yaml").read_text())
+    assert project_file["description"] == description
+    assert project_file["config"]["project"]["default"] == project
+    assert load_recipe(tmp_path / "fraud", source="path").summary()["description"] == description
+
+
 def test_a_bad_name_is_one_line_before_any_question_and_writes_nothing(home, cli, tmp_path):
     out = tmp_path / "new" / "recipes"
     result = cli("new", "Bad_Name", "--cloud", "local", "--output-dir", str(out), input="d\nt\n")
