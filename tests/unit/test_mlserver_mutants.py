@@ -187,6 +187,23 @@ def test_a_first_version_that_fails_to_load_is_removed(fake, repository):
     assert left(repository) == [".locks"] and fake.paths() == ["POST /v2/repository/models/iris/load"]
 
 
+def test_a_server_that_stopped_answering_keeps_the_version_it_served_in_its_repository(fake, repository):
+    """It would load the new version when it starts again, though the deploy failed."""
+    server(fake, repository).deploy(model(0), "iris")
+    fake.http.shutdown()
+    fake.http.server_close()  # stopped: connections refused
+    with pytest.raises(ModelServerError, match="is unreachable"):
+        server(fake, repository).deploy(model(1), "iris")
+    assert served(repository) == 0 and left(repository) == [".locks", "iris"]
+
+
+def test_a_first_version_whose_server_does_not_answer_is_removed(closed_port, repository):
+    models = MLServerModelServer({"endpoint": closed_port, "model_repository": str(repository)})
+    with pytest.raises(ModelServerError, match="is unreachable"):
+        models.deploy(model(), "iris")
+    assert left(repository) == [".locks"]
+
+
 def test_a_refusal_that_is_json_but_no_object_is_quoted_as_it_is(fake, repository):
     fake.answers[("POST", "/v2/repository/models/iris/load")] = [(422, b'["bad", "settings"]')]
     with pytest.raises(ModelServerError) as caught:

@@ -76,7 +76,12 @@ class MLServerModelServer(BaseModelServer):
             raise InputError(f"deploy_model on mlserver serves scikit-learn models, not {type(model).__name__}")
         with _model_lock(Path(self.config["model_repository"]), name):
             retired = self._write_to_repository(model, name)
-            status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load", hint=self._unreachable)
+            try:
+                status, body = _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load",
+                                     hint=self._unreachable)
+            except ModelServerError:  # no answer: the server would load the new version when it starts again
+                self._roll_back(name, retired, reload_quietly=True)
+                raise
             if status != 200:
                 self._roll_back(name, retired)
                 reason = body.get("error", body) if isinstance(body, dict) else body
@@ -120,13 +125,22 @@ class MLServerModelServer(BaseModelServer):
             raise
         return retired
 
-    def _roll_back(self, name: str, retired: Path | None) -> None:
-        """A model that does not load must not stay in the repository (MLServer reloads it)."""
+    def _roll_back(self, name: str, retired: Path | None, reload_quietly: bool = False) -> None:
+        """A model that does not load must not stay in the repository (MLServer reloads it).
+
+        ``reload_quietly``: the server did not answer the load; it may still have taken the new
+        version (a timeout), so the old one is loaded again if it answers now, and never an error
+        on top of the one being raised if it does not.
+        """
         target = Path(self.config["model_repository"]) / name
         shutil.rmtree(target, ignore_errors=True)
         if retired is not None:
             os.replace(retired, target)
-            _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load", hint=self._unreachable)
+            try:
+                _call("POST", f"{self.endpoint}/v2/repository/models/{name}/load", hint=self._unreachable)
+            except ModelServerError:
+                if not reload_quietly:
+                    raise
 
     def _wait_ready(self, name: str) -> None:
         deadline = time.monotonic() + LOAD_TIMEOUT
