@@ -112,7 +112,7 @@ def _tighten_replay() -> None:
             os.chmod(path, 0o600)
 
 
-def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, force: bool = False,
+def generate(name: str, cloud: str, components: tuple[str, ...], output_dir: Path, *, force: bool = False,
              ask: Ask | None = None) -> Path:
     """Ask the template's questions (none without ``ask``), then render it in a hidden folder
     beside the target and move it into place.

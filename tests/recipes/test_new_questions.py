@@ -8,6 +8,7 @@ exit code 2 and neither the output folder nor a staging folder stays behind.
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -155,4 +156,17 @@ def test_input_that_ends_before_the_answers_names_no_input_and_writes_nothing(ho
     assert result.code == 2
     assert result.err.splitlines()[-1] == ("Error: no answer to 'Team that owns the recipe': the input ended "
                                            "(answer the questions, or pass --no-input to take the defaults)")
+    assert left(tmp_path) == []
+
+
+def test_an_answer_that_is_not_text_is_one_line_and_writes_nothing(home, tmp_path):
+    """Bytes no UTF-8 terminal sends (``\\xff``) arrive as lone surrogates, which no file can hold."""
+    out = tmp_path / "new"
+    result = subprocess.run([sys.executable, "-m", "zenprovision", "new", "demo", "--cloud", "local", "--output-dir",
+                             str(out)], input=b"\xff\xfe bad\n\n", capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONUTF8": "1"})
+    err = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, err
+    assert err.splitlines()[-1] == ("Error: the answer to 'One line about the stack' is not valid text in the "
+                                    "terminal's encoding (type it again in UTF-8)")
     assert left(tmp_path) == []

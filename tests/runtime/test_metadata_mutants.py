@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -511,6 +512,17 @@ def test_a_runs_step_outputs_are_those_of_steps_that_succeeded_or_were_cached(st
     assert outputs["load"]["run_id"] == "r1"
 
 
+def test_a_reused_output_carries_what_its_step_logged_and_a_torn_record_is_damage(store):
+    a_step_with_output(store, "r1", "train", "succeeded", "k1", 1.0)
+    assert store.cached_output("k1")["logged"] == {"metadata": {}, "run_metadata": {}}
+    store.step_status("r1", "train", "train", "succeeded", metadata={"rows": 3}, run_metadata={"accuracy": 0.9})
+    assert store.cached_output("k1")["logged"] == {"metadata": {"rows": 3}, "run_metadata": {"accuracy": 0.9}}
+    assert store.step_outputs("r1")["train"]["logged"] == {"metadata": {"rows": 3}, "run_metadata": {"accuracy": 0.9}}
+    store.db.execute("UPDATE steps SET run_metadata='{torn' WHERE run_id='r1'")
+    with pytest.raises(CorruptFileError, match="is damaged"):
+        store.cached_output("k1")
+
+
 class Damaged:
     """A database connection whose file turned out damaged after it was opened."""
 
@@ -542,3 +554,47 @@ def test_metadata_columns_left_empty_read_as_no_metadata(store):
     assert run["metadata"] == {} and run["steps"][0]["metadata"] == {}
     store.add_run_metadata("r1", {"rows": 3})
     assert store.run("r1")["metadata"] == {"rows": 3}
+
+
+def _older_database(path) -> None:
+    """A database as an earlier version left it: WAL, without the step column added since."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(metadata.SCHEMA)
+    old.commit()
+    old.close()
+
+
+def test_two_processes_opening_an_older_database_at_once_both_open_it(home):
+    """Both see the column missing; the second ALTER TABLE failed with 'duplicate column name'."""
+    path = home / "metadata" / "dev.db"
+    failures = []
+    for _ in range(5):
+        for leftover in path.parent.glob("dev.db*"):
+            leftover.unlink()
+        _older_database(path)
+        start = threading.Barrier(6)
+
+        def open_store(start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                MetadataStore("dev").close()
+            except Exception as exc:  # noqa: BLE001 - collected, asserted below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+
+
+def test_a_column_already_added_is_no_error_and_another_failure_still_is(home):
+    db = sqlite3.connect(":memory:")
+    db.executescript(metadata.SCHEMA)
+    metadata._add_column(db, "steps", "run_metadata", "TEXT")
+    metadata._add_column(db, "steps", "run_metadata", "TEXT")  # another process was first
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        metadata._add_column(db, "absent", "x", "TEXT")

@@ -32,13 +32,21 @@ def _ask(question: str, default: str) -> str:
     """One of the template's questions, on stderr: stdout is the command's data. Input that ends
     before the answers (a script, CI) is a usage error that names --no-input; a Ctrl-C aborts."""
     try:
-        return click.prompt(question, default=default, err=True)
+        answer = click.prompt(question, default=default, err=True)
     except click.exceptions.Abort as exc:
         if isinstance(exc.__context__, EOFError):
             click.echo(err=True)  # end the question's line
             raise InputError(f"no answer to {question!r}: the input ended",
                              hint="answer the questions, or pass --no-input to take the defaults") from None
         raise
+    try:
+        answer.encode("utf-8")  # bytes the terminal's encoding could not read arrive as lone surrogates
+    except UnicodeEncodeError:
+        if not click.get_text_stream("stdin").isatty():
+            click.echo(err=True)  # piped input is not echoed: end the question's line
+        raise InputError(f"the answer to {question!r} is not valid text in the terminal's encoding",
+                         hint="type it again in UTF-8") from None
+    return answer
 
 
 @click.command("recipe-test")

@@ -48,6 +48,7 @@ ADDED_STEP_COLUMNS = {"run_metadata": "TEXT DEFAULT '{}'"}  # what the step logg
 STEP_FIELDS = frozenset({"started", "ended", "error", "attempts", "cache_key", "cached_from", "metadata",
                          "run_metadata"})
 JSON_STEP_FIELDS = ("metadata", "run_metadata")
+LOGGED = "s.metadata AS logged_metadata, s.run_metadata AS logged_run_metadata"  # what a reused step logged
 RUN_COLUMNS = "id, pipeline, stack, status, started, ended, error, resumed_from, resumed_by, owner_host, owner_pid, " \
               "owner_started, owner_boot"
 
@@ -82,6 +83,15 @@ def _damaged(path: Path, exc: Exception) -> CorruptFileError:
     )
 
 
+def _add_column(db: sqlite3.Connection, table: str, column: str, kind: str) -> None:
+    """Two processes that open an older database at once both see the column missing: one adds it."""
+    try:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column name" not in str(exc):
+            raise
+
+
 class MetadataStore:
     """``create=False`` opens an existing database only: reading never creates one."""
 
@@ -101,7 +111,7 @@ class MetadataStore:
                 present = {row["name"] for row in self.db.execute(f"PRAGMA table_info({table})")}
                 for column, kind in added.items():
                     if column not in present:
-                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                        _add_column(self.db, table, column, kind)
 
     def close(self) -> None:
         self.db.close()
@@ -204,23 +214,28 @@ class MetadataStore:
     def cached_output(self, cache_key: str) -> dict[str, Any] | None:
         """The newest artifact of a succeeded step with this cache key."""
         row = self.db.execute(
-            "SELECT a.*, s.run_id AS source_run, s.metadata AS step_metadata, s.run_metadata AS step_run_metadata "
-            "FROM steps s JOIN artifacts a "
+            f"SELECT a.*, s.run_id AS source_run, {LOGGED} FROM steps s JOIN artifacts a "
             "ON a.run_id = s.run_id AND a.node_id = s.node_id "
             "WHERE s.cache_key=? AND s.status IN ('succeeded') ORDER BY s.ended DESC LIMIT 1",
             (cache_key,),
         ).fetchone()
-        return dict(row) if row else None
+        return self._reusable(row) if row else None
 
     def step_outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Artifacts of the steps that succeeded (or were cached) in a run, by node."""
         rows = self.db.execute(
-            "SELECT a.*, s.cache_key AS cache_key, s.metadata AS step_metadata, s.run_metadata AS step_run_metadata "
-            "FROM artifacts a JOIN steps s "
+            f"SELECT a.*, s.cache_key AS cache_key, {LOGGED} FROM artifacts a JOIN steps s "
             "ON a.run_id = s.run_id AND a.node_id = s.node_id "
             "WHERE a.run_id=? AND s.status IN ('succeeded', 'cached')", (run_id,),
         ).fetchall()
-        return {row["node_id"]: dict(row) for row in rows}
+        return {row["node_id"]: self._reusable(row) for row in rows}
+
+    def _reusable(self, row: sqlite3.Row) -> dict[str, Any]:
+        """An output to reuse, with what its step logged: ``logged`` holds its metadata and run metadata."""
+        found = dict(row)
+        with _readable(self.path):  # a torn JSON cell is damage, named as such
+            found["logged"] = {name: json.loads(found.pop(f"logged_{name}") or "{}") for name in JSON_STEP_FIELDS}
+        return found
 
     def run(self, run_id: str) -> dict[str, Any]:
         with _readable(self.path):

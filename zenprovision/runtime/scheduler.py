@@ -141,11 +141,10 @@ class Scheduler:
         if found is None or not self._intact(found):
             return False
         source = found.get("source_run") or found["run_id"]
-        # What the step logged comes with its output: a cached run shows the same metadata as the one it reuses.
-        logged = {name: json.loads(found.get(f"step_{name}") or "{}") for name in ("metadata", "run_metadata")}
+        logged = found["logged"]  # comes with the output: a cached run shows what the run it reuses showed
         with self.meta.transaction():
             self._record_output(node, found, status="cached", cached_from=source, cache_key=self.keys[node.id],
-                                **logged)
+                                metadata=logged["metadata"], run_metadata=logged["run_metadata"])
             if logged["run_metadata"]:
                 self.meta.add_run_metadata(self.run_id, logged["run_metadata"])
         self.on_event("cached", node.id, source)
@@ -174,7 +173,8 @@ class Scheduler:
         return self._hand_off(executor, node_id)
 
     def _warm_up(self, first: str) -> None:
-        """Once, at the first hand-off: a run whose steps all come from the cache never pays for it."""
+        """Once, at the first hand-off (always a ``_submit``: ``_claim_ready`` runs after a submitted step
+        finished): a run whose steps all come from the cache never pays for it."""
         if self.warmed:
             return
         self.warmed = True
@@ -204,7 +204,6 @@ class Scheduler:
 
     def _hand_off(self, executor: Any, node_id: str) -> Future:
         node = self.dag.nodes[node_id]
-        self._warm_up(node_id)
         self.on_event("start", node_id, "")
         task = StepTask(
             run_id=self.run_id, node_id=node_id, step=node.step, params=node.params,
