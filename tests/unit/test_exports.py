@@ -186,6 +186,17 @@ def test_metaflow_joins_the_exported_registry_and_an_image_into_the_stacks_repos
     assert _metaflow_image(registry, image) == pulled
 
 
+def test_a_metaflow_step_without_an_image_of_its_own_runs_the_stacks_step_image():
+    """Else Metaflow's default ``python:X.Y`` gets the registry put before it: ``<ecr-host>/python:3.11``, no such image."""
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/zp-dev-pipelines:0.9"
+    with_image = AWS.model_copy(deep=True)
+    with_image.components.orchestrator.config["image"] = image
+    exported = exports.to_metaflow(with_image)
+    assert exported["METAFLOW_KUBERNETES_CONTAINER_IMAGE"] == image and set(exported) <= METAFLOW_KEYS
+    assert _metaflow_image(exported["METAFLOW_KUBERNETES_CONTAINER_REGISTRY"], image) == image
+    assert "METAFLOW_KUBERNETES_CONTAINER_IMAGE" not in exports.to_metaflow(AWS)  # no image named: Metaflow's own
+
+
 @pytest.mark.parametrize("config", [AWS, GCP, LOCAL], ids=["aws", "gcp", "local"])
 def test_metaflow_export_uses_only_keys_metaflow_config_declares(config):
     assert set(exports.to_metaflow(config)) <= METAFLOW_KEYS

@@ -203,6 +203,8 @@ def to_metaflow(config: StackConfig) -> dict[str, str]:
             out["METAFLOW_KUBERNETES_NAMESPACE"] = str(orchestrator.config["namespace"])
         if orchestrator.config.get("service_account"):
             out["METAFLOW_KUBERNETES_SERVICE_ACCOUNT"] = str(orchestrator.config["service_account"])
+        if orchestrator.config.get("image"):  # a full reference: Metaflow puts no registry before it
+            out["METAFLOW_KUBERNETES_CONTAINER_IMAGE"] = str(orchestrator.config["image"])
     registry = config.components.container_registry
     prefix = _metaflow_registry(registry.flavor, str(registry.config.get("uri") or "")) if registry else ""
     if prefix:
