@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,18 @@ def forking() -> Iterator[None]:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def closed_port() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` where nothing listens: the port is bound (so no one else takes
+    it meanwhile) but not listening, so every connection is refused at once."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
 
 
 @pytest.fixture

@@ -45,14 +45,8 @@ from zenprovision.homes.objects import open_home
 
 
 @pytest.fixture
-def refused() -> Iterator[str]:
-    """An endpoint bound but not listening: every connection is refused at once."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        sock.close()
+def refused(closed_port) -> str:
+    return closed_port
 
 
 @pytest.fixture

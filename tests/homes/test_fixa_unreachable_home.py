@@ -3,9 +3,7 @@ not after a minute of retries with a traceback of gcsfs's on stderr."""
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,18 +15,6 @@ from zenprovision.homes.objects import open_home
 # Unfixed, a gs:// home took 40-70 s (gcsfs: 6 tries with growing pauses) and s3:// about 12 s
 # (botocore's legacy 5 tries); both now fail in about a second, plus start-up on a loaded machine.
 BOUND = 25.0
-
-
-@pytest.fixture
-def closed_port() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` where nothing listens: the port is bound (so no one else takes
-    it meanwhile) but not listening, so every connection is refused."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        sock.close()
 
 
 def bucket_home(scheme: str, endpoint: str, tmp_path) -> dict[str, str]:

@@ -25,7 +25,6 @@ covers the common case), and ``ignore_errors`` of the clean-ups after a failed w
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -245,16 +244,6 @@ def test_a_bad_model_name_is_refused_with_what_a_name_may_hold(fake, repository)
     with pytest.raises(InputError) as caught:
         server(fake, repository).deploy(model(), "../iris")
     assert "letters, digits" in caught.value.hint and left(repository) == []
-
-
-@pytest.fixture
-def closed_port() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        sock.close()
 
 
 def test_an_unreachable_server_is_one_line_naming_the_url(closed_port, repository):
